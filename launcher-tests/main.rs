@@ -1,0 +1,1 @@
+//! Integration tests against real releases built by `mix release`.

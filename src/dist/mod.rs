@@ -1,0 +1,1 @@
+//! Native Erlang distribution client: EPMD, handshake, term codec, rex calls, IO server.

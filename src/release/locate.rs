@@ -1,0 +1,54 @@
+//! Finding `RELEASE_ROOT` from where the running executable really lives.
+//!
+//! The scripts resolve `$0` through its symlink chain (1.18+; 1.14 followed one link,
+//! relative to the cwd, which broke relative links) and take the physical parent of
+//! `bin/`. The kernel already knows the fully resolved path of our executable.
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+/// The physical path of the running executable.
+pub fn current_exe(argv0: &OsStr, path_var: Option<&OsStr>) -> Option<PathBuf> {
+    if let Ok(p) = std::fs::read_link("/proc/self/exe") {
+        return Some(p);
+    }
+    // Without /proc: resolve argv[0] the way a shell found it.
+    let arg = Path::new(argv0);
+    let candidate = if arg.components().count() > 1 {
+        arg.to_path_buf()
+    } else {
+        std::env::split_paths(path_var?)
+            .map(|dir| dir.join(arg))
+            .find(|p| p.is_file())?
+    };
+    std::fs::canonicalize(candidate).ok()
+}
+
+/// `RELEASE_ROOT`: the physical parent of the directory holding the executable.
+pub fn locate_root(exe: &Path) -> Option<PathBuf> {
+    let bin = exe.parent()?;
+    let root = bin.parent()?;
+    std::fs::canonicalize(root).ok()
+}
+
+/// `basename "$0"`, as the script computes `RELEASE_PROG` (the name as invoked).
+pub fn prog_name(argv0: &OsStr) -> String {
+    let s = argv0.to_string_lossy();
+    match s.rfind('/') {
+        Some(i) => s[i + 1..].to_string(),
+        None => s.into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prog_name_is_sed_basename() {
+        assert_eq!(prog_name(OsStr::new("bin/demo")), "demo");
+        assert_eq!(prog_name(OsStr::new("/usr/local/bin/app")), "app");
+        assert_eq!(prog_name(OsStr::new("demo")), "demo");
+        // `sed 's/.*\///'` leaves nothing after a trailing slash.
+        assert_eq!(prog_name(OsStr::new("weird/")), "");
+    }
+}

@@ -1,0 +1,78 @@
+//! The release on disk: where it is, its name and versions, and what its scripts say.
+pub mod install;
+pub mod layout;
+pub mod locate;
+
+pub use layout::{ElixirGen, ElixirScript, StartErlData};
+pub use locate::locate_root;
+
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// A release found on disk. Reading it only reads files; nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// Physical (symlink-free) release root: `RELEASE_ROOT`.
+    pub root: PathBuf,
+    /// The release name baked into the original script (the `.rel` file's name).
+    pub name: String,
+}
+
+impl Release {
+    /// Finds the release around `root`; `fallback_name` is used when no `.rel` file names it.
+    pub fn open(root: PathBuf, fallback_name: &str) -> Release {
+        let name = layout::release_name(&root).unwrap_or_else(|| fallback_name.to_string());
+        Release { root, name }
+    }
+
+    pub fn releases_dir(&self) -> PathBuf {
+        self.root.join("releases")
+    }
+
+    pub fn start_erl_data(&self) -> Result<StartErlData> {
+        let path = self.releases_dir().join("start_erl.data");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::Release(format!(
+                "cannot read {}: {e} (is {} a release?)",
+                path.display(),
+                self.root.display()
+            ))
+        })?;
+        StartErlData::parse(&text).ok_or_else(|| {
+            Error::Release(format!(
+                "{} does not hold \"ERTS_VSN REL_VSN\"",
+                path.display()
+            ))
+        })
+    }
+
+    /// `releases/VSN`, the script's `REL_VSN_DIR`.
+    pub fn vsn_dir(&self, vsn: &str) -> PathBuf {
+        self.releases_dir().join(vsn)
+    }
+
+    /// What `releases/VSN/elixir` says (Elixir version, where ERTS lives).
+    pub fn elixir_script(&self, vsn: &str) -> ElixirScript {
+        ElixirScript::read(&self.vsn_dir(vsn).join("elixir"))
+    }
+
+    /// `erts-VSN/bin` inside the release when ERTS is included.
+    pub fn erts_bin(&self, vsn: &str, erts_vsn: &str) -> Option<PathBuf> {
+        let script = self.elixir_script(vsn);
+        match script.erts_bin_suffix {
+            Some(suffix) => Some(join_script_path(&self.vsn_dir(vsn), &suffix)),
+            None if script.found => None,
+            None => {
+                let dir = self.root.join(format!("erts-{erts_vsn}")).join("bin");
+                dir.is_dir().then_some(dir)
+            }
+        }
+    }
+}
+
+/// `"$SCRIPT_PATH"/../../erts-V/bin/` joined textually, as the shell does (no normalising).
+pub fn join_script_path(script_dir: &Path, suffix: &str) -> PathBuf {
+    let mut s = script_dir.as_os_str().to_owned();
+    s.push(suffix.trim_end_matches('/'));
+    PathBuf::from(s)
+}
