@@ -29,3 +29,62 @@ pub enum Prepare {
         mode: u32,
     },
 }
+pub mod command;
+pub mod commands;
+pub mod dry_run;
+pub mod elixir_cli;
+pub mod escape;
+pub mod vm;
+
+use crate::environment::vars::ReleaseVars;
+use crate::release::ElixirGen;
+
+/// What to do once the files are prepared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Replace this process with the VM (start, start_iex, eval, remote, hidden-VM rpc).
+    Exec(ExecSpec),
+    /// Start `run_erl -daemon`, which forks the VM into the background and exits.
+    Daemon(Daemon),
+    /// Write this to stdout and exit 0.
+    Print(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Daemon {
+    pub run_erl: ExecSpec,
+    pub pipe_dir: PathBuf,
+    pub log_dir: PathBuf,
+}
+
+/// A command's plan: files to prepare, then one action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub prepare: Vec<Prepare>,
+    pub action: Action,
+}
+
+/// Everything a command's plan is computed from; gathered (read-only) by the caller.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub vars: ReleaseVars,
+    pub generation: ElixirGen,
+    /// The Elixir version that built the release, as (major, minor, patch).
+    pub elixir_version: (u32, u32, u32),
+    /// The release's cookie, when the command needs one.
+    pub cookie: Option<String>,
+    /// `"$SCRIPT_PATH"/../../erts-V/bin` as the scripts spell it; `None` without ERTS.
+    pub erts_bin: Option<PathBuf>,
+    /// The same directory, physical: erlexec's `BINDIR`.
+    pub bindir: Option<PathBuf>,
+    pub cli: elixir_cli::Context,
+    pub locale: escape::Locale,
+    /// Fresh 4-hex-digit random words (the script's `rand`).
+    pub rand: [String; 2],
+    /// Local time as `%Y%m%d%H%M%S`, for the runtime sys.config copy.
+    pub timestamp: String,
+    /// The release's own `sys.config` holds `RUNTIME_CONFIG=true` (a reboot release).
+    pub reboot_release: bool,
+    /// Contents of `${RELEASE_SYS_CONFIG:-$REL_VSN_DIR/sys}.config`, if it exists.
+    pub sys_config: Option<Vec<u8>>,
+}

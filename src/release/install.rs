@@ -1,2 +1,89 @@
 //! `beamrc install RELEASE_DIR`: turn a built release into a beamrc release.
-//! (Owned by the core; implemented in cli/tool.rs's flow.)
+//!
+//! beamrc copies itself to `bin/NAME` and keeps the release's script as `bin/NAME.sh`
+//! (the oracle, and a way back). Atomic: the binary is written under a temp name and renamed.
+//! Idempotent: a second install replaces the binary; a kept script is only ever replaced by a
+//! newer *script* (a rebuilt release), never by a binary.
+use super::layout::{StartErlData, release_name};
+use crate::{Error, Result};
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+pub fn install(dir: &Path) -> Result<String> {
+    let root = std::fs::canonicalize(dir)
+        .map_err(|e| Error::Release(format!("{}: {e}", dir.display())))?;
+    let start_erl = root.join("releases/start_erl.data");
+    let data = std::fs::read_to_string(&start_erl).map_err(|_| {
+        Error::Release(format!(
+            "{} is not a release: {} is missing (build one with `mix release`)",
+            root.display(),
+            start_erl.display()
+        ))
+    })?;
+    let vsn = StartErlData::parse(&data)
+        .ok_or_else(|| Error::Release(format!("{} is malformed", start_erl.display())))?
+        .rel_vsn;
+    let name = release_name(&root).ok_or_else(|| {
+        Error::Release(format!(
+            "{} is not a release: no single NAME.rel in {}",
+            root.display(),
+            root.join("releases").join(&vsn).display()
+        ))
+    })?;
+    let bin_dir = root.join("bin");
+    std::fs::create_dir_all(&bin_dir)
+        .map_err(|e| Error::io(format!("cannot create {}", bin_dir.display()), e))?;
+    let target = bin_dir.join(&name);
+    let kept = bin_dir.join(format!("{name}.sh"));
+
+    let mut notes = Vec::new();
+    if is_script(&target) {
+        std::fs::rename(&target, &kept).map_err(|e| {
+            Error::io(
+                format!("cannot keep {} as {}", target.display(), kept.display()),
+                e,
+            )
+        })?;
+        notes.push(format!("original script kept as {}", kept.display()));
+    } else if kept.exists() {
+        notes.push(format!("{} left as it was", kept.display()));
+    }
+
+    let me =
+        std::env::current_exe().map_err(|e| Error::io("cannot find the beamrc executable", e))?;
+    copy_atomically(&me, &target)?;
+    let mut report = format!(
+        "installed beamrc {} as {}",
+        env!("CARGO_PKG_VERSION"),
+        target.display()
+    );
+    for n in notes {
+        report.push_str(&format!("\n{n}"));
+    }
+    Ok(report)
+}
+
+/// A shell script (`#!`), as opposed to a binary from an earlier install.
+fn is_script(path: &Path) -> bool {
+    let mut head = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .map(|_| &head == b"#!")
+        .unwrap_or(false)
+}
+
+fn copy_atomically(from: &Path, to: &Path) -> Result<()> {
+    let tmp: PathBuf = to.with_file_name(format!(
+        ".{}.beamrc-{}",
+        to.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let result = std::fs::copy(from, &tmp)
+        .and_then(|_| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)))
+        .and_then(|_| std::fs::rename(&tmp, to));
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(format!("cannot install {}", to.display()), e)
+    })
+}

@@ -37,14 +37,18 @@ pub enum ElixirGen {
     V1_19,
 }
 
+/// `"1.15.8-rc.0"` → `(1, 15, 8)`; missing parts are 0.
+pub fn version_tuple(version: &str) -> (u32, u32, u32) {
+    let mut parts = version.split(|c: char| !c.is_ascii_digit());
+    let mut next = || parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (next(), next(), next())
+}
+
 impl ElixirGen {
     pub fn from_version(version: &str) -> ElixirGen {
-        let mut parts = version.split(|c: char| !c.is_ascii_digit());
-        let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(1);
-        let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        let patch: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        let (major, minor, patch) = version_tuple(version);
         match (major, minor) {
-            (1, m) if m <= 14 => ElixirGen::V1_14,
+            (0, _) | (1, 0..=14) => ElixirGen::V1_14,
             (1, 15) if patch == 0 => ElixirGen::V1_15,
             (1, 15) | (1, 16) => ElixirGen::V1_16,
             (1, 17) | (1, 18) => ElixirGen::V1_17,
@@ -131,7 +135,10 @@ mod tests {
         let d = StartErlData::parse("13.1.5 0.1.0").unwrap();
         assert_eq!(d.erts_vsn, "13.1.5");
         assert_eq!(d.rel_vsn, "0.1.0");
-        assert_eq!(StartErlData::parse("13.1.5 0.2.0\n").unwrap().rel_vsn, "0.2.0");
+        assert_eq!(
+            StartErlData::parse("13.1.5 0.2.0\n").unwrap().rel_vsn,
+            "0.2.0"
+        );
         assert!(StartErlData::parse("13.1.5").is_none());
     }
 
@@ -153,7 +160,10 @@ mod tests {
             "#!/bin/sh\nELIXIR_VERSION=1.14.0\nERTS_BIN=\nERTS_BIN=\"$SCRIPT_PATH\"/../../erts-13.1.5/bin/\n",
         );
         assert_eq!(s.version.as_deref(), Some("1.14.0"));
-        assert_eq!(s.erts_bin_suffix.as_deref(), Some("/../../erts-13.1.5/bin/"));
+        assert_eq!(
+            s.erts_bin_suffix.as_deref(),
+            Some("/../../erts-13.1.5/bin/")
+        );
         let s = ElixirScript::parse("ELIXIR_VERSION=1.14.0\nERTS_BIN=\n");
         assert_eq!(s.erts_bin_suffix, None);
     }

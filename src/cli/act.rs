@@ -1,0 +1,84 @@
+//! Carrying a plan out: prepare files, then exec, run the daemon, or print.
+use crate::plan::{Action, Plan, Prepare};
+use crate::{Error, Result};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+pub fn prepare(steps: &[Prepare]) -> Result<()> {
+    for step in steps {
+        match step {
+            Prepare::CreateDir(dir) => std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?,
+            Prepare::WriteFile {
+                path,
+                contents,
+                mode,
+            } => write_fresh(path, contents, *mode)?,
+        }
+    }
+    Ok(())
+}
+
+/// Writes a new file under a temp name in the same directory, then renames it into place:
+/// readers never see half a file, and a read-only source is never reused.
+pub fn write_fresh(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let result = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(contents))
+        .and_then(|_| std::fs::rename(&tmp, path));
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(format!("cannot write {}", path.display()), e)
+    })
+}
+
+/// Runs the plan's action; returns an exit code when the action returns at all.
+pub fn run(plan: Plan) -> Result<i32> {
+    match plan.action {
+        Action::Print(text) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+            Ok(0)
+        }
+        Action::Exec(spec) => Err(exec(&spec)),
+        Action::Daemon(d) => {
+            let status = command(&d.run_erl).status().map_err(|source| Error::Exec {
+                program: d.run_erl.program.clone(),
+                source,
+            })?;
+            Ok(status.code().unwrap_or(1))
+        }
+    }
+}
+
+// Interim until process::exec lands.
+fn command(spec: &crate::plan::ExecSpec) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(&spec.program);
+    if let Some(a0) = spec.argv.first() {
+        cmd.arg0(a0);
+    }
+    cmd.args(spec.argv.iter().skip(1))
+        .env_clear()
+        .envs(spec.env.iter());
+    cmd
+}
+
+fn exec(spec: &crate::plan::ExecSpec) -> Error {
+    use std::os::unix::process::CommandExt;
+    let source = command(spec).exec();
+    Error::Exec {
+        program: spec.program.clone(),
+        source,
+    }
+}

@@ -1,0 +1,193 @@
+//! `bin/NAME …`: find the release, compute the variables (running env.sh only when it has
+//! commands), plan the command, then act — or print the plan on a dry run.
+use super::{act, gather};
+use crate::environment::EnvMap;
+use crate::environment::env_sh::{self, Outcome};
+use crate::environment::vars::{self, ReleaseVars};
+use crate::plan::command::Command;
+use crate::plan::{Inputs, commands, dry_run, elixir_cli, escape};
+use crate::release::{ElixirScript, Release, layout::version_tuple, locate};
+use crate::{Error, Result};
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
+    let caller = EnvMap::from_os();
+    let command = Command::parse(args);
+    let exe = locate::current_exe(argv0, caller.get("PATH"))
+        .ok_or_else(|| Error::Release("cannot find the path of this executable".into()))?;
+    let root = locate::locate_root(&exe).ok_or_else(|| {
+        Error::Release(format!("{} is not inside a release's bin/", exe.display()))
+    })?;
+    let fallback_name = exe
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let release = Release::open(root, &fallback_name);
+
+    let word = args.first().cloned().unwrap_or_default();
+    let prelude = vars::prelude(&release, &caller, argv0, &word)?;
+    let vsn_dir = vars::vsn_dir(&release, &prelude);
+    let env = source_env_sh(&vsn_dir, &exe, prelude, argv0, args)?;
+    let vars = vars::finish(env, &vsn_dir);
+
+    match &command {
+        Command::Help => {
+            return Err(Error::Usage {
+                prog: locate::prog_name(argv0),
+                unknown: None,
+            });
+        }
+        Command::Unknown(word) => {
+            return Err(Error::Usage {
+                prog: locate::prog_name(argv0),
+                unknown: Some(word.clone()),
+            });
+        }
+        _ => {}
+    }
+
+    let inputs = gather_inputs(&release, vars, &command)?;
+    let plan = commands::plan(&command, &inputs)?;
+    if dry_run_requested(&caller) {
+        print!(
+            "{}",
+            dry_run::render(&plan, &caller, inputs.cookie.as_deref())
+        );
+        return Ok(0);
+    }
+    act::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
+    act::run(plan)
+}
+
+fn dry_run_requested(env: &EnvMap) -> bool {
+    matches!(env.non_empty_str("BEAMRC_DRY_RUN"), Some(v) if v != "0")
+}
+
+/// The script's text when the runtime sys.config copy cannot be written (exit 1).
+fn runtime_config_error(plan: &crate::plan::Plan, err: Error) -> Error {
+    let config = plan.prepare.iter().find_map(|p| match p {
+        crate::plan::Prepare::WriteFile { path, .. } => Some(path.clone()),
+        _ => None,
+    });
+    match (config, &err) {
+        (Some(path), Error::Io { source, .. }) => Error::message(
+            1,
+            format!(
+                "ERROR: Cannot start release because it could not write {} ({source})",
+                path.display()
+            ),
+        ),
+        _ => err,
+    }
+}
+
+/// The environment after env.sh; env.sh ending the launch itself becomes `Error::Exit`.
+fn source_env_sh(
+    vsn_dir: &Path,
+    exe: &Path,
+    prelude: EnvMap,
+    argv0: &OsStr,
+    args: &[OsString],
+) -> Result<EnvMap> {
+    let path = vsn_dir.join("env.sh");
+    let text = std::fs::read(&path)
+        .map_err(|e| Error::Release(format!("cannot read {}: {e}", path.display())))?;
+    if env_sh::is_inert(&text) {
+        return Ok(prelude);
+    }
+    match env_sh::source(&path, exe, &prelude, argv0, args)? {
+        Outcome::Sourced(s) => Ok(s.effective()),
+        Outcome::Exited(code) => Err(Error::Exit(code)),
+    }
+}
+
+fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) -> Result<Inputs> {
+    let script = ElixirScript::read(&vars.vsn_dir.join("elixir"));
+    let version = script.version.clone().unwrap_or_default();
+    let erts_bin = match &script.erts_bin_suffix {
+        Some(suffix) => Some(crate::release::join_script_path(&vars.vsn_dir, suffix)),
+        None if script.found => None,
+        None => release
+            .start_erl_data()
+            .ok()
+            .map(|d| {
+                release
+                    .root
+                    .join(format!("erts-{}", d.erts_vsn))
+                    .join("bin")
+            })
+            .filter(|p| p.is_dir()),
+    };
+    let bindir = erts_bin
+        .as_ref()
+        .and_then(|b| std::fs::canonicalize(b).ok());
+    let cookie = if command.needs_cookie() {
+        let c = resolve_cookie(&vars, &release.root)?;
+        vars.env.set("RELEASE_COOKIE", c.as_str());
+        Some(c)
+    } else {
+        None
+    };
+    let starts_vm = matches!(
+        command,
+        Command::Start
+            | Command::StartIex
+            | Command::Daemon
+            | Command::DaemonIex
+            | Command::Eval { .. }
+    );
+    let read_config = |p: PathBuf| -> Option<Vec<u8>> { std::fs::read(p).ok() };
+    let (sys_config, reboot_release) = if starts_vm {
+        let own = read_config(vars.vsn_dir.join("sys.config"));
+        let reboot = own
+            .as_deref()
+            .is_some_and(|c| c.windows(19).any(|w| w == b"RUNTIME_CONFIG=true"));
+        let chosen = commands::with_ext(&vars.default_sys_config(), ".config");
+        (read_config(chosen), reboot)
+    } else {
+        (None, false)
+    };
+    let env = &vars.env;
+    let cli = elixir_cli::Context {
+        elixir_erl_options: env.non_empty("ELIXIR_ERL_OPTIONS").map(OsStr::to_os_string),
+        ansi_tty: env.non_empty("NO_COLOR").is_none()
+            && env.get_str("OS") != Some("Windows_NT")
+            && gather::isatty(1)
+            && gather::isatty(2),
+    };
+    let locale = escape::Locale::from_env(
+        env.get_str("LC_ALL"),
+        env.get_str("LC_CTYPE"),
+        env.get_str("LANG"),
+    );
+    Ok(Inputs {
+        generation: script.generation(),
+        elixir_version: version_tuple(&version),
+        cookie,
+        erts_bin,
+        bindir,
+        cli,
+        locale,
+        rand: gather::random_words(),
+        timestamp: gather::timestamp(),
+        reboot_release,
+        sys_config,
+        vars,
+    })
+}
+
+/// Interim cookie lookup: `RELEASE_COOKIE`, then `releases/COOKIE`.
+fn resolve_cookie(vars: &ReleaseVars, root: &Path) -> Result<String> {
+    if let Some(c) = vars.env.non_empty_str("RELEASE_COOKIE") {
+        return Ok(c.to_string());
+    }
+    let path = root.join("releases/COOKIE");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text.trim_end_matches('\n').to_string()),
+        Err(e) => Err(Error::Config(format!(
+            "no cookie: RELEASE_COOKIE is not set and {} cannot be read ({e})",
+            path.display()
+        ))),
+    }
+}

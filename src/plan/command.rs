@@ -1,0 +1,113 @@
+//! The release commands, parsed from `bin/NAME`'s arguments without side effects.
+use std::ffi::OsString;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// No argument: usage on stderr, exit 0 (as the script).
+    Help,
+    Start,
+    StartIex,
+    Daemon,
+    DaemonIex,
+    Eval {
+        expr: OsString,
+        args: Vec<OsString>,
+    },
+    Rpc {
+        expr: OsString,
+    },
+    Remote,
+    Restart,
+    Stop,
+    Pid,
+    Version,
+    Ping,
+    Status,
+    Attach,
+    Unknown(String),
+}
+
+/// What the script says when `eval`/`rpc` get no (or an empty) expression.
+pub const EVAL_EXPECTS: &str = "ERROR: EVAL expects an expression as argument";
+pub const RPC_EXPECTS: &str = "ERROR: RPC expects an expression as argument";
+
+impl Command {
+    /// Parses `$1 $2 …`. An empty expression is reported by the caller (after env.sh ran,
+    /// as in the script).
+    pub fn parse(args: &[OsString]) -> Command {
+        let Some(first) = args.first() else {
+            return Command::Help;
+        };
+        let expr = || args.get(1).cloned().unwrap_or_default();
+        match first.to_str().unwrap_or("") {
+            "" if first.is_empty() => Command::Help,
+            "start" => Command::Start,
+            "start_iex" => Command::StartIex,
+            "daemon" => Command::Daemon,
+            "daemon_iex" => Command::DaemonIex,
+            "eval" => Command::Eval {
+                expr: expr(),
+                args: args.iter().skip(2).cloned().collect(),
+            },
+            "rpc" => Command::Rpc { expr: expr() },
+            "remote" => Command::Remote,
+            "restart" => Command::Restart,
+            "stop" => Command::Stop,
+            "pid" => Command::Pid,
+            "version" => Command::Version,
+            "ping" => Command::Ping,
+            "status" => Command::Status,
+            "attach" => Command::Attach,
+            _ => Command::Unknown(first.to_string_lossy().into_owned()),
+        }
+    }
+
+    /// Commands that need no cookie (beamrc never reads one for them).
+    pub fn needs_cookie(&self) -> bool {
+        !matches!(
+            self,
+            Command::Help | Command::Version | Command::Unknown(_) | Command::Attach
+        )
+    }
+
+    /// The remote expression the script evaluates for rpc-style commands.
+    pub fn rpc_expression(&self) -> Option<OsString> {
+        match self {
+            Command::Rpc { expr } => Some(expr.clone()),
+            Command::Restart => Some("System.restart()".into()),
+            Command::Stop => Some("System.stop()".into()),
+            Command::Pid => Some("IO.puts System.pid()".into()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Command {
+        Command::parse(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_like_the_case_statement() {
+        assert_eq!(p(&[]), Command::Help);
+        assert_eq!(p(&[""]), Command::Help);
+        assert_eq!(p(&["start", "ignored"]), Command::Start);
+        assert_eq!(
+            p(&["eval", "IO.puts 1", "a", "b"]),
+            Command::Eval {
+                expr: "IO.puts 1".into(),
+                args: vec!["a".into(), "b".into()]
+            }
+        );
+        assert_eq!(p(&["rpc"]), Command::Rpc { expr: "".into() });
+        assert_eq!(p(&["Start"]), Command::Unknown("Start".into()));
+        assert_eq!(
+            p(&["pid"]).rpc_expression(),
+            Some(OsString::from("IO.puts System.pid()"))
+        );
+        assert!(!p(&["version"]).needs_cookie());
+    }
+}

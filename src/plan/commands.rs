@@ -1,0 +1,211 @@
+//! One function per release command, each building the Elixir-level invocation the script
+//! builds; `vm::action` turns it into what runs.
+use super::command::{Command, EVAL_EXPECTS, RPC_EXPECTS};
+use super::elixir_cli::Invocation;
+use super::{Action, Inputs, Plan, Prepare, vm};
+use crate::environment::EnvMap;
+use crate::environment::vars::Distribution;
+use crate::release::ElixirGen;
+use crate::{Error, Result};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The plan for a command that runs or prints locally. Remote commands (rpc, stop, …) get
+/// their hidden-VM plan from `rpc_vm`.
+pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
+    match cmd {
+        Command::Start => start(inputs, false, false),
+        Command::StartIex => start(inputs, true, false),
+        Command::Daemon => start(inputs, false, true),
+        Command::DaemonIex => start(inputs, true, true),
+        Command::Eval { expr, args } => eval(inputs, expr, args),
+        Command::Remote => remote(inputs),
+        Command::Version => Ok(Plan {
+            prepare: Vec::new(),
+            action: Action::Print(format!("{} {}\n", inputs.vars.name, inputs.vars.vsn)),
+        }),
+        other => match other.rpc_expression() {
+            Some(expr) => rpc_vm(inputs, &expr),
+            None => Err(Error::message(1, format!("ERROR: {other:?} has no plan"))),
+        },
+    }
+}
+
+/// `--sname|--name NODE`, or nothing with `RELEASE_DISTRIBUTION=none`.
+fn distribution_args(inputs: &Inputs, node: OsString) -> Result<Vec<OsString>> {
+    let dist = distribution(inputs)?;
+    Ok(match dist.flag() {
+        Some(flag) => vec![flag.into(), node],
+        None => Vec::new(),
+    })
+}
+
+/// A node name with the script's `PREFIX-XXXX-` in front of `RELEASE_NODE`.
+pub fn prefixed_node(prefix: &str, rand: &str, node: &OsString) -> OsString {
+    let mut s = OsString::from(format!("{prefix}-{rand}-"));
+    s.push(node);
+    s
+}
+
+fn cookie_args(inputs: &Inputs) -> Result<Vec<OsString>> {
+    let cookie = inputs
+        .cookie
+        .clone()
+        .ok_or_else(|| Error::Config("no cookie was resolved for this command".into()))?;
+    Ok(vec!["--cookie".into(), cookie.into()])
+}
+
+fn boot_args(inputs: &Inputs, boot_script: &OsString) -> Vec<OsString> {
+    let v = &inputs.vars;
+    vec![
+        "--boot".into(),
+        v.vsn_dir.join(boot_script).into(),
+        "--boot-var".into(),
+        "RELEASE_LIB".into(),
+        v.root.join("lib").into(),
+    ]
+}
+
+/// The script's `export_release_sys_config`: copy a reboot release's sys.config into
+/// `RELEASE_TMP` as a fresh writable file, and export `RELEASE_SYS_CONFIG`.
+fn sys_config(inputs: &Inputs, env: &mut EnvMap) -> (PathBuf, Vec<Prepare>) {
+    let v = &inputs.vars;
+    let default = v.default_sys_config();
+    let mut prepare = Vec::new();
+    let chosen = match &inputs.sys_config {
+        Some(contents) if contains(contents, b"RUNTIME_CONFIG=true") => {
+            let copy = v.tmp.join(format!(
+                "{}-{}-{}-{}.runtime",
+                v.name, v.vsn, inputs.timestamp, inputs.rand[0]
+            ));
+            prepare.push(Prepare::CreateDir(v.tmp.clone()));
+            prepare.push(Prepare::WriteFile {
+                path: with_ext(&copy, ".config"),
+                contents: contents.clone(),
+                mode: 0o600,
+            });
+            copy
+        }
+        _ => default,
+    };
+    env.set("RELEASE_SYS_CONFIG", chosen.as_os_str());
+    (chosen, prepare)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+pub fn with_ext(p: &std::path::Path, ext: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+/// `-mode $RELEASE_MODE`, or the config-provider reboot flag baked into reboot releases.
+fn mode_erl(inputs: &Inputs) -> OsString {
+    let mode = inputs.vars.mode.to_string_lossy();
+    let flag = match (inputs.reboot_release, inputs.generation) {
+        (false, _) => "-mode".to_string(),
+        (true, ElixirGen::V1_14) => "-elixir -config_provider_reboot_mode".to_string(),
+        (true, _) => "-elixir config_provider_reboot_mode".to_string(),
+    };
+    format!("{flag} {mode}").into()
+}
+
+fn start(inputs: &Inputs, iex: bool, daemon: bool) -> Result<Plan> {
+    let v = &inputs.vars;
+    let mut env = v.env.clone();
+    let (sys_config, mut prepare) = sys_config(inputs, &mut env);
+    let inv = if iex {
+        Invocation::iex()
+    } else {
+        Invocation::elixir()
+    };
+    let mut inv = inv
+        .args(cookie_args(inputs)?)
+        .args(distribution_args(inputs, v.node.clone())?)
+        .args(["--erl".into(), mode_erl(inputs)])
+        .args(["--erl-config".into(), sys_config.into_os_string()])
+        .args(boot_args(inputs, &v.boot_script))
+        .args(["--vm-args".into(), v.vm_args.clone().into_os_string()]);
+    if !iex {
+        inv = inv.arg("--no-halt");
+    }
+    if daemon {
+        inv = inv.args([
+            "--pipe-to".into(),
+            v.tmp.join("pipe").into_os_string(),
+            v.tmp.join("log").into_os_string(),
+        ]);
+    }
+    let (more, action) = vm::action(inputs, &inv, env);
+    prepare.extend(more);
+    Ok(Plan { prepare, action })
+}
+
+fn eval(inputs: &Inputs, expr: &OsString, args: &[OsString]) -> Result<Plan> {
+    if expr.is_empty() {
+        return Err(Error::message(1, EVAL_EXPECTS));
+    }
+    let v = &inputs.vars;
+    let mut env = v.env.clone();
+    let (sys_config, mut prepare) = sys_config(inputs, &mut env);
+    let mut inv = Invocation::elixir()
+        .args(cookie_args(inputs)?)
+        .args(["--erl-config".into(), sys_config.into_os_string()])
+        .args(boot_args(inputs, &v.boot_script_clean))
+        .args(["--vm-args".into(), v.vm_args.clone().into_os_string()])
+        .args(["--eval".into(), expr.clone()]);
+    // 1.14 dropped the extra arguments; from 1.15 they become System.argv().
+    if inputs.generation > ElixirGen::V1_14 {
+        inv = inv.arg("--").args(args.iter().cloned());
+    }
+    let (more, action) = vm::action(inputs, &inv, env);
+    prepare.extend(more);
+    Ok(Plan { prepare, action })
+}
+
+fn remote(inputs: &Inputs) -> Result<Plan> {
+    let v = &inputs.vars;
+    let node = prefixed_node("rem", &inputs.rand[1], &v.node);
+    let inv = Invocation::iex()
+        .arg("--hidden")
+        .args(cookie_args(inputs)?)
+        .args(distribution_args(inputs, node)?)
+        .args(boot_args(inputs, &v.boot_script_clean))
+        .args([
+            "--vm-args".into(),
+            v.remote_vm_args.clone().into_os_string(),
+        ])
+        .args(["--remsh".into(), v.node.clone()]);
+    let (prepare, action) = vm::action(inputs, &inv, v.env.clone());
+    Ok(Plan { prepare, action })
+}
+
+/// The script's way to run a remote expression: boot a hidden VM with `--rpc-eval`.
+pub fn rpc_vm(inputs: &Inputs, expr: &OsString) -> Result<Plan> {
+    if expr.is_empty() {
+        return Err(Error::message(1, RPC_EXPECTS));
+    }
+    let v = &inputs.vars;
+    let node = prefixed_node("rpc", &inputs.rand[1], &v.node);
+    let inv = Invocation::elixir()
+        .arg("--hidden")
+        .args(cookie_args(inputs)?)
+        .args(distribution_args(inputs, node)?)
+        .args(boot_args(inputs, &v.boot_script_clean))
+        .args([
+            "--vm-args".into(),
+            v.remote_vm_args.clone().into_os_string(),
+        ])
+        .args(["--rpc-eval".into(), v.node.clone(), expr.clone()]);
+    let (prepare, action) = vm::action(inputs, &inv, v.env.clone());
+    Ok(Plan { prepare, action })
+}
+
+/// Used by callers that only need to know whether distribution is on.
+pub fn distribution(inputs: &Inputs) -> Result<Distribution> {
+    // The error text changed in 1.18.0.
+    inputs.vars.distribution(inputs.elixir_version < (1, 18, 0))
+}
