@@ -14,7 +14,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 pub enum Error {
     /// Usage text, with the unknown command if there was one (exit 1) or none (exit 0).
-    Usage { prog: String, unknown: Option<String> },
+    Usage {
+        prog: String,
+        unknown: Option<String>,
+    },
     /// A failure whose text is already final (for example the script's own messages).
     Message { code: i32, text: String },
     /// The release directory is missing something it needs.

@@ -695,6 +695,92 @@ mod tests {
         assert!(decode(&bytes).is_err());
     }
 
+    /// Terms encoded by the installed OTP's `term_to_binary/1` (default options, which on
+    /// OTP 25 still writes latin1 atoms, and `minor_version 2`), as byte pairs.
+    fn otp_encodings() -> Vec<(Vec<u8>, Vec<u8>)> {
+        let script = r#"Ts = [ok, list_to_atom([104,233,108,108,111]), 255, 256, -1, 1 bsl 40,
+              -(1 bsl 70), 1.5, {a, <<"bin">>}, [1, 2 | 3], "abc", [], #{k => v},
+              [10003], self(), make_ref(), fun() -> ok end, fun lists:map/2, <<1:3>>,
+              list_to_atom(lists:duplicate(255, $x))],
+            Hex = fun(B) -> binary:encode_hex(B) end,
+            [io:format("~s ~s~n", [Hex(term_to_binary(T)),
+                                   Hex(term_to_binary(T, [{minor_version, 2}]))]) || T <- Ts],
+            halt()."#;
+        let out = std::process::Command::new("erl")
+            .args(["-noshell", "-eval", script])
+            .output()
+            .expect("install erlang-nox elixir (apt-get install erlang-nox erlang-dev elixir)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let (a, b) = line.split_once(' ').unwrap();
+                (unhex(a), unhex(b))
+            })
+            .collect()
+    }
+
+    fn unhex(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn decodes_real_term_to_binary_output() {
+        let enc = otp_encodings();
+        assert_eq!(enc.len(), 20);
+        let d: Vec<Term> = enc.iter().map(|(b, _)| decode(b).unwrap()).collect();
+        assert_eq!(d[0], Term::atom("ok"));
+        assert_eq!(d[1], Term::atom("héllo"));
+        assert_eq!(d[2], Term::Int(255));
+        assert_eq!(d[3], Term::Int(256));
+        assert_eq!(d[4], Term::Int(-1));
+        assert_eq!(d[5], Term::Int(1 << 40));
+        assert_eq!(
+            d[6],
+            Term::BigInt {
+                negative: true,
+                magnitude: vec![0, 0, 0, 0, 0, 0, 0, 0, 0x40]
+            }
+        );
+        assert_eq!(d[7], Term::Float(1.5));
+        assert_eq!(
+            d[8],
+            Term::Tuple(vec![Term::atom("a"), Term::binary(b"bin".to_vec())])
+        );
+        assert_eq!(
+            d[9],
+            Term::List(vec![Term::Int(1), Term::Int(2)], Box::new(Term::Int(3)))
+        );
+        assert_eq!(d[10], Term::Charlist(b"abc".to_vec()));
+        assert_eq!(d[11], Term::Nil);
+        assert_eq!(d[12], Term::Map(vec![(Term::atom("k"), Term::atom("v"))]));
+        assert_eq!(d[13], Term::list(vec![Term::Int(10003)]));
+        assert!(matches!(&d[14], Term::Pid(p) if p.node == "nonode@nohost"));
+        assert!(matches!(&d[15], Term::Ref(r) if r.ids.len() >= 3));
+        assert!(matches!(&d[16], Term::Raw(b) if b[0] == NEW_FUN));
+        assert!(matches!(&d[17], Term::Raw(b) if b[0] == EXPORT));
+        assert!(matches!(&d[18], Term::Raw(b) if b[0] == BIT_BINARY));
+        assert_eq!(d[19], Term::Atom("x".repeat(255)));
+        // Both encodings decode alike (raw terms keep their own atom encodings), and ours
+        // is byte for byte OTP's UTF-8-atom form.
+        for (term, (latin1_form, utf8_form)) in d.iter().zip(&enc) {
+            if matches!(term, Term::Raw(_)) {
+                assert_eq!(&term.to_bytes(), latin1_form);
+                continue;
+            }
+            assert_eq!(decode(utf8_form).as_ref(), Ok(term));
+            assert_eq!(&term.to_bytes(), utf8_form, "re-encoding {term:?}");
+        }
+    }
+
     #[test]
     fn decode_prefix_reports_length() {
         let mut bytes = Term::atom("a").to_bytes();

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 mod conn;
 pub mod epmd;
 pub mod etf;
+#[cfg(test)]
+mod fake;
 pub mod handshake;
 mod io_server;
 pub mod md5;

@@ -251,6 +251,107 @@ pub fn call(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dist::fake;
+    use std::io::Write as _;
+    use std::time::Duration;
+
+    #[test]
+    fn garbage_from_node_is_an_error() {
+        let (cfg, t) = fake::start(|mut s| {
+            let _ = s.write_all(&[0, 0, 0, 5, 1, 2, 3, 4, 5]);
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        let err = call(&cfg, "erlang", "node", vec![]).unwrap_err();
+        assert!(matches!(err, DistError::Protocol(_)), "{err}");
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn silent_node_hits_call_timeout() {
+        let (cfg, t) = fake::start(|s| {
+            std::thread::sleep(Duration::from_millis(1500));
+            drop(s);
+        });
+        let start = Instant::now();
+        let err = call(&cfg, "erlang", "node", vec![]).unwrap_err();
+        assert!(matches!(err, DistError::Timeout("call")), "{err}");
+        assert!(start.elapsed() < Duration::from_millis(1200));
+        assert!(!err.before_request());
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn node_closing_mid_call_is_connection_closed() {
+        let (cfg, t) = fake::start(|mut s| {
+            fake::read_gen_call(&mut s);
+        });
+        let err = call(&cfg, "erlang", "node", vec![]).unwrap_err();
+        assert!(matches!(err, DistError::ConnectionClosed), "{err}");
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn truncated_frame_is_connection_closed() {
+        let (cfg, t) = fake::start(|mut s| {
+            let _ = s.write_all(&[0, 0, 1, 0, 112, 131]);
+        });
+        let err = call(&cfg, "erlang", "node", vec![]).unwrap_err();
+        assert!(matches!(err, DistError::ConnectionClosed), "{err}");
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn ticks_io_requests_and_reply() {
+        let (cfg, t) = fake::start(|mut s| {
+            // A tick must be answered with a tick.
+            s.write_all(&[0, 0, 0, 0]).unwrap();
+            let (pid, reference, request) = fake::read_gen_call(&mut s);
+            assert!(fake::read_frame(&mut s).is_none(), "tick answer");
+            let req = request.as_tuple().unwrap();
+            assert!(req[0].is_atom("call") && req[1].is_atom("Elixir.Kernel.CLI"));
+            assert_eq!(req[4], pid, "we are the group leader");
+            let io = Term::Tuple(vec![
+                Term::atom("io_request"),
+                pid.clone(),
+                Term::atom("reply_as"),
+                Term::Tuple(vec![
+                    Term::atom("put_chars"),
+                    Term::atom("unicode"),
+                    Term::binary("hé\n".as_bytes()),
+                ]),
+            ]);
+            fake::send(&mut s, &pid, &io);
+            let (_, reply) = fake::read_frame(&mut s).unwrap();
+            let reply = reply.unwrap();
+            assert_eq!(
+                reply,
+                Term::Tuple(vec![
+                    Term::atom("io_reply"),
+                    Term::atom("reply_as"),
+                    Term::atom("ok")
+                ])
+            );
+            let exit = Term::Tuple(vec![
+                Term::atom("exit"),
+                Term::Tuple(vec![Term::atom("shutdown"), Term::Int(3)]),
+                Term::Nil,
+            ]);
+            fake::send(&mut s, &pid, &Term::Tuple(vec![reference, exit]));
+        });
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut stdin: &[u8] = b"";
+        let mut io = Stdio {
+            stdin: &mut stdin,
+            stdout: &mut out,
+            stderr: &mut err,
+            stdout_is_tty: false,
+        };
+        assert_eq!(rpc_eval(&cfg, "x", true, &mut io).unwrap(), 3);
+        out.flush().unwrap();
+        assert_eq!(out, "hé\n".as_bytes());
+        assert!(err.is_empty());
+        t.join().unwrap();
+    }
 
     #[test]
     fn shutdown_codes() {

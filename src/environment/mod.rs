@@ -65,7 +65,11 @@ impl EnvMap {
 
 impl<K: Into<OsString>, V: Into<OsString>> FromIterator<(K, V)> for EnvMap {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Self(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Self(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 

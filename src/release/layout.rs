@@ -131,7 +131,10 @@ mod tests {
         let d = StartErlData::parse("13.1.5 0.1.0").unwrap();
         assert_eq!(d.erts_vsn, "13.1.5");
         assert_eq!(d.rel_vsn, "0.1.0");
-        assert_eq!(StartErlData::parse("13.1.5 0.2.0\n").unwrap().rel_vsn, "0.2.0");
+        assert_eq!(
+            StartErlData::parse("13.1.5 0.2.0\n").unwrap().rel_vsn,
+            "0.2.0"
+        );
         assert!(StartErlData::parse("13.1.5").is_none());
     }
 
@@ -153,7 +156,10 @@ mod tests {
             "#!/bin/sh\nELIXIR_VERSION=1.14.0\nERTS_BIN=\nERTS_BIN=\"$SCRIPT_PATH\"/../../erts-13.1.5/bin/\n",
         );
         assert_eq!(s.version.as_deref(), Some("1.14.0"));
-        assert_eq!(s.erts_bin_suffix.as_deref(), Some("/../../erts-13.1.5/bin/"));
+        assert_eq!(
+            s.erts_bin_suffix.as_deref(),
+            Some("/../../erts-13.1.5/bin/")
+        );
         let s = ElixirScript::parse("ELIXIR_VERSION=1.14.0\nERTS_BIN=\n");
         assert_eq!(s.erts_bin_suffix, None);
     }
