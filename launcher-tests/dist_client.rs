@@ -327,6 +327,21 @@ fn exit_codes_and_killed_banner() {
     if legacy() {
         assert_eq!(killed.stderr, "** (EXIT from #PID<0.100.0>) killed\n\n");
     }
+    // The 1.15+ form passes the expression as a charlist; 1.14's rpc_eval takes it too.
+    let mut io_out = Vec::new();
+    let mut io_err = Vec::new();
+    let mut input: &[u8] = b"";
+    let mut io = Stdio {
+        stdin: &mut input,
+        stdout: &mut io_out,
+        stderr: &mut io_err,
+        stdout_is_tty: false,
+    };
+    assert_eq!(
+        dist::rpc_eval(&cfg, "IO.puts \"✓\"", false, &mut io).unwrap(),
+        0
+    );
+    assert_eq!(io_out, "✓\n".as_bytes());
     let (boom, _) = native(&cfg, "raise \"boom\"", "");
     assert_eq!(boom.code, 1);
     assert!(boom.stderr.starts_with("** (RuntimeError) boom\n    ("));
