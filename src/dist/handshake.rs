@@ -1,0 +1,367 @@
+//! Version-6 distribution handshake, initiating side (`dist_util:handshake_we_started/1`).
+//!
+//! Every handshake message is a 2-byte big-endian length followed by the body.
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+use super::{DistError, md5, remaining};
+
+// Capability flags (kernel `dist.hrl`).
+pub const EXTENDED_REFERENCES: u64 = 0x4;
+pub const DIST_MONITOR: u64 = 0x8;
+pub const FUN_TAGS: u64 = 0x10;
+pub const NEW_FUN_TAGS: u64 = 0x80;
+pub const EXTENDED_PIDS_PORTS: u64 = 0x100;
+pub const EXPORT_PTR_TAG: u64 = 0x200;
+pub const BIT_BINARIES: u64 = 0x400;
+pub const NEW_FLOATS: u64 = 0x800;
+pub const UNICODE_IO: u64 = 0x1000;
+pub const SMALL_ATOM_TAGS: u64 = 0x4000;
+pub const UTF8_ATOMS: u64 = 0x10000;
+pub const MAP_TAG: u64 = 0x20000;
+pub const BIG_CREATION: u64 = 0x40000;
+pub const HANDSHAKE_23: u64 = 0x100_0000;
+pub const UNLINK_ID: u64 = 0x200_0000;
+pub const MANDATORY_25_DIGEST: u64 = 0x400_0000;
+pub const V4_NC: u64 = 1 << 34;
+
+/// What we announce. No PUBLISHED, so the node treats us as hidden; UNICODE_IO so that
+/// output is not downgraded to latin1; no atom cache and no fragments, so frames are
+/// plain pass-through messages.
+pub const OUR_FLAGS: u64 = EXTENDED_REFERENCES
+    | DIST_MONITOR
+    | FUN_TAGS
+    | NEW_FUN_TAGS
+    | EXTENDED_PIDS_PORTS
+    | EXPORT_PTR_TAG
+    | BIT_BINARIES
+    | NEW_FLOATS
+    | UNICODE_IO
+    | SMALL_ATOM_TAGS
+    | UTF8_ATOMS
+    | MAP_TAG
+    | BIG_CREATION
+    | HANDSHAKE_23
+    | UNLINK_ID
+    | MANDATORY_25_DIGEST
+    | V4_NC;
+
+/// The result of a successful handshake.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub name: String,
+    pub flags: u64,
+    pub creation: u32,
+}
+
+/// `md5(Cookie ++ integer_to_list(Challenge))`.
+pub fn digest(cookie: &str, challenge: u32) -> [u8; 16] {
+    md5::digest(format!("{cookie}{challenge}").as_bytes())
+}
+
+/// Runs the handshake on a connected socket. `challenge` is our random challenge.
+pub fn run(
+    stream: &mut TcpStream,
+    target: &str,
+    own_name: &str,
+    cookie: &str,
+    creation: u32,
+    challenge: u32,
+    deadline: Instant,
+) -> Result<Peer, DistError> {
+    let mut hs = Handshake {
+        stream,
+        target,
+        deadline,
+    };
+    hs.send(&send_name(own_name, creation))?;
+    hs.recv_status()?;
+    let peer = hs.recv_challenge()?;
+    let mut reply = vec![b'r'];
+    reply.extend_from_slice(&challenge.to_be_bytes());
+    reply.extend_from_slice(&digest(cookie, peer.1));
+    hs.send(&reply)?;
+    hs.recv_ack(&digest(cookie, challenge))?;
+    Ok(peer.0)
+}
+
+fn send_name(own_name: &str, creation: u32) -> Vec<u8> {
+    let mut msg = vec![b'N'];
+    msg.extend_from_slice(&OUR_FLAGS.to_be_bytes());
+    msg.extend_from_slice(&creation.to_be_bytes());
+    msg.extend_from_slice(&(own_name.len() as u16).to_be_bytes());
+    msg.extend_from_slice(own_name.as_bytes());
+    msg
+}
+
+struct Handshake<'a> {
+    stream: &'a mut TcpStream,
+    target: &'a str,
+    deadline: Instant,
+}
+
+impl Handshake<'_> {
+    fn rejected(&self, status: impl Into<String>) -> DistError {
+        DistError::HandshakeRejected {
+            node: self.target.to_string(),
+            status: status.into(),
+        }
+    }
+
+    fn send(&mut self, body: &[u8]) -> Result<(), DistError> {
+        let mut frame = (body.len() as u16).to_be_bytes().to_vec();
+        frame.extend_from_slice(body);
+        self.stream
+            .set_write_timeout(Some(remaining(self.deadline, "connect")?))
+            .and_then(|()| self.stream.write_all(&frame))
+            .map_err(|e| self.io_error(e))
+    }
+
+    fn recv(&mut self) -> Result<Vec<u8>, DistError> {
+        self.stream
+            .set_read_timeout(Some(remaining(self.deadline, "connect")?))
+            .map_err(|e| self.io_error(e))?;
+        let mut len = [0u8; 2];
+        self.stream
+            .read_exact(&mut len)
+            .map_err(|e| self.io_error(e))?;
+        let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        self.stream
+            .read_exact(&mut body)
+            .map_err(|e| self.io_error(e))?;
+        Ok(body)
+    }
+
+    fn io_error(&self, e: std::io::Error) -> DistError {
+        match e.kind() {
+            ErrorKind::TimedOut | ErrorKind::WouldBlock => DistError::Timeout("connect"),
+            ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset => {
+                self.rejected("connection closed during handshake")
+            }
+            _ => DistError::Connect {
+                node: self.target.to_string(),
+                source: e,
+            },
+        }
+    }
+
+    fn recv_status(&mut self) -> Result<(), DistError> {
+        let body = self.recv()?;
+        let Some((&b's', status)) = body.split_first() else {
+            return Err(self.rejected(format!("expected status, got {}", show(&body))));
+        };
+        match status {
+            b"ok" | b"ok_simultaneous" => Ok(()),
+            // A stale connection under our (random) name: tell the node to replace it.
+            b"alive" => self.send(b"strue"),
+            _ => Err(self.rejected(String::from_utf8_lossy(status).into_owned())),
+        }
+    }
+
+    /// Returns the peer and its challenge.
+    fn recv_challenge(&mut self) -> Result<(Peer, u32), DistError> {
+        let body = self.recv()?;
+        parse_challenge(&body).ok_or_else(|| {
+            self.rejected(format!(
+                "expected a version-6 challenge, got {}",
+                show(&body)
+            ))
+        })
+    }
+
+    fn recv_ack(&mut self, expected: &[u8; 16]) -> Result<(), DistError> {
+        let body = match self.recv() {
+            Ok(body) => body,
+            // The node closes the socket instead of sending 'a' when our digest is wrong.
+            Err(DistError::HandshakeRejected { .. }) => {
+                return Err(DistError::CookieMismatch {
+                    node: self.target.to_string(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        match body.split_first() {
+            Some((&b'a', digest)) if digest == expected => Ok(()),
+            Some((&b'a', _)) => Err(self.rejected("the node's digest does not match our cookie")),
+            _ => Err(self.rejected(format!("expected challenge ack, got {}", show(&body)))),
+        }
+    }
+}
+
+/// 'N' Flags u64, Challenge u32, Creation u32, Nlen u16, Name.
+fn parse_challenge(body: &[u8]) -> Option<(Peer, u32)> {
+    let (&tag, rest) = body.split_first()?;
+    if tag != b'N' || rest.len() < 18 {
+        return None;
+    }
+    let flags = u64::from_be_bytes(rest[0..8].try_into().ok()?);
+    let challenge = u32::from_be_bytes(rest[8..12].try_into().ok()?);
+    let creation = u32::from_be_bytes(rest[12..16].try_into().ok()?);
+    let nlen = usize::from(u16::from_be_bytes([rest[16], rest[17]]));
+    let name = rest.get(18..18 + nlen)?;
+    let peer = Peer {
+        name: String::from_utf8_lossy(name).into_owned(),
+        flags,
+        creation,
+    };
+    Some((peer, challenge))
+}
+
+/// A short printable rendering of unexpected bytes for error messages.
+fn show(bytes: &[u8]) -> String {
+    let head: String = bytes
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("[{head}{}]", if bytes.len() > 16 { " …" } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    #[test]
+    fn flag_value_matches_reference() {
+        assert_eq!(OUR_FLAGS, 0x4_0707_5F9C);
+    }
+
+    #[test]
+    fn digest_known_values() {
+        // md5("secret" ++ "12345"), md5("abc" ++ "0"), computed independently with md5sum.
+        let hex = |d: [u8; 16]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            hex(digest("secret", 12345)),
+            "d4047d3e56e6d6d63f7d16b85cd2fa88"
+        );
+        assert_eq!(hex(digest("abc", 0)), "577571be4de9dcce85a041ba0410f29f");
+    }
+
+    #[test]
+    fn challenge_parsing() {
+        let mut body = vec![b'N'];
+        body.extend_from_slice(&OUR_FLAGS.to_be_bytes());
+        body.extend_from_slice(&7u32.to_be_bytes());
+        body.extend_from_slice(&9u32.to_be_bytes());
+        body.extend_from_slice(&[0, 4]);
+        body.extend_from_slice(b"a@vm");
+        let (peer, ch) = parse_challenge(&body).unwrap();
+        assert_eq!((peer.name.as_str(), peer.creation, ch), ("a@vm", 9, 7));
+        for cut in 0..body.len() {
+            assert!(parse_challenge(&body[..cut]).is_none());
+        }
+        body[0] = b'n';
+        assert!(parse_challenge(&body).is_none());
+    }
+
+    /// A fake node that runs `script` on the accepted socket.
+    fn fake_node(
+        script: impl FnOnce(TcpStream) + Send + 'static,
+    ) -> (u16, std::thread::JoinHandle<()>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let t = std::thread::spawn(move || script(l.accept().unwrap().0));
+        (port, t)
+    }
+
+    fn client(port: u16, cookie: &str, timeout_ms: u64) -> Result<Peer, DistError> {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+        run(&mut s, "t@vm", "me@vm", cookie, 5, 42, deadline)
+    }
+
+    fn read_packet(s: &mut TcpStream) -> Vec<u8> {
+        let mut len = [0u8; 2];
+        s.read_exact(&mut len).unwrap();
+        let mut body = vec![0; usize::from(u16::from_be_bytes(len))];
+        s.read_exact(&mut body).unwrap();
+        body
+    }
+
+    fn write_packet(s: &mut TcpStream, body: &[u8]) {
+        let mut f = (body.len() as u16).to_be_bytes().to_vec();
+        f.extend_from_slice(body);
+        s.write_all(&f).unwrap();
+    }
+
+    fn challenge(value: u32) -> Vec<u8> {
+        let mut body = vec![b'N'];
+        body.extend_from_slice(&OUR_FLAGS.to_be_bytes());
+        body.extend_from_slice(&value.to_be_bytes());
+        body.extend_from_slice(&6u32.to_be_bytes());
+        body.extend_from_slice(&[0, 4]);
+        body.extend_from_slice(b"t@vm");
+        body
+    }
+
+    #[test]
+    fn full_handshake_against_fake_node() {
+        let (port, t) = fake_node(|mut s| {
+            let name = read_packet(&mut s);
+            assert_eq!(name[0], b'N');
+            assert!(name.ends_with(b"me@vm"));
+            write_packet(&mut s, b"sok");
+            write_packet(&mut s, &challenge(1000));
+            let reply = read_packet(&mut s);
+            assert_eq!(&reply[1..5], &42u32.to_be_bytes());
+            assert_eq!(&reply[5..], &digest("secret", 1000));
+            let mut ack = vec![b'a'];
+            ack.extend_from_slice(&digest("secret", 42));
+            write_packet(&mut s, &ack);
+        });
+        let peer = client(port, "secret", 2000).unwrap();
+        assert_eq!(peer.name, "t@vm");
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn closed_after_reply_means_wrong_cookie() {
+        let (port, t) = fake_node(|mut s| {
+            read_packet(&mut s);
+            write_packet(&mut s, b"sok");
+            write_packet(&mut s, &challenge(1));
+            read_packet(&mut s);
+        });
+        let err = client(port, "wrong", 2000).unwrap_err();
+        assert!(matches!(err, DistError::CookieMismatch { .. }), "{err}");
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn rejection_status_and_garbage() {
+        let (port, t) = fake_node(|mut s| {
+            read_packet(&mut s);
+            write_packet(&mut s, b"snot_allowed");
+        });
+        let err = client(port, "c", 2000).unwrap_err();
+        assert!(
+            matches!(&err, DistError::HandshakeRejected { status, .. } if status == "not_allowed"),
+            "{err}"
+        );
+        t.join().unwrap();
+
+        let (port, t) = fake_node(|mut s| {
+            read_packet(&mut s);
+            let _ = s.write_all(b"\x00\x03xyz\xff\xff");
+        });
+        assert!(client(port, "c", 2000).is_err());
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn silent_node_times_out() {
+        let (port, t) = fake_node(|mut s| {
+            read_packet(&mut s);
+            std::thread::sleep(Duration::from_millis(800));
+        });
+        let start = Instant::now();
+        let err = client(port, "c", 200).unwrap_err();
+        assert!(matches!(err, DistError::Timeout("connect")), "{err}");
+        assert!(start.elapsed() < Duration::from_millis(700));
+        t.join().unwrap();
+    }
+}
