@@ -4,7 +4,10 @@
 //! (`install`, `--help`); under any other name it is that release's `bin/NAME`.
 pub mod act;
 pub mod gather;
+pub mod log;
 pub mod release;
+pub mod remote;
+pub mod settings;
 pub mod tool;
 pub mod usage;
 

@@ -48,8 +48,12 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     }
 
     let inputs = gather_inputs(&release, vars, &command)?;
+    let dry_run = dry_run_requested(&caller);
+    if is_remote(&command) {
+        return super::remote::run(&command, &inputs, &caller, dry_run);
+    }
     let plan = commands::plan(&command, &inputs)?;
-    if dry_run_requested(&caller) {
+    if dry_run {
         print!(
             "{}",
             dry_run::render(&plan, &caller, inputs.cookie.as_deref())
@@ -58,6 +62,10 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     }
     act::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
     act::run(plan)
+}
+
+fn is_remote(command: &Command) -> bool {
+    command.rpc_expression().is_some() || matches!(command, Command::Ping | Command::Status)
 }
 
 fn dry_run_requested(env: &EnvMap) -> bool {

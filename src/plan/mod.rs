@@ -88,3 +88,4 @@ pub struct Inputs {
     /// Contents of `${RELEASE_SYS_CONFIG:-$REL_VSN_DIR/sys}.config`, if it exists.
     pub sys_config: Option<Vec<u8>>,
 }
+pub mod remote;

@@ -1,0 +1,234 @@
+//! Remote commands (rpc, stop, restart, pid, ping, status): whether beamrc can speak to the
+//! node itself or must boot a hidden VM as the script does, and the node names either way.
+use crate::environment::vars::{Distribution, ReleaseVars};
+use std::ffi::OsStr;
+
+/// Names for a native connection, built as the script builds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// `RELEASE_NODE`, with `@host` appended when it has none.
+    pub target: String,
+    /// `PREFIX-XXXX-RELEASE_NODE[@host]`: our hidden node.
+    pub own: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Native(Names),
+    /// Boot a hidden VM like the script; the reason is logged.
+    Vm(String),
+}
+
+/// Flags that change how a node connects; where they appear, the VM path is used.
+const DIST_FLAGS: &[&str] = &[
+    "-proto_dist",
+    "-epmd_module",
+    "-erl_epmd_port",
+    "-dist_listen",
+    "-setcookie",
+    "-name",
+    "-sname",
+    "-connect_all",
+];
+
+/// The first distribution-changing flag among `words`, if any.
+pub fn customised_flag(words: &[String]) -> Option<String> {
+    words.iter().enumerate().find_map(|(i, w)| {
+        if DIST_FLAGS.contains(&w.as_str()) {
+            return Some(w.clone());
+        }
+        let next = words.get(i + 1).map(String::as_str).unwrap_or("");
+        (w == "-kernel" && (next.starts_with("inet_dist") || next == "epmd_module"))
+            .then(|| format!("-kernel {next}"))
+    })
+}
+
+/// The arguments of an args file as erlexec would split them (comments and quotes
+/// handled loosely: enough to spot flags).
+pub fn words_of_args_file(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .flat_map(str::split_whitespace)
+        .map(|w| w.trim_matches(|c| c == '"' || c == '\'').to_string())
+        .collect()
+}
+
+/// Decides the route. `words` are the arguments from remote.vm.args and the `ERL_*FLAGS` /
+/// `ELIXIR_ERL_OPTIONS` variables; `hostname` is the machine's host name.
+pub fn route(
+    vars: &ReleaseVars,
+    distribution: Distribution,
+    words: &[String],
+    hostname: &str,
+    native_allowed: bool,
+    prefix: &str,
+    rand: &str,
+) -> Route {
+    if !native_allowed {
+        return Route::Vm("BEAMRC_NATIVE=0".into());
+    }
+    if distribution == Distribution::None {
+        return Route::Vm("RELEASE_DISTRIBUTION=none".into());
+    }
+    if let Some(flag) = customised_flag(words) {
+        return Route::Vm(format!("distribution is customised ({flag})"));
+    }
+    let Some(node) = vars.node.to_str() else {
+        return Route::Vm("RELEASE_NODE is not UTF-8".into());
+    };
+    let host = if node.contains('@') {
+        None
+    } else {
+        match distribution {
+            Distribution::Sname => Some(hostname.split('.').next().unwrap_or(hostname)),
+            // A long name needs a fully qualified host; only the VM knows the resolver's domain.
+            _ if hostname.contains('.') => Some(hostname),
+            _ => {
+                return Route::Vm(
+                    "RELEASE_NODE has no @host and the host name has no domain".into(),
+                );
+            }
+        }
+    };
+    let with_host = |n: String| match host {
+        Some(h) => format!("{n}@{h}"),
+        None => n,
+    };
+    Route::Native(Names {
+        target: with_host(node.to_string()),
+        own: with_host(format!("{prefix}-{rand}-{node}")),
+    })
+}
+
+/// `words` for `route`: remote.vm.args plus the flag variables erlexec reads.
+pub fn remote_words(vars: &ReleaseVars, remote_vm_args: Option<&str>) -> Vec<String> {
+    let mut words = remote_vm_args.map(words_of_args_file).unwrap_or_default();
+    for key in [
+        "ELIXIR_ERL_OPTIONS",
+        "ERL_AFLAGS",
+        "ERL_FLAGS",
+        "ERL_ZFLAGS",
+    ] {
+        if let Some(v) = vars.env.get(key).map(OsStr::to_string_lossy) {
+            words.extend(v.split_whitespace().map(str::to_string));
+        }
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::{EnvMap, vars};
+    use std::path::Path;
+
+    fn vars_with(node: &str) -> ReleaseVars {
+        let env: EnvMap = [
+            ("RELEASE_ROOT", "/R"),
+            ("RELEASE_NAME", "demo"),
+            ("RELEASE_NODE", node),
+        ]
+        .into_iter()
+        .collect();
+        vars::finish(env, Path::new("/R/releases/0.1.0"))
+    }
+
+    #[test]
+    fn names_follow_the_script() {
+        let r = route(
+            &vars_with("demo"),
+            Distribution::Sname,
+            &[],
+            "vm.example.com",
+            true,
+            "rpc",
+            "ab12",
+        );
+        assert_eq!(
+            r,
+            Route::Native(Names {
+                target: "demo@vm".into(),
+                own: "rpc-ab12-demo@vm".into()
+            })
+        );
+        let r = route(
+            &vars_with("x@127.0.0.1"),
+            Distribution::Name,
+            &[],
+            "vm",
+            true,
+            "rpc",
+            "0001",
+        );
+        assert_eq!(
+            r,
+            Route::Native(Names {
+                target: "x@127.0.0.1".into(),
+                own: "rpc-0001-x@127.0.0.1".into()
+            })
+        );
+        assert!(matches!(
+            route(
+                &vars_with("x"),
+                Distribution::Name,
+                &[],
+                "vm",
+                true,
+                "rpc",
+                "1"
+            ),
+            Route::Vm(_)
+        ));
+    }
+
+    #[test]
+    fn customised_distribution_falls_back() {
+        let words = words_of_args_file("## comment -proto_dist\n-proto_dist inet_tls # tls\n");
+        assert_eq!(customised_flag(&words).as_deref(), Some("-proto_dist"));
+        let words = words_of_args_file("-kernel inet_dist_listen_min 9000\n");
+        assert_eq!(
+            customised_flag(&words).as_deref(),
+            Some("-kernel inet_dist_listen_min")
+        );
+        assert_eq!(
+            customised_flag(&words_of_args_file("+K true\n-env X 1\n")),
+            None
+        );
+        assert!(matches!(
+            route(
+                &vars_with("demo"),
+                Distribution::Sname,
+                &["-epmd_module".into()],
+                "vm",
+                true,
+                "rpc",
+                "1"
+            ),
+            Route::Vm(_)
+        ));
+        assert!(matches!(
+            route(
+                &vars_with("demo"),
+                Distribution::None,
+                &[],
+                "vm",
+                true,
+                "rpc",
+                "1"
+            ),
+            Route::Vm(_)
+        ));
+        assert!(matches!(
+            route(
+                &vars_with("demo"),
+                Distribution::Sname,
+                &[],
+                "vm",
+                false,
+                "rpc",
+                "1"
+            ),
+            Route::Vm(_)
+        ));
+    }
+}
