@@ -40,7 +40,7 @@ pub fn render(plan: &Plan, caller: &EnvMap, cookie: Option<&str>) -> String {
     }
     match &plan.action {
         Action::Print(text) => {
-            let _ = write!(out, "print {text:?}\n");
+            let _ = writeln!(out, "print {text:?}");
         }
         Action::Exec(spec) => render_spec(&mut out, "exec", spec, caller, &mask),
         Action::Daemon(d) => render_spec(&mut out, "run", &d.run_erl, caller, &mask),
