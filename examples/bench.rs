@@ -12,6 +12,7 @@ struct Sample {
 }
 
 /// Runs a command to completion and reads its peak RSS from wait4's rusage.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives the rusage
 fn run_once(program: &Path, args: &[&str]) -> Sample {
     let start = Instant::now();
     let child = Command::new(program)
