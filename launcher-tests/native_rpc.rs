@@ -1,0 +1,116 @@
+//! The native remote commands against the script's hidden-VM client, byte for byte
+//! (stdout, stderr, exit code), on a running release.
+use crate::support::{Fixture, TestRelease, beamrc_bin};
+
+fn running(f: Fixture, env: &[(&str, &str)]) -> TestRelease {
+    let rel = TestRelease::new(f);
+    let out = rel.run(&beamrc_bin(), &["install", rel.root.to_str().unwrap()], &[], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let out = rel.run(&rel.bin(), &["daemon"], env, None);
+    assert_eq!(out.code, Some(0), "daemon: {}", out.stderr);
+    rel
+}
+
+fn script(rel: &TestRelease) -> std::path::PathBuf {
+    rel.root.join("bin").join(format!("{}.sh", rel.name))
+}
+
+/// The `#PID<…>` in a killed-process message is the client's own pid; the same shape.
+fn same(rel: &TestRelease, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) {
+    let a = rel.run(&script(rel), args, env, stdin);
+    let b = rel.run(&rel.bin(), args, env, stdin);
+    assert_eq!(b.stdout, a.stdout, "{args:?}: stdout");
+    assert_eq!(b.stderr, a.stderr, "{args:?}: stderr");
+    assert_eq!(b.code, a.code, "{args:?}: exit code");
+}
+
+const EXPRESSIONS: &[&str] = &[
+    "IO.puts(:hello)",
+    "IO.puts(\"héllo ✓\"); IO.inspect([1, 2, 3])",
+    "IO.puts(\"one\\ntwo\"); IO.write(\"three\")",
+    ":io.format(\"~p ~ts~n\", [{1, 2}, \"ü\"])",
+    "raise \"boom\"",
+    "throw(:bar)",
+    "exit({:shutdown, 3})",
+    "exit(:normal)",
+    "exit(:shutdown)",
+    "exit(:foo)",
+    ":ok = :nope",
+    "foo(",
+    "Process.exit(self(), :kill)",
+    "Task.async(fn -> IO.puts(\"from task\") end) |> Task.await()",
+    "IO.write(:binary.copy(\"x\", 100_000))",
+    "1 + 1",
+];
+
+#[test]
+fn rpc_matches_the_script() {
+    let rel = running(Fixture::Plain, &[]);
+    for expr in EXPRESSIONS {
+        same(&rel, &["rpc", expr], &[], None);
+    }
+    same(&rel, &["rpc", "IO.gets(\"p> \") |> IO.inspect()"], &[], Some(b"typed line\n"));
+    same(&rel, &["rpc", "IO.gets(\"p> \") |> IO.inspect()"], &[], Some(b""));
+    same(&rel, &["pid"], &[], None);
+    same(&rel, &["restart"], &[], None);
+    same(&rel, &["rpc"], &[], None);
+    same(&rel, &["rpc", ""], &[], None);
+    // wrong cookie: both report the connection failure
+    same(&rel, &["pid"], &[("RELEASE_COOKIE", "wrong")], None);
+    // a node that does not exist
+    same(&rel, &["pid"], &[("RELEASE_NODE", "nosuch")], None);
+    let out = rel.run(&rel.bin(), &["stop"], &[], None);
+    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (Some(0), "", ""));
+    same(&rel, &["pid"], &[], None);
+}
+
+#[test]
+fn many_native_calls_leave_nothing_behind() {
+    let rel = running(Fixture::Plain, &[]);
+    let count = |rel: &TestRelease| {
+        let out = rel.run(
+            &rel.bin(),
+            &["rpc", "IO.puts(\"#{length(Node.list(:hidden))} #{length(Process.list())}\")"],
+            &[],
+            None,
+        );
+        out.stdout
+    };
+    let before = count(&rel);
+    for _ in 0..50 {
+        let out = rel.run(&rel.bin(), &["rpc", "IO.puts(1)"], &[], None);
+        assert_eq!(out.stdout, "1\n");
+    }
+    // Only the counting call's own connection may be listed.
+    assert_eq!(count(&rel), before);
+    rel.run(&rel.bin(), &["stop"], &[], None);
+}
+
+#[test]
+fn ping_reasons() {
+    let rel = running(Fixture::Plain, &[]);
+    let out = rel.run(&rel.bin(), &["ping"], &[], None);
+    assert_eq!((out.code, out.stdout.as_str()), (Some(0), "pong\n"));
+    let out = rel.run(&rel.bin(), &["ping"], &[("RELEASE_COOKIE", "wrong")], None);
+    assert_eq!(out.code, Some(1));
+    assert_eq!(out.stderr, "connection refused by demo@vm: cookie mismatch\n");
+    let out = rel.run(&rel.bin(), &["ping"], &[("RELEASE_NODE", "nosuch")], None);
+    assert_eq!((out.code, out.stderr.as_str()), (Some(1), "node nosuch@vm is not running\n"));
+    let port = crate::support::free_port().to_string();
+    let out = rel.run(&rel.bin(), &["ping"], &[("ERL_EPMD_PORT", &port)], None);
+    assert_eq!(out.code, Some(1));
+    assert_eq!(out.stderr, format!("epmd not reachable on port {port}\n"));
+    rel.run(&rel.bin(), &["stop"], &[], None);
+}
+
+#[test]
+fn fallback_to_the_hidden_vm_is_traced() {
+    let rel = running(Fixture::Plain, &[]);
+    let out = rel.run(&rel.bin(), &["pid"], &[("BEAMRC_NATIVE", "0"), ("BEAMRC_LOG", "debug")], None);
+    assert_eq!(out.code, Some(0));
+    assert!(out.stderr.contains("hidden VM path: BEAMRC_NATIVE=0"), "{}", out.stderr);
+    let native = rel.run(&rel.bin(), &["pid"], &[("BEAMRC_LOG", "debug")], None);
+    assert_eq!(native.stdout, out.stdout);
+    assert!(native.stderr.contains("native distribution"), "{}", native.stderr);
+    rel.run(&rel.bin(), &["stop"], &[], None);
+}
