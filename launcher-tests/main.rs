@@ -1,1 +1,4 @@
 //! Integration tests against real releases built by `mix release`.
+
+mod fixtures_smoke;
+mod support;
