@@ -300,3 +300,49 @@ fn run_times_out_and_kills() {
     );
     assert!(processes_under(&rel.dir).is_empty());
 }
+
+#[test]
+fn hardlinked_copy_replacements_do_not_touch_the_cache() {
+    let cached = fixture(Fixture::Plain);
+    let script_before = std::fs::read(cached.join("bin/demo")).unwrap();
+    let rel = TestRelease::new_with(Fixture::Plain, None, true);
+    rel.install_recorders();
+    let bin = rel.install_beamrc();
+    assert_eq!(
+        std::fs::read(&bin).unwrap(),
+        std::fs::read(beamrc_bin()).unwrap()
+    );
+    assert_eq!(std::fs::read(rel.oracle()).unwrap(), script_before);
+    assert_eq!(
+        std::fs::read(cached.join("bin/demo")).unwrap(),
+        script_before
+    );
+    let erlexec = std::fs::read(cached.join("erts-13.1.5/bin/erlexec")).unwrap();
+    assert!(
+        !erlexec.starts_with(b"#!"),
+        "cached erlexec was replaced by a recorder"
+    );
+}
+
+#[test]
+fn plain_foreground_start_reports_what_the_vm_sees() {
+    let rel = TestRelease::new(Fixture::Plain);
+    let started = std::time::Instant::now();
+    let mut vm = rel.spawn(&rel.script(), &["start"], &[]);
+    let booted = rel.wait_booted(BOOT);
+    eprintln!("start (plain): BOOTED after {:?}", started.elapsed());
+    assert_eq!(booted.get("node"), "demo@vm");
+    assert_eq!(booted.get("greeting"), "\"from sys.config\"");
+    assert_eq!(booted.get("root_dir"), rel.root.to_str().unwrap());
+    assert_eq!(booted.get("cwd"), rel.dir.to_str().unwrap());
+    assert_eq!(booted.env("RELEASE_NODE"), Some("demo"));
+    assert_eq!(
+        booted.env("ERL_EPMD_PORT"),
+        Some(&*rel.epmd().port.to_string())
+    );
+    let cookie = std::fs::read_to_string(rel.root.join("releases/COOKIE")).unwrap();
+    assert_eq!(booted.get("cookie"), cookie);
+    vm.signal(libc::SIGTERM);
+    let out = vm.wait_timeout(BOOT).expect("VM exits after SIGTERM");
+    assert_eq!(out.code, Some(0), "{out}");
+}
