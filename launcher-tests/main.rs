@@ -1,2 +1,7 @@
-//! Integration tests against real releases built by `mix release`.
+//! Integration tests against real releases built by `mix release` during the run.
+mod differential;
 mod dist_client;
+mod e2e;
+mod fixtures_smoke;
+mod native_rpc;
+mod support;
