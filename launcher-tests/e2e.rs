@@ -6,20 +6,34 @@ use std::time::Duration;
 
 fn installed(f: Fixture) -> TestRelease {
     let rel = TestRelease::new(f);
-    let out = rel.run(&beamrc_bin(), &["install", rel.root.to_str().unwrap()], &[], None);
+    let out = rel.run(
+        &beamrc_bin(),
+        &["install", rel.root.to_str().unwrap()],
+        &[],
+        None,
+    );
     assert_eq!(out.code, Some(0), "install failed: {}", out.stderr);
     rel
 }
 
 fn ok(out: &RunOutput) -> &str {
-    assert_eq!(out.code, Some(0), "stdout: {}\nstderr: {}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
     &out.stdout
 }
 
 fn start_daemon(rel: &TestRelease, env: &[(&str, &str)]) -> u32 {
     ok(&rel.run(&rel.bin(), &["daemon"], env, None));
-    let pid = ok(&rel.run(&rel.bin(), &["pid"], env, None)).trim().to_string();
-    pid.parse().unwrap_or_else(|_| panic!("pid printed {pid:?}"))
+    let pid = ok(&rel.run(&rel.bin(), &["pid"], env, None))
+        .trim()
+        .to_string();
+    pid.parse()
+        .unwrap_or_else(|_| panic!("pid printed {pid:?}"))
 }
 
 fn is_beam(pid: u32) -> bool {
@@ -30,7 +44,9 @@ fn is_beam(pid: u32) -> bool {
 
 fn gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z')),
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, r)| r.starts_with('Z')),
         Err(_) => true,
     }
 }
@@ -39,15 +55,33 @@ fn gone(pid: u32) -> bool {
 fn eval_output_arguments_and_exit_codes() {
     let rel = installed(Fixture::Plain);
     let bin = rel.bin();
-    assert_eq!(ok(&rel.run(&bin, &["eval", "IO.puts :hello_world"], &[], None)), "hello_world\n");
+    assert_eq!(
+        ok(&rel.run(&bin, &["eval", "IO.puts :hello_world"], &[], None)),
+        "hello_world\n"
+    );
     // Elixir 1.14 drops extra eval arguments (1.15+ passes them as System.argv()).
-    assert_eq!(ok(&rel.run(&bin, &["eval", "IO.inspect(System.argv())", "a"], &[], None)), "[]\n");
-    assert_eq!(rel.run(&bin, &["eval", "System.halt(3)"], &[], None).code, Some(3));
+    assert_eq!(
+        ok(&rel.run(&bin, &["eval", "IO.inspect(System.argv())", "a"], &[], None)),
+        "[]\n"
+    );
+    assert_eq!(
+        rel.run(&bin, &["eval", "System.halt(3)"], &[], None).code,
+        Some(3)
+    );
     let out = rel.run(&bin, &["eval", "raise \"boom\""], &[], None);
     assert_eq!(out.code, Some(1));
-    assert!(out.stderr.contains("** (RuntimeError) boom"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("** (RuntimeError) boom"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(
-        ok(&rel.run(&bin, &["eval", "IO.puts(node())"], &[("RELEASE_DISTRIBUTION", "none")], None)),
+        ok(&rel.run(
+            &bin,
+            &["eval", "IO.puts(node())"],
+            &[("RELEASE_DISTRIBUTION", "none")],
+            None
+        )),
         "nonode@nohost\n"
     );
 }
@@ -58,10 +92,16 @@ fn daemon_rpc_pid_restart_stop() {
     let bin = rel.bin();
     let pid = start_daemon(&rel, &[]);
     assert!(is_beam(pid), "pid {pid} is not beam.smp");
-    assert_eq!(ok(&rel.run(&bin, &["rpc", "IO.puts(node())"], &[], None)), "demo@vm\n");
+    assert_eq!(
+        ok(&rel.run(&bin, &["rpc", "IO.puts(node())"], &[], None)),
+        "demo@vm\n"
+    );
     assert_eq!(ok(&rel.run(&bin, &["ping"], &[], None)), "pong\n");
     assert_eq!(ok(&rel.run(&bin, &["restart"], &[], None)), "");
-    assert_eq!(ok(&rel.run(&bin, &["pid"], &[], None)).trim(), pid.to_string());
+    assert_eq!(
+        ok(&rel.run(&bin, &["pid"], &[], None)).trim(),
+        pid.to_string()
+    );
     assert_eq!(ok(&rel.run(&bin, &["stop"], &[], None)), "");
     assert!(gone(pid), "stop returned while the VM {pid} still runs");
     let out = rel.run(&bin, &["status"], &[], None);
@@ -77,7 +117,10 @@ fn foreground_start_keeps_the_pid_and_exits_0_on_sigterm() {
     wait_until(Duration::from_secs(30), "the node answers", || {
         rel.run(&bin, &["ping"], &[], None).code == Some(0)
     });
-    assert_eq!(ok(&rel.run(&bin, &["pid"], &[], None)).trim(), launcher.to_string());
+    assert_eq!(
+        ok(&rel.run(&bin, &["pid"], &[], None)).trim(),
+        launcher.to_string()
+    );
     // SAFETY: signalling our own child.
     unsafe { libc::kill(launcher as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
@@ -95,7 +138,12 @@ fn absolute_and_relative_symlinks_find_the_release() {
     // a chain: link → link → binary
     std::os::unix::fs::symlink("rel", links.join("chain")).unwrap();
     for name in ["abs", "rel", "chain"] {
-        let out = rel.run(&links.join(name), &["eval", "IO.puts(System.get_env(\"RELEASE_ROOT\"))"], &[], None);
+        let out = rel.run(
+            &links.join(name),
+            &["eval", "IO.puts(System.get_env(\"RELEASE_ROOT\"))"],
+            &[],
+            None,
+        );
         assert_eq!(ok(&out).trim(), rel.root.to_str().unwrap(), "{name}");
     }
     // invoked through PATH
@@ -122,9 +170,15 @@ fn pathdiff(to: &Path, from: &Path) -> std::path::PathBuf {
 #[test]
 fn long_names_with_an_address() {
     let rel = installed(Fixture::Plain);
-    let env = [("RELEASE_DISTRIBUTION", "name"), ("RELEASE_NODE", "x@127.0.0.1")];
+    let env = [
+        ("RELEASE_DISTRIBUTION", "name"),
+        ("RELEASE_NODE", "x@127.0.0.1"),
+    ];
     let pid = start_daemon(&rel, &env);
-    assert_eq!(ok(&rel.run(&rel.bin(), &["rpc", "IO.puts(node())"], &env, None)), "x@127.0.0.1\n");
+    assert_eq!(
+        ok(&rel.run(&rel.bin(), &["rpc", "IO.puts(node())"], &env, None)),
+        "x@127.0.0.1\n"
+    );
     ok(&rel.run(&rel.bin(), &["stop"], &env, None));
     assert!(gone(pid));
 }
@@ -133,9 +187,17 @@ fn long_names_with_an_address() {
 fn env_sh_node_without_export_takes_effect() {
     let rel = installed(Fixture::EnvSh);
     let pid = start_daemon(&rel, &[]);
-    assert_eq!(ok(&rel.run(&rel.bin(), &["rpc", "IO.puts(node())"], &[], None)), "envsh_node@vm\n");
     assert_eq!(
-        ok(&rel.run(&rel.bin(), &["rpc", "IO.puts(System.get_env(\"ENVSH_SEEN\"))"], &[], None)),
+        ok(&rel.run(&rel.bin(), &["rpc", "IO.puts(node())"], &[], None)),
+        "envsh_node@vm\n"
+    );
+    assert_eq!(
+        ok(&rel.run(
+            &rel.bin(),
+            &["rpc", "IO.puts(System.get_env(\"ENVSH_SEEN\"))"],
+            &[],
+            None
+        )),
         "args:daemon\n"
     );
     ok(&rel.run(&rel.bin(), &["stop"], &[], None));
@@ -148,7 +210,12 @@ fn runtime_config_reads_its_variable() {
     let env = [("GREETING", "hola")];
     let pid = start_daemon(&rel, &env);
     assert_eq!(
-        ok(&rel.run(&rel.bin(), &["rpc", "IO.puts(Application.get_env(:rtdemo, :greeting))"], &[], None)),
+        ok(&rel.run(
+            &rel.bin(),
+            &["rpc", "IO.puts(Application.get_env(:rtdemo, :greeting))"],
+            &[],
+            None
+        )),
         "hola\n"
     );
     ok(&rel.run(&rel.bin(), &["stop"], &[], None));
@@ -158,7 +225,10 @@ fn runtime_config_reads_its_variable() {
 #[test]
 fn release_without_erts() {
     let rel = installed(Fixture::NoErts);
-    assert_eq!(ok(&rel.run(&rel.bin(), &["eval", "IO.puts(:ok)"], &[], None)), "ok\n");
+    assert_eq!(
+        ok(&rel.run(&rel.bin(), &["eval", "IO.puts(:ok)"], &[], None)),
+        "ok\n"
+    );
     let pid = start_daemon(&rel, &[]);
     ok(&rel.run(&rel.bin(), &["stop"], &[], None));
     assert!(gone(pid));

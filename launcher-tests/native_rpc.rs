@@ -4,7 +4,12 @@ use crate::support::{Fixture, TestRelease, beamrc_bin};
 
 fn running(f: Fixture, env: &[(&str, &str)]) -> TestRelease {
     let rel = TestRelease::new(f);
-    let out = rel.run(&beamrc_bin(), &["install", rel.root.to_str().unwrap()], &[], None);
+    let out = rel.run(
+        &beamrc_bin(),
+        &["install", rel.root.to_str().unwrap()],
+        &[],
+        None,
+    );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let out = rel.run(&rel.bin(), &["daemon"], env, None);
     assert_eq!(out.code, Some(0), "daemon: {}", out.stderr);
@@ -12,7 +17,7 @@ fn running(f: Fixture, env: &[(&str, &str)]) -> TestRelease {
 }
 
 fn script(rel: &TestRelease) -> std::path::PathBuf {
-    rel.root.join("bin").join(format!("{}.sh", rel.name))
+    crate::support::oracle_as_name(rel)
 }
 
 /// The `#PID<…>` in a killed-process message is the client's own pid; the same shape.
@@ -49,8 +54,18 @@ fn rpc_matches_the_script() {
     for expr in EXPRESSIONS {
         same(&rel, &["rpc", expr], &[], None);
     }
-    same(&rel, &["rpc", "IO.gets(\"p> \") |> IO.inspect()"], &[], Some(b"typed line\n"));
-    same(&rel, &["rpc", "IO.gets(\"p> \") |> IO.inspect()"], &[], Some(b""));
+    same(
+        &rel,
+        &["rpc", "IO.gets(\"p> \") |> IO.inspect()"],
+        &[],
+        Some(b"typed line\n"),
+    );
+    same(
+        &rel,
+        &["rpc", "IO.gets(\"p> \") |> IO.inspect()"],
+        &[],
+        Some(b""),
+    );
     same(&rel, &["pid"], &[], None);
     same(&rel, &["restart"], &[], None);
     same(&rel, &["rpc"], &[], None);
@@ -60,7 +75,10 @@ fn rpc_matches_the_script() {
     // a node that does not exist
     same(&rel, &["pid"], &[("RELEASE_NODE", "nosuch")], None);
     let out = rel.run(&rel.bin(), &["stop"], &[], None);
-    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (Some(0), "", ""));
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (Some(0), "", "")
+    );
     same(&rel, &["pid"], &[], None);
 }
 
@@ -70,7 +88,10 @@ fn many_native_calls_leave_nothing_behind() {
     let count = |rel: &TestRelease| {
         let out = rel.run(
             &rel.bin(),
-            &["rpc", "IO.puts(\"#{length(Node.list(:hidden))} #{length(Process.list())}\")"],
+            &[
+                "rpc",
+                "IO.puts(\"#{length(Node.list(:hidden))} #{length(Process.list())}\")",
+            ],
             &[],
             None,
         );
@@ -93,9 +114,15 @@ fn ping_reasons() {
     assert_eq!((out.code, out.stdout.as_str()), (Some(0), "pong\n"));
     let out = rel.run(&rel.bin(), &["ping"], &[("RELEASE_COOKIE", "wrong")], None);
     assert_eq!(out.code, Some(1));
-    assert_eq!(out.stderr, "connection refused by demo@vm: cookie mismatch\n");
+    assert_eq!(
+        out.stderr,
+        "connection refused by demo@vm: cookie mismatch\n"
+    );
     let out = rel.run(&rel.bin(), &["ping"], &[("RELEASE_NODE", "nosuch")], None);
-    assert_eq!((out.code, out.stderr.as_str()), (Some(1), "node nosuch@vm is not running\n"));
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (Some(1), "node nosuch@vm is not running\n")
+    );
     let port = crate::support::free_port().to_string();
     let out = rel.run(&rel.bin(), &["ping"], &[("ERL_EPMD_PORT", &port)], None);
     assert_eq!(out.code, Some(1));
@@ -106,11 +133,24 @@ fn ping_reasons() {
 #[test]
 fn fallback_to_the_hidden_vm_is_traced() {
     let rel = running(Fixture::Plain, &[]);
-    let out = rel.run(&rel.bin(), &["pid"], &[("BEAMRC_NATIVE", "0"), ("BEAMRC_LOG", "debug")], None);
+    let out = rel.run(
+        &rel.bin(),
+        &["pid"],
+        &[("BEAMRC_NATIVE", "0"), ("BEAMRC_LOG", "debug")],
+        None,
+    );
     assert_eq!(out.code, Some(0));
-    assert!(out.stderr.contains("hidden VM path: BEAMRC_NATIVE=0"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hidden VM path: BEAMRC_NATIVE=0"),
+        "{}",
+        out.stderr
+    );
     let native = rel.run(&rel.bin(), &["pid"], &[("BEAMRC_LOG", "debug")], None);
     assert_eq!(native.stdout, out.stdout);
-    assert!(native.stderr.contains("native distribution"), "{}", native.stderr);
+    assert!(
+        native.stderr.contains("native distribution"),
+        "{}",
+        native.stderr
+    );
     rel.run(&rel.bin(), &["stop"], &[], None);
 }

@@ -111,3 +111,16 @@ pub fn pid_alive(pid: i32) -> bool {
 pub fn pid_exe(pid: i32) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/exe")).ok()
 }
+
+/// The kept script (`bin/NAME.sh`) invoked under its own name, through an absolute symlink
+/// `DIR/oracle/NAME`, so `$0`-derived values (`RELEASE_PROG`, usage) match beamrc's.
+pub fn oracle_as_name(rel: &TestRelease) -> PathBuf {
+    let dir = rel.dir.join("oracle");
+    let link = dir.join(&rel.name);
+    if !link.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink(rel.root.join("bin").join(format!("{}.sh", rel.name)), &link)
+            .unwrap();
+    }
+    link
+}

@@ -146,6 +146,18 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
             | Command::Eval { .. }
     );
     let read_config = |p: PathBuf| -> Option<Vec<u8>> { std::fs::read(p).ok() };
+    let baked_mode_flag = if starts_vm {
+        std::fs::read_to_string(
+            release
+                .root
+                .join("bin")
+                .join(format!("{}.sh", release.name)),
+        )
+        .ok()
+        .and_then(|s| commands::baked_mode_flag(&s))
+    } else {
+        None
+    };
     let (sys_config, reboot_release) = if starts_vm {
         let own = read_config(vars.vsn_dir.join("sys.config"));
         let reboot = own
@@ -180,6 +192,7 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
         rand: gather::random_words(),
         timestamp: gather::timestamp(),
         reboot_release,
+        baked_mode_flag,
         sys_config,
         vars,
     })

@@ -102,15 +102,47 @@ pub fn with_ext(p: &std::path::Path, ext: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// `-mode $RELEASE_MODE`, or the config-provider reboot flag baked into reboot releases.
+/// `-mode $RELEASE_MODE`, or the config-provider reboot flag of reboot releases. Mix bakes
+/// the choice into the script at build time, so the kept script is read when it is there;
+/// otherwise it is inferred (1.14 on OTP 24+ always used `-mode`).
 fn mode_erl(inputs: &Inputs) -> OsString {
     let mode = inputs.vars.mode.to_string_lossy();
-    let flag = match (inputs.reboot_release, inputs.generation) {
-        (false, _) => "-mode".to_string(),
-        (true, ElixirGen::V1_14) => "-elixir -config_provider_reboot_mode".to_string(),
-        (true, _) => "-elixir config_provider_reboot_mode".to_string(),
+    let flag = match (
+        &inputs.baked_mode_flag,
+        inputs.reboot_release,
+        inputs.generation,
+    ) {
+        (Some(flag), _, _) => flag.as_str(),
+        (None, true, g) if g > ElixirGen::V1_14 => "-elixir config_provider_reboot_mode",
+        _ => "-mode",
     };
     format!("{flag} {mode}").into()
+}
+
+/// The flag in front of `$RELEASE_MODE` in the script's `--erl "…"`.
+pub fn baked_mode_flag(script: &str) -> Option<String> {
+    script.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("--erl \"")?;
+        let flag = rest.split("$RELEASE_MODE").next()?.trim_end();
+        (!flag.is_empty() && rest.contains("$RELEASE_MODE")).then(|| flag.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::baked_mode_flag;
+
+    #[test]
+    fn reads_the_baked_mode_flag() {
+        let s = "  exec x \\\n       --erl \"-mode $RELEASE_MODE\" \\\n";
+        assert_eq!(baked_mode_flag(s).as_deref(), Some("-mode"));
+        let s = "--erl \"-elixir config_provider_reboot_mode $RELEASE_MODE\" \\";
+        assert_eq!(
+            baked_mode_flag(s).as_deref(),
+            Some("-elixir config_provider_reboot_mode")
+        );
+        assert_eq!(baked_mode_flag("--erl \"$ERL\""), None);
+    }
 }
 
 fn start(inputs: &Inputs, iex: bool, daemon: bool) -> Result<Plan> {

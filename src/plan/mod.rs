@@ -85,6 +85,9 @@ pub struct Inputs {
     pub timestamp: String,
     /// The release's own `sys.config` holds `RUNTIME_CONFIG=true` (a reboot release).
     pub reboot_release: bool,
+    /// The mode flag baked into the kept script (`--erl "-mode $RELEASE_MODE"` → `-mode`),
+    /// when the script is there to read.
+    pub baked_mode_flag: Option<String>,
     /// Contents of `${RELEASE_SYS_CONFIG:-$REL_VSN_DIR/sys}.config`, if it exists.
     pub sys_config: Option<Vec<u8>>,
 }
