@@ -42,7 +42,7 @@ pub fn write_fresh(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
 }
 
 /// Runs the plan's action; returns an exit code when the action returns at all.
-pub fn run(plan: Plan) -> Result<i32> {
+pub fn run(plan: Plan, inputs: &crate::plan::Inputs) -> Result<i32> {
     match plan.action {
         Action::Print(text) => {
             let mut out = std::io::stdout().lock();
@@ -51,13 +51,7 @@ pub fn run(plan: Plan) -> Result<i32> {
             Ok(0)
         }
         Action::Exec(spec) => Err(exec(&spec)),
-        Action::Daemon(d) => {
-            let status = command(&d.run_erl).status().map_err(|source| Error::Exec {
-                program: d.run_erl.program.clone(),
-                source,
-            })?;
-            Ok(status.code().unwrap_or(1))
-        }
+        Action::Daemon(d) => super::daemon::run(&d, inputs),
     }
 }
 

@@ -61,7 +61,7 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
         return Ok(0);
     }
     act::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
-    act::run(plan)
+    act::run(plan, &inputs)
 }
 
 fn is_remote(command: &Command) -> bool {

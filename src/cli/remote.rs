@@ -18,30 +18,11 @@ pub fn run(command: &Command, inputs: &Inputs, caller: &EnvMap, dry_run: bool) -
     {
         return Err(Error::message(1, RPC_EXPECTS));
     }
-    let vars = &inputs.vars;
-    let distribution = commands::distribution(inputs)?;
-    let remote_text = std::fs::read_to_string(&vars.remote_vm_args).ok();
-    let words = remote::remote_words(vars, remote_text.as_deref());
-    let route = remote::route(
-        vars,
-        distribution,
-        &words,
-        &gather::hostname(),
-        settings::enabled(&vars.env, "BEAMRC_NATIVE"),
-        "rpc",
-        &inputs.rand[1],
-    );
-    match route {
+    match route(inputs, "rpc")? {
         Route::Native(names) => {
-            debug!(
-                "native distribution: {} as hidden node {}",
-                names.target, names.own
-            );
+            debug!("native distribution: {} as hidden node {}", names.target, names.own);
             if dry_run {
-                println!(
-                    "native call to {} as hidden node {}",
-                    names.target, names.own
-                );
+                println!("native call to {} as hidden node {}", names.target, names.own);
                 return Ok(0);
             }
             let client = client(inputs, &names)?;
@@ -60,10 +41,38 @@ pub fn run(command: &Command, inputs: &Inputs, caller: &EnvMap, dry_run: bool) -
     }
 }
 
+/// Native or hidden VM, for a hidden node named `PREFIX-XXXX-…`.
+pub fn route(inputs: &Inputs, prefix: &str) -> Result<Route> {
+    let vars = &inputs.vars;
+    let distribution = commands::distribution(inputs)?;
+    let remote_text = std::fs::read_to_string(&vars.remote_vm_args).ok();
+    let words = remote::remote_words(vars, remote_text.as_deref());
+    Ok(remote::route(
+        vars,
+        distribution,
+        &words,
+        &gather::hostname(),
+        settings::enabled(&vars.env, "BEAMRC_NATIVE"),
+        prefix,
+        &inputs.rand[1],
+    ))
+}
+
+/// A client for the node, when beamrc can talk to it natively.
+pub fn native_client(inputs: &Inputs) -> Result<Option<Client>> {
+    match route(inputs, "rpc")? {
+        Route::Native(names) => client(inputs, &names).map(Some),
+        Route::Vm(reason) => {
+            debug!("no native connection: {reason}");
+            Ok(None)
+        }
+    }
+}
+
 /// The native path could not be used after all (nothing reached the node yet).
 struct Fallback(String);
 
-fn client(inputs: &Inputs, names: &Names) -> Result<Client> {
+pub fn client(inputs: &Inputs, names: &Names) -> Result<Client> {
     let env = &inputs.vars.env;
     let cookie = inputs
         .cookie
@@ -241,7 +250,7 @@ fn stop(c: &Client, env: &EnvMap) -> std::result::Result<Result<i32>, DistError>
                 | DistError::EpmdUnreachable { .. }
                 | DistError::Connect { .. })
         );
-        unregistered && (!local || !pid_alive(pid))
+        unregistered && (!local || !crate::process::watch::pid_alive(pid))
     });
     Ok(if gone {
         Ok(code)
@@ -334,15 +343,5 @@ fn vm(command: &Command, inputs: &Inputs, caller: &EnvMap, dry_run: bool) -> Res
         return Ok(0);
     }
     act::prepare(&plan.prepare)?;
-    act::run(plan)
-}
-
-/// Interim until process::watch lands: the process exists and is not a zombie.
-fn pid_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
-        Err(_) => false,
-    }
+    act::run(plan, inputs)
 }

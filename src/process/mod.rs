@@ -1,1 +1,10 @@
 //! Process control at the edge: exec, daemon (run_erl), PID 1 supervision, systemd notify.
+pub mod watch;
+
+/// An exit status as a shell reports it: the code, or 128 + the signal.
+pub fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}

@@ -1,0 +1,104 @@
+//! `daemon` / `daemon_iex` that tell the truth: refuse to start a second VM for a running
+//! node, start `run_erl`, then wait until the node has booted — or report, with the end of
+//! the run_erl log, why it did not.
+use super::remote::{self, Client};
+use super::settings;
+use crate::debug;
+use crate::dist::DistError;
+use crate::plan::{Daemon, Inputs};
+use crate::{Error, Result};
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const LOG_LINES: usize = 20;
+
+pub fn run(daemon: &Daemon, inputs: &Inputs) -> Result<i32> {
+    let env = &inputs.vars.env;
+    let timeout = settings::seconds(env, "BEAMRC_START_TIMEOUT", Some(Duration::from_secs(60)))?
+        .unwrap_or_default();
+    let client = if timeout.is_zero() {
+        None
+    } else {
+        remote::native_client(inputs)?
+    };
+    if let Some(c) = &client
+        && let Ok(pid) = remote::os_pid(&c.cfg)
+    {
+        return Err(Error::message(
+            1,
+            format!(
+                "ERROR: {} is already running (OS pid {pid}); stop it first, or start this instance with another RELEASE_NODE",
+                c.cfg.target
+            ),
+        ));
+    }
+    let status = crate::process::watch::run(&daemon.run_erl)?;
+    if !status.success() {
+        return Ok(crate::process::exit_code(status));
+    }
+    let Some(client) = client else {
+        debug!("not waiting for boot (no native connection or BEAMRC_START_TIMEOUT=0)");
+        return Ok(0);
+    };
+    wait_booted(&client, daemon, timeout)
+}
+
+fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
+    let pipe = with_slash(&daemon.pipe_dir);
+    debug!("waiting for {} to boot", c.cfg.target);
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match remote::node_ready(&c.cfg) {
+            Ok(true) => return Ok(0),
+            Err(DistError::CookieMismatch { node }) => {
+                return Err(failure(
+                    daemon,
+                    format!("{node} is up but refuses our cookie (check RELEASE_COOKIE)"),
+                ));
+            }
+            _ => {}
+        }
+        // Scan each time rather than keep a pid: run_erl daemonises through intermediate
+        // processes that exit, while the one serving the pipe lives as long as the VM.
+        if crate::process::watch::find_run_erl(&pipe).is_none() {
+            return Err(failure(
+                daemon,
+                format!("the VM for {} exited while booting", c.cfg.target),
+            ));
+        }
+        if start.elapsed() >= timeout {
+            return Err(failure(
+                daemon,
+                format!(
+                    "{} did not finish booting within {}s (BEAMRC_START_TIMEOUT)",
+                    c.cfg.target,
+                    timeout.as_secs_f64()
+                ),
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+fn failure(daemon: &Daemon, what: String) -> Error {
+    let mut text = what;
+    match crate::process::watch::log_tail(&daemon.log_dir, LOG_LINES) {
+        Some((path, tail)) => {
+            text.push_str(&format!("\nlast lines of {}:\n{}", path.display(), tail.trim_end()));
+        }
+        None => text.push_str(&format!("\n(no run_erl log in {})", daemon.log_dir.display())),
+    }
+    Error::Lifecycle(text)
+}
+
+fn with_slash(p: &Path) -> std::ffi::OsString {
+    let mut s = p.as_os_str().to_owned();
+    if !s.as_bytes().ends_with(b"/") {
+        s.push("/");
+    }
+    s
+}
