@@ -22,6 +22,10 @@ fn install(rel: &TestRelease) {
         None,
     );
     assert_eq!(out.code, Some(0), "install failed: {}", out.stderr);
+    // Mix writes the cookie world-readable; beamrc warns about that on start (tested in
+    // `readable_cookie_is_reported_on_start_only`), the script does not.
+    let cookie = rel.root.join("releases/COOKIE");
+    std::fs::set_permissions(&cookie, std::os::unix::fs::PermissionsExt::from_mode(0o400)).unwrap();
 }
 
 /// `rpc-1a2b-demo` → `rpc-RAND-demo`; `NAME-VSN-20261121181500-1a2b.runtime` → `…-STAMP.runtime`.
@@ -286,4 +290,28 @@ fn install_is_idempotent_and_keeps_the_script() {
     );
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("is not a release"), "{}", out.stderr);
+}
+
+#[test]
+fn readable_cookie_is_reported_on_start_only() {
+    let rel = TestRelease::new(Fixture::Plain);
+    let out = rel.run(
+        &beamrc_bin(),
+        &["install", rel.root.to_str().unwrap()],
+        &[],
+        None,
+    );
+    assert_eq!(out.code, Some(0));
+    let _recorder = rel.install_recorders();
+    let out = rel.run(&rel.bin(), &["start"], &[], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("WARNING: cookie file "),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("chmod 400"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1);
+    let out = rel.run(&rel.bin(), &["eval", "true"], &[], None);
+    assert_eq!(out.stderr, "");
 }

@@ -2,8 +2,6 @@
 use crate::plan::{Action, Plan, Prepare};
 use crate::{Error, Result};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 
 pub fn prepare(steps: &[Prepare]) -> Result<()> {
     for step in steps {
@@ -14,31 +12,10 @@ pub fn prepare(steps: &[Prepare]) -> Result<()> {
                 path,
                 contents,
                 mode,
-            } => write_fresh(path, contents, *mode)?,
+            } => crate::config::render::write_fresh(path, contents, *mode)?,
         }
     }
     Ok(())
-}
-
-/// Writes a new file under a temp name in the same directory, then renames it into place:
-/// readers never see half a file, and a read-only source is never reused.
-pub fn write_fresh(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(contents))
-        .and_then(|_| std::fs::rename(&tmp, path));
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(format!("cannot write {}", path.display()), e)
-    })
 }
 
 /// Runs the plan's action; returns an exit code when the action returns at all.

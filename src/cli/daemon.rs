@@ -88,9 +88,16 @@ fn failure(daemon: &Daemon, what: String) -> Error {
     let mut text = what;
     match crate::process::watch::log_tail(&daemon.log_dir, LOG_LINES) {
         Some((path, tail)) => {
-            text.push_str(&format!("\nlast lines of {}:\n{}", path.display(), tail.trim_end()));
+            text.push_str(&format!(
+                "\nlast lines of {}:\n{}",
+                path.display(),
+                tail.trim_end()
+            ));
         }
-        None => text.push_str(&format!("\n(no run_erl log in {})", daemon.log_dir.display())),
+        None => text.push_str(&format!(
+            "\n(no run_erl log in {})",
+            daemon.log_dir.display()
+        )),
     }
     Error::Lifecycle(text)
 }

@@ -3,6 +3,7 @@
 //! Like rustup's proxies, one binary has two faces: called `beamrc` it is a tool
 //! (`install`, `--help`); under any other name it is that release's `bin/NAME`.
 pub mod act;
+pub mod configure;
 pub mod daemon;
 pub mod gather;
 pub mod log;

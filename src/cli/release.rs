@@ -26,6 +26,7 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     let release = Release::open(root, &fallback_name);
 
     let word = args.first().cloned().unwrap_or_default();
+    let caller = with_env_files(&release, &caller)?;
     let prelude = vars::prelude(&release, &caller, argv0, &word)?;
     let vsn_dir = vars::vsn_dir(&release, &prelude);
     let env = source_env_sh(&vsn_dir, &exe, prelude, argv0, args)?;
@@ -52,7 +53,8 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     if is_remote(&command) {
         return super::remote::run(&command, &inputs, &caller, dry_run);
     }
-    let plan = commands::plan(&command, &inputs)?;
+    let mut plan = commands::plan(&command, &inputs)?;
+    plan.prepare.splice(0..0, inputs.rendered.iter().cloned());
     if dry_run {
         print!(
             "{}",
@@ -62,6 +64,22 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     }
     act::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
     act::run(plan, &inputs)
+}
+
+/// `releases/VSN/release.env` and `RELEASE_ENV_FILE`, under the caller's own variables.
+fn with_env_files(release: &Release, caller: &EnvMap) -> Result<EnvMap> {
+    let vsn = match caller.non_empty_str("RELEASE_VSN") {
+        Some(v) => v.to_string(),
+        None => match release.start_erl_data() {
+            Ok(d) => d.rel_vsn,
+            Err(_) => return Ok(caller.clone()),
+        },
+    };
+    let release_env = release.vsn_dir(&vsn).join("release.env");
+    if !release_env.exists() && caller.non_empty("RELEASE_ENV_FILE").is_none() {
+        return Ok(caller.clone());
+    }
+    crate::environment::dotenv::load_env_files(caller, &release_env)
 }
 
 fn is_remote(command: &Command) -> bool {
@@ -130,21 +148,8 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
     let bindir = erts_bin
         .as_ref()
         .and_then(|b| std::fs::canonicalize(b).ok());
-    let cookie = if command.needs_cookie() {
-        let c = resolve_cookie(&vars, &release.root)?;
-        vars.env.set("RELEASE_COOKIE", c.as_str());
-        Some(c)
-    } else {
-        None
-    };
-    let starts_vm = matches!(
-        command,
-        Command::Start
-            | Command::StartIex
-            | Command::Daemon
-            | Command::DaemonIex
-            | Command::Eval { .. }
-    );
+    let configured = super::configure::configure(&mut vars, &release.root, command)?;
+    let starts_vm = command.starts_vm();
     let read_config = |p: PathBuf| -> Option<Vec<u8>> { std::fs::read(p).ok() };
     let baked_mode_flag = if starts_vm {
         std::fs::read_to_string(
@@ -164,7 +169,11 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
             .as_deref()
             .is_some_and(|c| c.windows(19).any(|w| w == b"RUNTIME_CONFIG=true"));
         let chosen = commands::with_ext(&vars.default_sys_config(), ".config");
-        (read_config(chosen), reboot)
+        let contents = configured
+            .sys_config
+            .clone()
+            .or_else(|| read_config(chosen));
+        (contents, reboot)
     } else {
         (None, false)
     };
@@ -184,7 +193,18 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
     Ok(Inputs {
         generation: script.generation(),
         elixir_version: version_tuple(&version),
-        cookie,
+        cookie: configured.cookie.as_ref().map(|c| c.value.clone()),
+        cookie_in_vm_args: configured.cookie_in_vm_args(),
+        dist_in_vm_args: configured.dist_in_vm_args,
+        rendered: configured
+            .files
+            .into_iter()
+            .map(|f| crate::plan::Prepare::WriteFile {
+                path: f.target,
+                contents: f.contents,
+                mode: 0o600,
+            })
+            .collect(),
         erts_bin,
         bindir,
         cli,
@@ -196,19 +216,4 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
         sys_config,
         vars,
     })
-}
-
-/// Interim cookie lookup: `RELEASE_COOKIE`, then `releases/COOKIE`.
-fn resolve_cookie(vars: &ReleaseVars, root: &Path) -> Result<String> {
-    if let Some(c) = vars.env.non_empty_str("RELEASE_COOKIE") {
-        return Ok(c.to_string());
-    }
-    let path = root.join("releases/COOKIE");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(text.trim_end_matches('\n').to_string()),
-        Err(e) => Err(Error::Config(format!(
-            "no cookie: RELEASE_COOKIE is not set and {} cannot be read ({e})",
-            path.display()
-        ))),
-    }
 }

@@ -20,9 +20,15 @@ pub fn run(command: &Command, inputs: &Inputs, caller: &EnvMap, dry_run: bool) -
     }
     match route(inputs, "rpc")? {
         Route::Native(names) => {
-            debug!("native distribution: {} as hidden node {}", names.target, names.own);
+            debug!(
+                "native distribution: {} as hidden node {}",
+                names.target, names.own
+            );
             if dry_run {
-                println!("native call to {} as hidden node {}", names.target, names.own);
+                println!(
+                    "native call to {} as hidden node {}",
+                    names.target, names.own
+                );
                 return Ok(0);
             }
             let client = client(inputs, &names)?;

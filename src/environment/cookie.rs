@@ -139,7 +139,7 @@ pub fn permission_warning(cookie: &Cookie) -> Option<String> {
     let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
     (mode & 0o077 != 0).then(|| {
         format!(
-            "warning: cookie file {} is accessible by group or others (mode {mode:03o}); \
+            "cookie file {} is accessible by group or others (mode {mode:03o}); \
              run: chmod 400 {}",
             path.display(),
             path.display()

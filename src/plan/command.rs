@@ -70,6 +70,19 @@ impl Command {
         )
     }
 
+    /// Commands that boot a VM of the release (and so read vm.args and sys.config).
+    pub fn starts_vm(&self) -> bool {
+        self.is_start() || matches!(self, Command::Eval { .. })
+    }
+
+    /// The start family: start, start_iex, daemon, daemon_iex.
+    pub fn is_start(&self) -> bool {
+        matches!(
+            self,
+            Command::Start | Command::StartIex | Command::Daemon | Command::DaemonIex
+        )
+    }
+
     /// The remote expression the script evaluates for rpc-style commands.
     pub fn rpc_expression(&self) -> Option<OsString> {
         match self {

@@ -31,9 +31,13 @@ pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
     }
 }
 
-/// `--sname|--name NODE`, or nothing with `RELEASE_DISTRIBUTION=none`.
-fn distribution_args(inputs: &Inputs, node: OsString) -> Result<Vec<OsString>> {
+/// `--sname|--name NODE`, or nothing with `RELEASE_DISTRIBUTION=none` — or when the
+/// release's own node is already named by its vm.args (`release_node`).
+fn distribution_args(inputs: &Inputs, node: OsString, release_node: bool) -> Result<Vec<OsString>> {
     let dist = distribution(inputs)?;
+    if release_node && inputs.dist_in_vm_args {
+        return Ok(Vec::new());
+    }
     Ok(match dist.flag() {
         Some(flag) => vec![flag.into(), node],
         None => Vec::new(),
@@ -48,6 +52,9 @@ pub fn prefixed_node(prefix: &str, rand: &str, node: &OsString) -> OsString {
 }
 
 fn cookie_args(inputs: &Inputs) -> Result<Vec<OsString>> {
+    if inputs.cookie_in_vm_args {
+        return Ok(Vec::new());
+    }
     let cookie = inputs
         .cookie
         .clone()
@@ -156,7 +163,7 @@ fn start(inputs: &Inputs, iex: bool, daemon: bool) -> Result<Plan> {
     };
     let mut inv = inv
         .args(cookie_args(inputs)?)
-        .args(distribution_args(inputs, v.node.clone())?)
+        .args(distribution_args(inputs, v.node.clone(), true)?)
         .args(["--erl".into(), mode_erl(inputs)])
         .args(["--erl-config".into(), sys_config.into_os_string()])
         .args(boot_args(inputs, &v.boot_script))
@@ -204,7 +211,7 @@ fn remote(inputs: &Inputs) -> Result<Plan> {
     let inv = Invocation::iex()
         .arg("--hidden")
         .args(cookie_args(inputs)?)
-        .args(distribution_args(inputs, node)?)
+        .args(distribution_args(inputs, node, false)?)
         .args(boot_args(inputs, &v.boot_script_clean))
         .args([
             "--vm-args".into(),
@@ -225,7 +232,7 @@ pub fn rpc_vm(inputs: &Inputs, expr: &OsString) -> Result<Plan> {
     let inv = Invocation::elixir()
         .arg("--hidden")
         .args(cookie_args(inputs)?)
-        .args(distribution_args(inputs, node)?)
+        .args(distribution_args(inputs, node, false)?)
         .args(boot_args(inputs, &v.boot_script_clean))
         .args([
             "--vm-args".into(),

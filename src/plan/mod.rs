@@ -73,6 +73,12 @@ pub struct Inputs {
     pub elixir_version: (u32, u32, u32),
     /// The release's cookie, when the command needs one.
     pub cookie: Option<String>,
+    /// The cookie is `-setcookie` in vm.args: not passed again on the command line.
+    pub cookie_in_vm_args: bool,
+    /// vm.args sets `-sname`/`-name` itself: no distribution flag is added.
+    pub dist_in_vm_args: bool,
+    /// Rendered vm.args / sys.config files to write first.
+    pub rendered: Vec<Prepare>,
     /// `"$SCRIPT_PATH"/../../erts-V/bin` as the scripts spell it; `None` without ERTS.
     pub erts_bin: Option<PathBuf>,
     /// The same directory, physical: erlexec's `BINDIR`.

@@ -12,7 +12,10 @@ pub fn pid_alive(pid: u32) -> bool {
     match std::fs::read(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
             // The state follows the last ')' (the command name may contain parentheses).
-            let after = stat.iter().rposition(|&b| b == b')').map(|i| &stat[i + 1..]);
+            let after = stat
+                .iter()
+                .rposition(|&b| b == b')')
+                .map(|i| &stat[i + 1..]);
             !matches!(after, Some(rest) if rest.trim_ascii_start().starts_with(b"Z"))
         }
         Err(_) => false,
@@ -22,18 +25,23 @@ pub fn pid_alive(pid: u32) -> bool {
 /// The pid of the `run_erl -daemon PIPE/ …` serving `pipe_dir_with_slash`.
 pub fn find_run_erl(pipe_dir_with_slash: &OsStr) -> Option<u32> {
     let me = std::process::id();
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        if pid == me {
-            return None;
-        }
-        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-        let mut args = cmdline.split(|&b| b == 0);
-        let program = args.next()?;
-        let is_run_erl = program.ends_with(b"run_erl");
-        (is_run_erl && args.next()? == b"-daemon" && args.next()? == pipe_dir_with_slash.as_bytes())
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            if pid == me {
+                return None;
+            }
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let mut args = cmdline.split(|&b| b == 0);
+            let program = args.next()?;
+            let is_run_erl = program.ends_with(b"run_erl");
+            (is_run_erl
+                && args.next()? == b"-daemon"
+                && args.next()? == pipe_dir_with_slash.as_bytes())
             .then_some(pid)
-    })
+        })
 }
 
 /// The newest `erlang.log.N` of a run_erl log directory and its last `n` lines.

@@ -1,0 +1,138 @@
+//! Configuring the release for one command: OS-variable substitution in vm.args and
+//! sys.config (rendered into `RELEASE_TMP`, never into the release), the node name and
+//! cookie they define, and the cookie's resolution order.
+use crate::config::subst::{self, UnsetPolicy};
+use crate::config::sys_config::plan_sys_config;
+use crate::config::vm_args::{NameKind, RenderedFile, plan_vm_args};
+use crate::environment::cookie::{self, Cookie, CookieSource};
+use crate::environment::vars::ReleaseVars;
+use crate::plan::command::Command;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// What configuration decided, beyond the updated variables.
+#[derive(Debug, Default)]
+pub struct Configured {
+    pub cookie: Option<Cookie>,
+    /// Rendered files to write before the VM starts.
+    pub files: Vec<RenderedFile>,
+    /// vm.args names the node itself (`-sname`/`-name`), so no flag is added for it.
+    pub dist_in_vm_args: bool,
+    /// Contents of the rendered sys.config, when it was rendered.
+    pub sys_config: Option<Vec<u8>>,
+}
+
+/// `REPLACE_OS_VARS` (Distillery) or `RELX_REPLACE_OS_VARS` (relx) set to anything.
+pub fn substitution_requested(vars: &ReleaseVars) -> bool {
+    ["REPLACE_OS_VARS", "RELX_REPLACE_OS_VARS"]
+        .iter()
+        .any(|k| vars.env.non_empty(k).is_some())
+}
+
+/// Where this instance's rendered files go: one directory per node, so that several
+/// instances of a release can share a `RELEASE_TMP`.
+pub fn render_dir(vars: &ReleaseVars) -> PathBuf {
+    let node: String = vars
+        .node
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._@-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    vars.tmp.join("rendered").join(node)
+}
+
+pub fn configure(vars: &mut ReleaseVars, root: &Path, command: &Command) -> Result<Configured> {
+    let mut out = Configured::default();
+    if !command.needs_cookie() {
+        return Ok(out);
+    }
+    let starts_vm = command.starts_vm();
+    let substitute = substitution_requested(vars);
+    let policy = UnsetPolicy::from_setting(vars.env.non_empty_str("BEAMRC_SUBST_UNSET"))?;
+    let env = vars.env.clone();
+    let lookup = subst::env_lookup(&env);
+    let dir = render_dir(vars);
+
+    let vm_args = match plan_vm_args(&vars.vm_args, &dir, substitute, &lookup, policy) {
+        Ok(plan) => Some(plan),
+        // Remote commands never read vm.args in the script; only a starting VM needs it.
+        Err(Error::Release(_)) if !starts_vm => None,
+        Err(e) => return Err(e),
+    };
+    let mut vm_cookie = None;
+    if let Some(plan) = vm_args {
+        for w in &plan.info.warnings {
+            eprintln!("WARNING: {w}");
+        }
+        if let Some((kind, name)) = &plan.info.name {
+            vars.node = name.into();
+            vars.distribution = match kind {
+                NameKind::Short => "sname",
+                NameKind::Long => "name",
+            }
+            .into();
+            vars.env.set("RELEASE_NODE", name.as_str());
+            vars.env
+                .set("RELEASE_DISTRIBUTION", vars.distribution.as_str());
+            out.dist_in_vm_args = true;
+        }
+        if starts_vm && plan.entry != vars.vm_args {
+            vars.vm_args = plan.entry.clone();
+            vars.env.set("RELEASE_VM_ARGS", plan.entry.as_os_str());
+        }
+        vm_cookie = plan.info.cookie.clone().map(|c| (plan.entry.clone(), c));
+        if starts_vm {
+            out.files.extend(plan.files);
+        }
+    }
+    let cookie = cookie::resolve_cookie(
+        &vars.env,
+        root,
+        vm_cookie.as_ref().map(|(p, c)| (p.as_path(), c.as_str())),
+    )?;
+    vars.env.set("RELEASE_COOKIE", cookie.value.as_str());
+    if command.is_start()
+        && let Some(warning) = cookie::permission_warning(&cookie)
+    {
+        eprintln!("WARNING: {warning}");
+    }
+    out.cookie = Some(cookie);
+
+    if starts_vm {
+        let default = vars.default_sys_config();
+        let has_src = crate::plan::commands::with_ext(&default, ".config.src").is_file();
+        if substitute || has_src {
+            let plan = plan_sys_config(&default, root, &dir, substitute, &lookup, policy)?;
+            if plan.entry_without_ext != default {
+                out.sys_config = plan
+                    .files
+                    .iter()
+                    .find(|f| {
+                        f.target
+                            == crate::plan::commands::with_ext(&plan.entry_without_ext, ".config")
+                    })
+                    .map(|f| f.contents.clone());
+                vars.sys_config = Some(plan.entry_without_ext.clone());
+            }
+            out.files.extend(plan.files);
+        }
+    }
+    Ok(out)
+}
+
+impl Configured {
+    /// The cookie is `-setcookie` in vm.args: passing it again on the command line would
+    /// give OTP two cookies, and it then ignores both.
+    pub fn cookie_in_vm_args(&self) -> bool {
+        matches!(
+            self.cookie.as_ref().map(|c| &c.source),
+            Some(CookieSource::VmArgs(_))
+        )
+    }
+}
