@@ -63,6 +63,21 @@ pub fn configure(vars: &mut ReleaseVars, root: &Path, command: &Command) -> Resu
         Ok(plan) => Some(plan),
         // Remote commands never read vm.args in the script; only a starting VM needs it.
         Err(Error::Release(_)) if !starts_vm => None,
+        // List the unset variables of sys.config too, so one run names them all.
+        Err(Error::Config(vm_text)) if starts_vm && substitute => {
+            let sys = plan_sys_config(
+                &vars.default_sys_config(),
+                root,
+                &dir,
+                true,
+                &lookup,
+                policy,
+            );
+            return Err(match sys {
+                Err(Error::Config(sys_text)) => Error::Config(format!("{vm_text}\n{sys_text}")),
+                _ => Error::Config(vm_text),
+            });
+        }
         Err(e) => return Err(e),
     };
     let mut vm_cookie = None;
