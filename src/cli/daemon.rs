@@ -50,6 +50,7 @@ fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
     debug!("waiting for {} to boot", c.cfg.target);
     let start = Instant::now();
     let mut pause = Duration::from_millis(10);
+    let mut missing_since: Option<Instant> = None;
     loop {
         match remote::node_ready(&c.cfg) {
             Ok(true) => return Ok(0),
@@ -62,8 +63,16 @@ fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
             _ => {}
         }
         // Scan each time rather than keep a pid: run_erl daemonises through intermediate
-        // processes that exit, while the one serving the pipe lives as long as the VM.
-        if crate::process::watch::find_run_erl(&pipe).is_none() {
+        // processes that exit, while the one serving the pipe lives as long as the VM. A
+        // scan can miss the hand-over between two of them, so only a run_erl missing for
+        // a while counts as an exit.
+        let missing = crate::process::watch::find_run_erl(&pipe).is_none();
+        missing_since = match (missing, missing_since) {
+            (false, _) => None,
+            (true, None) => Some(Instant::now()),
+            (true, since) => since,
+        };
+        if missing_since.is_some_and(|t| t.elapsed() >= Duration::from_millis(300)) {
             return Err(failure(
                 daemon,
                 format!("the VM for {} exited while booting", c.cfg.target),

@@ -135,23 +135,6 @@ pub fn baked_mode_flag(script: &str) -> Option<String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::baked_mode_flag;
-
-    #[test]
-    fn reads_the_baked_mode_flag() {
-        let s = "  exec x \\\n       --erl \"-mode $RELEASE_MODE\" \\\n";
-        assert_eq!(baked_mode_flag(s).as_deref(), Some("-mode"));
-        let s = "--erl \"-elixir config_provider_reboot_mode $RELEASE_MODE\" \\";
-        assert_eq!(
-            baked_mode_flag(s).as_deref(),
-            Some("-elixir config_provider_reboot_mode")
-        );
-        assert_eq!(baked_mode_flag("--erl \"$ERL\""), None);
-    }
-}
-
 fn start(inputs: &Inputs, iex: bool, daemon: bool) -> Result<Plan> {
     let v = &inputs.vars;
     let mut env = v.env.clone();
@@ -247,4 +230,21 @@ pub fn rpc_vm(inputs: &Inputs, expr: &OsString) -> Result<Plan> {
 pub fn distribution(inputs: &Inputs) -> Result<Distribution> {
     // The error text changed in 1.18.0.
     inputs.vars.distribution(inputs.elixir_version < (1, 18, 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::baked_mode_flag;
+
+    #[test]
+    fn reads_the_baked_mode_flag() {
+        let s = "  exec x \\\n       --erl \"-mode $RELEASE_MODE\" \\\n";
+        assert_eq!(baked_mode_flag(s).as_deref(), Some("-mode"));
+        let s = "--erl \"-elixir config_provider_reboot_mode $RELEASE_MODE\" \\";
+        assert_eq!(
+            baked_mode_flag(s).as_deref(),
+            Some("-elixir config_provider_reboot_mode")
+        );
+        assert_eq!(baked_mode_flag("--erl \"$ERL\""), None);
+    }
 }
