@@ -4,5 +4,6 @@ mod differential;
 mod dist_client;
 mod e2e;
 mod fixtures_smoke;
+mod lifecycle;
 mod native_rpc;
 mod support;

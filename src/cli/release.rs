@@ -62,6 +62,13 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
         );
         return Ok(0);
     }
+    if command == Command::Attach {
+        eprintln!(
+            "Attaching to {} through {}/pipe: press Ctrl+D to detach (Ctrl+C would stop the node).",
+            inputs.vars.node.to_string_lossy(),
+            inputs.vars.tmp.display()
+        );
+    }
     act::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
     act::run(plan, &inputs)
 }

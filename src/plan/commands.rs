@@ -20,6 +20,7 @@ pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
         Command::DaemonIex => start(inputs, true, true),
         Command::Eval { expr, args } => eval(inputs, expr, args),
         Command::Remote => remote(inputs),
+        Command::Attach => Ok(attach(inputs)),
         Command::Version => Ok(Plan {
             prepare: Vec::new(),
             action: Action::Print(format!("{} {}\n", inputs.vars.name, inputs.vars.vsn)),
@@ -203,6 +204,24 @@ fn remote(inputs: &Inputs) -> Result<Plan> {
         .args(["--remsh".into(), v.node.clone()]);
     let (prepare, action) = vm::action(inputs, &inv, v.env.clone());
     Ok(Plan { prepare, action })
+}
+
+/// `to_erl` on the daemon's pipe (beamrc's `attach`).
+fn attach(inputs: &Inputs) -> Plan {
+    let program = match &inputs.erts_bin {
+        Some(bin) => bin.join("to_erl"),
+        None => PathBuf::from("to_erl"),
+    };
+    let mut pipe = inputs.vars.tmp.join("pipe").into_os_string();
+    pipe.push("/");
+    Plan {
+        prepare: Vec::new(),
+        action: Action::Exec(super::ExecSpec {
+            argv: vec![program.clone().into_os_string(), pipe],
+            program,
+            env: inputs.vars.env.clone(),
+        }),
+    }
 }
 
 /// The script's way to run a remote expression: boot a hidden VM with `--rpc-eval`.
