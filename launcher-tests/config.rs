@@ -1,30 +1,7 @@
 //! OS-variable substitution, env files, the cookie, read-only releases and several
 //! instances of one release, against real releases.
-use crate::support::{Fixture, RunOutput, TestRelease, beamrc_bin};
+use crate::support::{Fixture, TestRelease, installed, ok};
 use std::path::{Path, PathBuf};
-
-fn installed(f: Fixture) -> TestRelease {
-    let rel = TestRelease::new(f);
-    let out = rel.run(
-        &beamrc_bin(),
-        &["install", rel.root.to_str().unwrap()],
-        &[],
-        None,
-    );
-    assert_eq!(out.code, Some(0), "install failed: {}", out.stderr);
-    rel
-}
-
-fn ok(out: &RunOutput) -> &str {
-    assert_eq!(
-        out.code,
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
-    &out.stdout
-}
 
 fn vm_args(rel: &TestRelease) -> PathBuf {
     rel.root.join("releases/0.1.0/vm.args")

@@ -15,13 +15,7 @@ fn installed(f: Fixture) -> TestRelease {
 }
 
 fn install(rel: &TestRelease) {
-    let out = rel.run(
-        &beamrc_bin(),
-        &["install", rel.root.to_str().unwrap()],
-        &[],
-        None,
-    );
-    assert_eq!(out.code, Some(0), "install failed: {}", out.stderr);
+    crate::support::install_with_beamrc(rel);
     // Mix writes the cookie world-readable; beamrc warns about that on start (tested in
     // `readable_cookie_is_reported_on_start_only`), the script does not.
     let cookie = rel.root.join("releases/COOKIE");

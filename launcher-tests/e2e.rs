@@ -1,31 +1,8 @@
 //! End to end with the real VM: releases built by `mix release`, started and stopped through
 //! beamrc, with a private epmd per test.
-use crate::support::{Fixture, RunOutput, TestRelease, beamrc_bin, wait_until};
+use crate::support::{Fixture, TestRelease, installed, ok, wait_until};
 use std::path::Path;
 use std::time::Duration;
-
-fn installed(f: Fixture) -> TestRelease {
-    let rel = TestRelease::new(f);
-    let out = rel.run(
-        &beamrc_bin(),
-        &["install", rel.root.to_str().unwrap()],
-        &[],
-        None,
-    );
-    assert_eq!(out.code, Some(0), "install failed: {}", out.stderr);
-    rel
-}
-
-fn ok(out: &RunOutput) -> &str {
-    assert_eq!(
-        out.code,
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
-    &out.stdout
-}
 
 fn start_daemon(rel: &TestRelease, env: &[(&str, &str)]) -> u32 {
     ok(&rel.run(&rel.bin(), &["daemon"], env, None));

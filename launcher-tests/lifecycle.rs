@@ -1,18 +1,6 @@
 //! A daemon that tells the truth, a stop that waits, status and attach.
-use crate::support::{Fixture, TestRelease, beamrc_bin, wait_until};
+use crate::support::{Fixture, installed, wait_until};
 use std::time::Duration;
-
-fn installed(f: Fixture) -> TestRelease {
-    let rel = TestRelease::new(f);
-    let out = rel.run(
-        &beamrc_bin(),
-        &["install", rel.root.to_str().unwrap()],
-        &[],
-        None,
-    );
-    assert_eq!(out.code, Some(0), "install failed: {}", out.stderr);
-    rel
-}
 
 #[test]
 fn daemon_reports_a_broken_sys_config() {

@@ -124,3 +124,34 @@ pub fn oracle_as_name(rel: &TestRelease) -> PathBuf {
     }
     link
 }
+
+/// A private copy of a fixture with beamrc installed by `beamrc install` itself.
+pub fn installed(f: Fixture) -> TestRelease {
+    let rel = TestRelease::new(f);
+    install_with_beamrc(&rel);
+    rel
+}
+
+/// Runs `beamrc install ROOT` on the copy.
+pub fn install_with_beamrc(rel: &TestRelease) {
+    let out = rel.run(
+        &beamrc_bin(),
+        &["install", rel.root.to_str().unwrap()],
+        &[],
+        None,
+    );
+    assert_eq!(out.code, Some(0), "install failed: {}", out.stderr);
+}
+
+/// The stdout of a run that must succeed.
+#[track_caller]
+pub fn ok(out: &RunOutput) -> &str {
+    assert_eq!(
+        out.code,
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    &out.stdout
+}

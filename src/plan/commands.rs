@@ -190,9 +190,16 @@ fn eval(inputs: &Inputs, expr: &OsString, args: &[OsString]) -> Result<Plan> {
 }
 
 fn remote(inputs: &Inputs) -> Result<Plan> {
+    let tail = vec!["--remsh".into(), inputs.vars.node.clone()];
+    hidden_vm(inputs, Invocation::iex(), "rem", tail)
+}
+
+/// A hidden VM of the release named `PREFIX-XXXX-$RELEASE_NODE`, booted from the clean
+/// boot script with remote.vm.args, as `remote` and `rpc` do in the script.
+fn hidden_vm(inputs: &Inputs, inv: Invocation, prefix: &str, tail: Vec<OsString>) -> Result<Plan> {
     let v = &inputs.vars;
-    let node = prefixed_node("rem", &inputs.rand[1], &v.node);
-    let inv = Invocation::iex()
+    let node = prefixed_node(prefix, &inputs.rand[1], &v.node);
+    let inv = inv
         .arg("--hidden")
         .args(cookie_args(inputs)?)
         .args(distribution_args(inputs, node, false)?)
@@ -201,7 +208,7 @@ fn remote(inputs: &Inputs) -> Result<Plan> {
             "--vm-args".into(),
             v.remote_vm_args.clone().into_os_string(),
         ])
-        .args(["--remsh".into(), v.node.clone()]);
+        .args(tail);
     let (prepare, action) = vm::action(inputs, &inv, v.env.clone());
     Ok(Plan { prepare, action })
 }
@@ -229,20 +236,8 @@ pub fn rpc_vm(inputs: &Inputs, expr: &OsString) -> Result<Plan> {
     if expr.is_empty() {
         return Err(Error::message(1, RPC_EXPECTS));
     }
-    let v = &inputs.vars;
-    let node = prefixed_node("rpc", &inputs.rand[1], &v.node);
-    let inv = Invocation::elixir()
-        .arg("--hidden")
-        .args(cookie_args(inputs)?)
-        .args(distribution_args(inputs, node, false)?)
-        .args(boot_args(inputs, &v.boot_script_clean))
-        .args([
-            "--vm-args".into(),
-            v.remote_vm_args.clone().into_os_string(),
-        ])
-        .args(["--rpc-eval".into(), v.node.clone(), expr.clone()]);
-    let (prepare, action) = vm::action(inputs, &inv, v.env.clone());
-    Ok(Plan { prepare, action })
+    let tail = vec!["--rpc-eval".into(), inputs.vars.node.clone(), expr.clone()];
+    hidden_vm(inputs, Invocation::elixir(), "rpc", tail)
 }
 
 /// Used by callers that only need to know whether distribution is on.
