@@ -97,4 +97,6 @@ pub struct Inputs {
     /// Contents of `${RELEASE_SYS_CONFIG:-$REL_VSN_DIR/sys}.config`, if it exists.
     pub sys_config: Option<Vec<u8>>,
 }
+#[cfg(test)]
+mod golden_tests;
 pub mod remote;
