@@ -6,4 +6,5 @@ mod e2e;
 mod fixtures_smoke;
 mod lifecycle;
 mod native_rpc;
+mod service;
 mod support;

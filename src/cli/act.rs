@@ -27,29 +27,7 @@ pub fn run(plan: Plan, inputs: &crate::plan::Inputs) -> Result<i32> {
             let _ = out.flush();
             Ok(0)
         }
-        Action::Exec(spec) => Err(exec(&spec)),
+        Action::Exec(spec) => Err(crate::process::exec::exec(&spec)),
         Action::Daemon(d) => super::daemon::run(&d, inputs),
-    }
-}
-
-// Interim until process::exec lands.
-fn command(spec: &crate::plan::ExecSpec) -> std::process::Command {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new(&spec.program);
-    if let Some(a0) = spec.argv.first() {
-        cmd.arg0(a0);
-    }
-    cmd.args(spec.argv.iter().skip(1))
-        .env_clear()
-        .envs(spec.env.iter());
-    cmd
-}
-
-fn exec(spec: &crate::plan::ExecSpec) -> Error {
-    use std::os::unix::process::CommandExt;
-    let source = command(spec).exec();
-    Error::Exec {
-        program: spec.program.clone(),
-        source,
     }
 }

@@ -9,6 +9,7 @@ pub mod gather;
 pub mod log;
 pub mod release;
 pub mod remote;
+pub mod service;
 pub mod settings;
 pub mod tool;
 pub mod usage;

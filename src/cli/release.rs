@@ -70,7 +70,14 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
         );
     }
     act::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
-    act::run(plan, &inputs)
+    match plan.action {
+        crate::plan::Action::Exec(spec)
+            if matches!(command, Command::Start | Command::StartIex) =>
+        {
+            super::service::start(spec, &inputs)
+        }
+        _ => act::run(plan, &inputs),
+    }
 }
 
 /// `releases/VSN/release.env` and `RELEASE_ENV_FILE`, under the caller's own variables.

@@ -1,4 +1,7 @@
 //! Process control at the edge: exec, daemon (run_erl), PID 1 supervision, systemd notify.
+pub mod exec;
+pub mod init;
+pub mod notify;
 pub mod watch;
 
 /// An exit status as a shell reports it: the code, or 128 + the signal.

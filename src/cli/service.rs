@@ -1,0 +1,116 @@
+//! `start` under a service manager or as a container's PID 1: the init supervisor when
+//! beamrc is PID 1 (or `BEAMRC_INIT=1`), and systemd readiness (`READY=1` once the node has
+//! booted, `STOPPING=1` when it goes down) when `NOTIFY_SOCKET` is set. Otherwise `start`
+//! simply execs, and the launcher's PID is the VM's.
+use super::remote::{self, Client};
+use super::settings;
+use crate::debug;
+use crate::plan::{ExecSpec, Inputs};
+use crate::process::{init, notify};
+use crate::{Error, Result};
+use std::ffi::OsString;
+use std::time::Duration;
+
+pub fn start(spec: ExecSpec, inputs: &Inputs) -> Result<i32> {
+    let env = &inputs.vars.env;
+    let socket = env.non_empty("NOTIFY_SOCKET").map(|s| s.to_os_string());
+    let readiness = match &socket {
+        Some(socket) => Some(Readiness::new(socket.clone(), inputs)?),
+        None => None,
+    };
+    if init::is_pid1() || env.non_empty_str("BEAMRC_INIT") == Some("1") {
+        let shutdown_timeout = settings::seconds(env, "BEAMRC_SHUTDOWN_TIMEOUT", None)?;
+        debug!("init mode: supervising the VM (shutdown timeout {shutdown_timeout:?})");
+        let stopping = socket.clone();
+        let opts = init::InitOptions {
+            shutdown_timeout,
+            on_spawn: readiness
+                .map(|r| Box::new(move |pid| r.run(pid)) as Box<dyn FnOnce(u32) + Send>),
+            on_stop_signal: stopping.map(|s| {
+                Box::new(move || {
+                    let _ = notify::notify(&s, "STOPPING=1");
+                }) as Box<dyn Fn() + Send + Sync>
+            }),
+        };
+        return Ok(init::supervise(&spec, opts));
+    }
+    if let Some(r) = readiness {
+        // The VM will have our PID; a detached watcher reports for it.
+        let me = std::process::id();
+        notify::detach_watcher(&[], Box::new(move || r.run(me)))
+            .map_err(|e| Error::io("cannot start the readiness watcher", e))?;
+    }
+    Err(crate::process::exec::exec(&spec))
+}
+
+/// Watches the node and tells systemd when it is ready and when it stops.
+struct Readiness {
+    socket: OsString,
+    client: Option<Client>,
+}
+
+impl Readiness {
+    fn new(socket: OsString, inputs: &Inputs) -> Result<Readiness> {
+        let client = remote::native_client(inputs)?;
+        if client.is_none() {
+            eprintln!(
+                "WARNING: NOTIFY_SOCKET is set but beamrc cannot talk to the node (RELEASE_DISTRIBUTION=none or customised distribution): READY=1 is sent when the VM starts, not when it has booted"
+            );
+        }
+        Ok(Readiness { socket, client })
+    }
+
+    fn send(&self, message: &str) {
+        if let Err(e) = notify::notify(&self.socket, message) {
+            debug!("sd_notify failed: {e}");
+        }
+    }
+
+    /// Runs until the node is gone: READY=1 (with MAINPID) once it answers with
+    /// `init:get_status()` = `{started, started}`, STOPPING=1 when it stops.
+    fn run(self, vm_pid: u32) {
+        let Some(client) = &self.client else {
+            self.send(&format!(
+                "READY=1\nMAINPID={vm_pid}\nSTATUS=started (boot not observable)"
+            ));
+            return;
+        };
+        let alive = || crate::process::watch::pid_alive(vm_pid);
+        loop {
+            if !alive() {
+                return;
+            }
+            if let Ok(true) = remote::node_ready(&client.cfg) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.send(&format!(
+            "READY=1\nMAINPID={vm_pid}\nSTATUS={} is running",
+            client.cfg.target
+        ));
+        // A single failed call (a busy node, a slow host) is not a stop: only a VM that
+        // says it is stopping, that is gone, or that stays unreachable.
+        let mut failures = 0;
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let stopping = match crate::dist::call(&client.cfg, "init", "get_status", Vec::new()) {
+                Ok(status) => {
+                    failures = 0;
+                    status
+                        .as_tuple()
+                        .and_then(|t| t.first())
+                        .is_some_and(|s| s.is_atom("stopping"))
+                }
+                Err(_) => {
+                    failures += 1;
+                    failures >= 3
+                }
+            };
+            if stopping || !alive() {
+                self.send("STOPPING=1");
+                return;
+            }
+        }
+    }
+}
