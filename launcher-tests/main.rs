@@ -1,1 +1,2 @@
 //! Integration tests against real releases built by `mix release`.
+mod process_init;
