@@ -6,5 +6,6 @@ mod e2e;
 mod fixtures_smoke;
 mod lifecycle;
 mod native_rpc;
+mod process_init;
 mod service;
 mod support;
