@@ -15,3 +15,6 @@ pub mod process;
 pub mod release;
 
 pub use error::{Error, Result};
+
+#[cfg(test)]
+pub(crate) mod test_support;

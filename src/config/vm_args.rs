@@ -552,18 +552,7 @@ mod tests {
     use super::*;
     use std::fs;
 
-    pub(crate) fn scratch(name: &str) -> PathBuf {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "beamrc-test-{}-{}-{name}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use crate::test_support::scratch;
 
     fn values(text: &str) -> Vec<String> {
         tokenize(text).into_iter().map(|t| t.value).collect()

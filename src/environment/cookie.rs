@@ -152,15 +152,9 @@ mod tests {
     use super::*;
     use std::fs;
 
+    /// A scratch dir with `root/releases` and `home` in it.
     fn scratch(name: &str) -> PathBuf {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "beamrc-test-cookie-{}-{}-{name}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&dir);
+        let dir = crate::test_support::scratch(name);
         fs::create_dir_all(dir.join("root/releases")).unwrap();
         fs::create_dir_all(dir.join("home")).unwrap();
         dir
