@@ -194,41 +194,19 @@ mod tests {
             customised_flag(&words_of_args_file("+K true\n-env X 1\n")),
             None
         );
-        assert!(matches!(
-            route(
-                &vars_with("demo"),
-                Distribution::Sname,
-                &["-epmd_module".into()],
-                "vm",
-                true,
-                "rpc",
-                "1"
-            ),
-            Route::Vm(_)
+        let falls_back = |dist, words: &[String], native| {
+            matches!(
+                route(&vars_with("demo"), dist, words, "vm", native, "rpc", "1"),
+                Route::Vm(_)
+            )
+        };
+        assert!(falls_back(
+            Distribution::Sname,
+            &["-epmd_module".into()],
+            true
         ));
-        assert!(matches!(
-            route(
-                &vars_with("demo"),
-                Distribution::None,
-                &[],
-                "vm",
-                true,
-                "rpc",
-                "1"
-            ),
-            Route::Vm(_)
-        ));
-        assert!(matches!(
-            route(
-                &vars_with("demo"),
-                Distribution::Sname,
-                &[],
-                "vm",
-                false,
-                "rpc",
-                "1"
-            ),
-            Route::Vm(_)
-        ));
+        assert!(falls_back(Distribution::None, &[], true));
+        assert!(falls_back(Distribution::Sname, &[], false));
+        assert!(!falls_back(Distribution::Sname, &[], true));
     }
 }
