@@ -25,6 +25,7 @@ trap cleanup EXIT
 ( cd "$work" && mix new benchapp --sup >/dev/null && cd benchapp && MIX_ENV=prod mix release --quiet >/dev/null )
 rel="$work/benchapp/_build/prod/rel/benchapp"
 "$BEAMRC" install "$rel" >/dev/null
+chmod 400 "$rel/releases/COOKIE"
 file "$BEAMRC" | sed 's/^/binary: /'
 "$rel/bin/benchapp" daemon
 for _ in $(seq 1 100); do "$rel/bin/benchapp" ping >/dev/null 2>&1 && break; sleep 0.1; done

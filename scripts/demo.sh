@@ -23,6 +23,7 @@ rel="$work/hello/_build/prod/rel/hello"
 
 echo "==> beamrc install"
 "$BEAMRC" install "$rel"
+chmod 400 "$rel/releases/COOKIE"   # Mix writes it world-readable; beamrc warns about that
 cd "$rel"
 step() { echo; echo "\$ $*"; "$@"; }
 step bin/hello version

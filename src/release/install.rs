@@ -58,10 +58,27 @@ pub fn install(dir: &Path) -> Result<String> {
         env!("CARGO_PKG_VERSION"),
         target.display()
     );
+    if let Some(w) = cookie_note(&root) {
+        notes.push(w);
+    }
     for n in notes {
         report.push_str(&format!("\n{n}"));
     }
     Ok(report)
+}
+
+/// Mix writes `releases/COOKIE` readable by everyone; beamrc warns about that on every start.
+/// Install only says so: who must read the cookie depends on the deployment.
+fn cookie_note(root: &Path) -> Option<String> {
+    let path = root.join("releases/COOKIE");
+    let mode = std::fs::metadata(&path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "note: {} is readable by group or others (mode {:03o}); `chmod 400` it for the user the release runs as",
+            path.display(),
+            mode & 0o777
+        )
+    })
 }
 
 /// A shell script (`#!`), as opposed to a binary from an earlier install.
