@@ -115,3 +115,27 @@ fn attach_sends_a_line_to_the_vm() {
     });
     assert_eq!(rel.run(&bin, &["stop"], &[], None).code, Some(0));
 }
+
+#[test]
+fn daemon_reports_a_node_name_clash() {
+    let rel = installed(Fixture::Plain);
+    let bin = rel.bin();
+    assert_eq!(rel.run(&bin, &["daemon"], &[], None).code, Some(0));
+    // Another instance with the same node name (even with another cookie) is refused
+    // before a second VM is started only to die on the name clash.
+    let other_tmp = rel.dir.join("other");
+    let env = [
+        ("RELEASE_TMP", other_tmp.to_str().unwrap()),
+        ("RELEASE_COOKIE", "another-cookie"),
+    ];
+    let out = rel.run(&bin, &["daemon"], &env, None);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("demo@vm is already running (it refuses our cookie)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!other_tmp.join("pipe").exists(), "no second VM may start");
+    assert_eq!(rel.run(&bin, &["stop"], &[], None).code, Some(0));
+}

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 const LOG_LINES: usize = 20;
 
-pub fn run(daemon: &Daemon, inputs: &Inputs) -> Result<i32> {
+/// How long to wait for boot, and the client to watch with (none: don't wait).
+fn watcher(inputs: &Inputs) -> Result<(Duration, Option<Client>)> {
     let env = &inputs.vars.env;
     let timeout = settings::seconds(env, "BEAMRC_START_TIMEOUT", Some(Duration::from_secs(60)))?
         .unwrap_or_default();
@@ -23,17 +24,35 @@ pub fn run(daemon: &Daemon, inputs: &Inputs) -> Result<i32> {
     } else {
         remote::native_client(inputs)?
     };
-    if let Some(c) = &client
-        && let Ok(pid) = remote::os_pid(&c.cfg)
-    {
-        return Err(Error::message(
-            1,
-            format!(
-                "ERROR: {} is already running (OS pid {pid}); stop it first, or start this instance with another RELEASE_NODE",
-                c.cfg.target
-            ),
-        ));
+    Ok((timeout, client))
+}
+
+/// Before anything is created: refuse to start a second VM for a running node.
+pub fn preflight(inputs: &Inputs) -> Result<()> {
+    let (_, client) = watcher(inputs)?;
+    if let Some(c) = &client {
+        // A second VM with the same name would only die on the name clash.
+        let running = match remote::os_pid(&c.cfg) {
+            Ok(pid) => Some(format!("(OS pid {pid})")),
+            Err(DistError::CookieMismatch { .. }) => Some("(it refuses our cookie)".to_string()),
+            Err(_) => None,
+        };
+        if let Some(how) = running {
+            return Err(Error::message(
+                1,
+                format!(
+                    "ERROR: {} is already running {how}; stop it first, or start this instance with another RELEASE_NODE",
+                    c.cfg.target
+                ),
+            ));
+        }
     }
+    Ok(())
+}
+
+/// Starts run_erl and waits for the node to boot.
+pub fn run(daemon: &Daemon, inputs: &Inputs) -> Result<i32> {
+    let (timeout, client) = watcher(inputs)?;
     let status = crate::process::watch::run(&daemon.run_erl)?;
     if !status.success() {
         return Ok(crate::process::exit_code(status));

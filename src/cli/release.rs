@@ -69,6 +69,9 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
             inputs.vars.tmp.display()
         );
     }
+    if matches!(plan.action, crate::plan::Action::Daemon(_)) {
+        super::daemon::preflight(&inputs)?;
+    }
     act::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
     match plan.action {
         crate::plan::Action::Exec(spec)
