@@ -148,20 +148,7 @@ fn source_env_sh(
 fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) -> Result<Inputs> {
     let script = ElixirScript::read(&vars.vsn_dir.join("elixir"));
     let version = script.version.clone().unwrap_or_default();
-    let erts_bin = match &script.erts_bin_suffix {
-        Some(suffix) => Some(crate::release::join_script_path(&vars.vsn_dir, suffix)),
-        None if script.found => None,
-        None => release
-            .start_erl_data()
-            .ok()
-            .map(|d| {
-                release
-                    .root
-                    .join(format!("erts-{}", d.erts_vsn))
-                    .join("bin")
-            })
-            .filter(|p| p.is_dir()),
-    };
+    let erts_bin = release.erts_bin(&vars.vsn_dir, &script);
     let bindir = erts_bin
         .as_ref()
         .and_then(|b| std::fs::canonicalize(b).ok());

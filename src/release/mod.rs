@@ -51,18 +51,15 @@ impl Release {
         self.releases_dir().join(vsn)
     }
 
-    /// What `releases/VSN/elixir` says (Elixir version, where ERTS lives).
-    pub fn elixir_script(&self, vsn: &str) -> ElixirScript {
-        ElixirScript::read(&self.vsn_dir(vsn).join("elixir"))
-    }
-
-    /// `erts-VSN/bin` inside the release when ERTS is included.
-    pub fn erts_bin(&self, vsn: &str, erts_vsn: &str) -> Option<PathBuf> {
-        let script = self.elixir_script(vsn);
-        match script.erts_bin_suffix {
-            Some(suffix) => Some(join_script_path(&self.vsn_dir(vsn), &suffix)),
+    /// `erts-VSN/bin` as `releases/VSN/elixir` reaches it (`"$SCRIPT_PATH"/../../erts-V/bin`,
+    /// not normalised), or `None` for a release without ERTS (`erl` from `PATH`). Without the
+    /// script to read, an `erts-VSN` directory next to `releases/` decides.
+    pub fn erts_bin(&self, vsn_dir: &Path, script: &ElixirScript) -> Option<PathBuf> {
+        match &script.erts_bin_suffix {
+            Some(suffix) => Some(join_script_path(vsn_dir, suffix)),
             None if script.found => None,
             None => {
+                let erts_vsn = self.start_erl_data().ok()?.erts_vsn;
                 let dir = self.root.join(format!("erts-{erts_vsn}")).join("bin");
                 dir.is_dir().then_some(dir)
             }
