@@ -12,9 +12,9 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
-    let caller = EnvMap::from_os();
+    let os_env = EnvMap::from_os();
     let command = Command::parse(args);
-    let exe = locate::current_exe(argv0, caller.get("PATH"))
+    let exe = locate::current_exe(argv0, os_env.get("PATH"))
         .ok_or_else(|| Error::Release("cannot find the path of this executable".into()))?;
     let root = locate::locate_root(&exe).ok_or_else(|| {
         Error::Release(format!("{} is not inside a release's bin/", exe.display()))
@@ -26,7 +26,8 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     let release = Release::open(root, &fallback_name);
 
     let word = args.first().cloned().unwrap_or_default();
-    let caller = with_env_files(&release, &caller)?;
+    // The caller's environment, with the env files' variables under it.
+    let caller = with_env_files(&release, &os_env)?;
     let prelude = vars::prelude(&release, &caller, argv0, &word)?;
     let vsn_dir = vars::vsn_dir(&release, &prelude);
     let env = source_env_sh(&vsn_dir, &exe, prelude, argv0, args)?;
@@ -51,14 +52,14 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     let inputs = gather_inputs(&release, vars, &command)?;
     let dry_run = dry_run_requested(&caller);
     if is_remote(&command) {
-        return super::remote::run(&command, &inputs, &caller, dry_run);
+        return super::remote::run(&command, &inputs, &os_env, dry_run);
     }
     let mut plan = commands::plan(&command, &inputs)?;
     plan.prepare.splice(0..0, inputs.rendered.iter().cloned());
     if dry_run {
         print!(
             "{}",
-            dry_run::render(&plan, &caller, inputs.cookie.as_deref())
+            dry_run::render(&plan, &os_env, inputs.cookie.as_deref())
         );
         return Ok(0);
     }
