@@ -277,3 +277,46 @@ fn read_only_release_as_an_unprivileged_user() {
     );
     assert!(tmp.join("rendered/subst/vm.args").exists());
 }
+
+#[test]
+fn remote_vm_args_is_substituted_for_the_hidden_vm() {
+    let rel = installed(Fixture::Plain);
+    let remote = rel.root.join("releases/0.1.0/remote.vm.args");
+    let mut text = std::fs::read_to_string(&remote).unwrap();
+    text.push_str("-env HIDDEN_SIDE ${HIDDEN_SIDE}\n");
+    std::fs::write(&remote, text).unwrap();
+    ok(&rel.run(&rel.bin(), &["daemon"], &[], None));
+    let env = [
+        ("REPLACE_OS_VARS", "1"),
+        ("BEAMRC_NATIVE", "0"),
+        ("HIDDEN_SIDE", "yes"),
+    ];
+    let plan = rel.run(
+        &rel.bin(),
+        &["pid"],
+        &[env[0], env[1], env[2], ("BEAMRC_DRY_RUN", "1")],
+        None,
+    );
+    let rendered = rel.root.join("tmp/rendered/demo/remote.vm.args");
+    assert!(
+        ok(&plan).contains(rendered.to_str().unwrap()),
+        "{}",
+        plan.stdout
+    );
+    let pid = ok(&rel.run(&rel.bin(), &["pid"], &env, None)).to_string();
+    assert!(!pid.trim().is_empty());
+    assert!(
+        std::fs::read_to_string(&rendered)
+            .unwrap()
+            .contains("-env HIDDEN_SIDE yes")
+    );
+    // unset: an error naming it, for the native path as well
+    let out = rel.run(&rel.bin(), &["pid"], &[("REPLACE_OS_VARS", "1")], None);
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("remote.vm.args:") && out.stderr.contains("HIDDEN_SIDE"),
+        "{}",
+        out.stderr
+    );
+    ok(&rel.run(&rel.bin(), &["stop"], &[], None));
+}

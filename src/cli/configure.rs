@@ -20,6 +20,8 @@ pub struct Configured {
     pub dist_in_vm_args: bool,
     /// Contents of the rendered sys.config, when it was rendered.
     pub sys_config: Option<Vec<u8>>,
+    /// The arguments of the rendered remote.vm.args (for the native/VM decision).
+    pub remote_flags: Option<Vec<String>>,
 }
 
 /// `REPLACE_OS_VARS` (Distillery) or `RELX_REPLACE_OS_VARS` (relx) set to anything.
@@ -119,6 +121,18 @@ pub fn configure(vars: &mut ReleaseVars, root: &Path, command: &Command) -> Resu
     }
     out.cookie = Some(cookie);
 
+    if !starts_vm {
+        // A hidden VM (remote, or rpc's fallback) reads remote.vm.args: render it too.
+        let src = crate::plan::commands::with_ext(&vars.remote_vm_args, ".src");
+        if (substitute || src.is_file()) && (vars.remote_vm_args.exists() || src.is_file()) {
+            let plan = plan_vm_args(&vars.remote_vm_args, &dir, substitute, &lookup, policy)?;
+            vars.remote_vm_args = plan.entry.clone();
+            vars.env
+                .set("RELEASE_REMOTE_VM_ARGS", plan.entry.as_os_str());
+            out.remote_flags = Some(plan.info.flags);
+            out.files.extend(plan.files);
+        }
+    }
     if starts_vm {
         let default = vars.default_sys_config();
         let has_src = crate::plan::commands::with_ext(&default, ".config.src").is_file();

@@ -201,6 +201,7 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
         cookie: configured.cookie.as_ref().map(|c| c.value.clone()),
         cookie_in_vm_args: configured.cookie_in_vm_args(),
         dist_in_vm_args: configured.dist_in_vm_args,
+        remote_flags: configured.remote_flags.clone(),
         rendered: configured
             .files
             .into_iter()

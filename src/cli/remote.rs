@@ -51,8 +51,17 @@ pub fn run(command: &Command, inputs: &Inputs, caller: &EnvMap, dry_run: bool) -
 pub fn route(inputs: &Inputs, prefix: &str) -> Result<Route> {
     let vars = &inputs.vars;
     let distribution = commands::distribution(inputs)?;
-    let remote_text = std::fs::read_to_string(&vars.remote_vm_args).ok();
-    let words = remote::remote_words(vars, remote_text.as_deref());
+    let words = match &inputs.remote_flags {
+        Some(flags) => remote::remote_words(vars, flags.clone()),
+        None => {
+            let text = std::fs::read_to_string(&vars.remote_vm_args).ok();
+            let flags = text
+                .as_deref()
+                .map(remote::words_of_args_file)
+                .unwrap_or_default();
+            remote::remote_words(vars, flags)
+        }
+    };
     Ok(remote::route(
         vars,
         distribution,
@@ -340,7 +349,8 @@ fn vm(command: &Command, inputs: &Inputs, caller: &EnvMap, dry_run: bool) -> Res
         Command::Status => "IO.puts(\"#{node()} is running (pid #{System.pid()})\")".into(),
         other => other.rpc_expression().unwrap_or_default(),
     };
-    let plan = commands::rpc_vm(inputs, &expr)?;
+    let mut plan = commands::rpc_vm(inputs, &expr)?;
+    plan.prepare.splice(0..0, inputs.rendered.iter().cloned());
     if dry_run {
         print!(
             "{}",

@@ -27,6 +27,7 @@ fn inputs(version: &str) -> Inputs {
         cookie_in_vm_args: false,
         dist_in_vm_args: false,
         rendered: Vec::new(),
+        remote_flags: None,
         erts_bin: Some(PathBuf::from("/R/releases/0.1.0/../../erts-13.1.5/bin")),
         bindir: Some(PathBuf::from("/R/erts-13.1.5/bin")),
         cli: elixir_cli::Context::default(),

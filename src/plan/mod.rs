@@ -77,8 +77,10 @@ pub struct Inputs {
     pub cookie_in_vm_args: bool,
     /// vm.args sets `-sname`/`-name` itself: no distribution flag is added.
     pub dist_in_vm_args: bool,
-    /// Rendered vm.args / sys.config files to write first.
+    /// Rendered vm.args / sys.config / remote.vm.args files to write first.
     pub rendered: Vec<Prepare>,
+    /// The arguments of remote.vm.args when it was rendered (not yet on disk).
+    pub remote_flags: Option<Vec<String>>,
     /// `"$SCRIPT_PATH"/../../erts-V/bin` as the scripts spell it; `None` without ERTS.
     pub erts_bin: Option<PathBuf>,
     /// The same directory, physical: erlexec's `BINDIR`.

@@ -100,9 +100,9 @@ pub fn route(
     })
 }
 
-/// `words` for `route`: remote.vm.args plus the flag variables erlexec reads.
-pub fn remote_words(vars: &ReleaseVars, remote_vm_args: Option<&str>) -> Vec<String> {
-    let mut words = remote_vm_args.map(words_of_args_file).unwrap_or_default();
+/// `words` for `route`: remote.vm.args's arguments plus the flag variables erlexec reads.
+pub fn remote_words(vars: &ReleaseVars, remote_vm_args: Vec<String>) -> Vec<String> {
+    let mut words = remote_vm_args;
     for key in [
         "ELIXIR_ERL_OPTIONS",
         "ERL_AFLAGS",
