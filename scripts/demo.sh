@@ -9,7 +9,10 @@ cargo build --release --locked -q
 BEAMRC="$PWD/target/release/beamrc"
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# A private epmd, so the demo neither needs nor leaves one on the default port.
+export ERL_EPMD_PORT=$((20000 + RANDOM % 20000))
+epmd -port "$ERL_EPMD_PORT" & epmd_pid=$!
+trap 'kill "$epmd_pid" 2>/dev/null; rm -rf "$work"' EXIT
 echo "==> building a release with mix (in $work)"
 ( cd "$work" && mix new hello --sup >/dev/null
   cd hello
