@@ -52,18 +52,7 @@ pub fn plan_sys_config(
     policy: UnsetPolicy,
 ) -> Result<SysConfigPlan, Error> {
     let path = with_suffix(path_without_ext, ".config");
-    let src = with_suffix(&path, ".src");
-    let (source, substitute) = if src.is_file() {
-        (src, true)
-    } else if path.exists() {
-        (path.clone(), substitute)
-    } else {
-        return Err(Error::Release(format!(
-            "{} not found (nor {})",
-            path.display(),
-            src.display()
-        )));
-    };
+    let (source, substitute) = super::vm_args::pick_source(&path, substitute)?;
     if !substitute {
         let raw = read(&source)?;
         return Ok(SysConfigPlan {

@@ -109,18 +109,7 @@ pub fn plan_vm_args(
     lookup: &dyn Fn(&str) -> Option<String>,
     policy: UnsetPolicy,
 ) -> Result<VmArgsPlan, Error> {
-    let src = with_suffix(path, ".src");
-    let (source, substitute) = if src.is_file() {
-        (src, true)
-    } else if path.exists() {
-        (path.to_path_buf(), substitute)
-    } else {
-        return Err(Error::Release(format!(
-            "{} not found (nor {})",
-            path.display(),
-            src.display()
-        )));
-    };
+    let (source, substitute) = pick_source(path, substitute)?;
     let entry_name = path
         .file_name()
         .map(|n| n.to_os_string())
@@ -313,6 +302,23 @@ impl Walk<'_> {
 }
 
 /// `path` with `suffix` appended to its last component (`vm.args` → `vm.args.src`).
+/// The file to read for `path`: `path.src` when it exists (always substituted, relx style),
+/// else `path` itself; neither is `Error::Release`.
+pub(crate) fn pick_source(path: &Path, substitute: bool) -> Result<(PathBuf, bool), Error> {
+    let src = with_suffix(path, ".src");
+    if src.is_file() {
+        Ok((src, true))
+    } else if path.exists() {
+        Ok((path.to_path_buf(), substitute))
+    } else {
+        Err(Error::Release(format!(
+            "{} not found (nor {})",
+            path.display(),
+            src.display()
+        )))
+    }
+}
+
 pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
     s.push(suffix);
