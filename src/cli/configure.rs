@@ -123,7 +123,7 @@ pub fn configure(vars: &mut ReleaseVars, root: &Path, command: &Command) -> Resu
 
     if !starts_vm {
         // A hidden VM (remote, or rpc's fallback) reads remote.vm.args: render it too.
-        let src = crate::plan::commands::with_ext(&vars.remote_vm_args, ".src");
+        let src = crate::paths::with_suffix(&vars.remote_vm_args, ".src");
         if (substitute || src.is_file()) && (vars.remote_vm_args.exists() || src.is_file()) {
             let plan = plan_vm_args(&vars.remote_vm_args, &dir, substitute, &lookup, policy)?;
             vars.remote_vm_args = plan.entry.clone();
@@ -135,7 +135,7 @@ pub fn configure(vars: &mut ReleaseVars, root: &Path, command: &Command) -> Resu
     }
     if starts_vm {
         let default = vars.default_sys_config();
-        let has_src = crate::plan::commands::with_ext(&default, ".config.src").is_file();
+        let has_src = crate::paths::with_suffix(&default, ".config.src").is_file();
         if substitute || has_src {
             let plan = plan_sys_config(&default, root, &dir, substitute, &lookup, policy)?;
             if plan.entry_without_ext != default {
@@ -143,8 +143,7 @@ pub fn configure(vars: &mut ReleaseVars, root: &Path, command: &Command) -> Resu
                     .files
                     .iter()
                     .find(|f| {
-                        f.target
-                            == crate::plan::commands::with_ext(&plan.entry_without_ext, ".config")
+                        f.target == crate::paths::with_suffix(&plan.entry_without_ext, ".config")
                     })
                     .map(|f| f.contents.clone());
                 vars.sys_config = Some(plan.entry_without_ext.clone());

@@ -8,8 +8,6 @@ use crate::dist::DistError;
 use crate::plan::{Daemon, Inputs};
 use crate::{Error, Result};
 
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 const LOG_LINES: usize = 20;
@@ -65,7 +63,7 @@ pub fn run(daemon: &Daemon, inputs: &Inputs) -> Result<i32> {
 }
 
 fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
-    let pipe = with_slash(&daemon.pipe_dir);
+    let pipe = daemon.pipe_arg();
     debug!("waiting for {} to boot", c.cfg.target);
     let start = Instant::now();
     let mut pause = Duration::from_millis(10);
@@ -85,7 +83,7 @@ fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
         // processes that exit, while the one serving the pipe lives as long as the VM. A
         // scan can miss the hand-over between two of them, so only a run_erl missing for
         // a while counts as an exit.
-        let missing = crate::process::watch::find_run_erl(&pipe).is_none();
+        let missing = crate::process::watch::find_run_erl(pipe).is_none();
         missing_since = match (missing, missing_since) {
             (false, _) => None,
             (true, None) => Some(Instant::now()),
@@ -128,12 +126,4 @@ fn failure(daemon: &Daemon, what: String) -> Error {
         )),
     }
     Error::Lifecycle(text)
-}
-
-fn with_slash(p: &Path) -> std::ffi::OsString {
-    let mut s = p.as_os_str().to_owned();
-    if !s.as_bytes().ends_with(b"/") {
-        s.push("/");
-    }
-    s
 }

@@ -173,7 +173,7 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
         let reboot = own
             .as_deref()
             .is_some_and(|c| c.windows(19).any(|w| w == b"RUNTIME_CONFIG=true"));
-        let chosen = commands::with_ext(&vars.default_sys_config(), ".config");
+        let chosen = crate::paths::with_suffix(&vars.default_sys_config(), ".config");
         let contents = configured
             .sys_config
             .clone()

@@ -319,11 +319,7 @@ pub(crate) fn pick_source(path: &Path, substitute: bool) -> Result<(PathBuf, boo
     }
 }
 
-pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
-}
+pub(crate) use crate::paths::with_suffix;
 
 fn analyse(args: &[String], mut warnings: Vec<String>) -> VmArgsInfo {
     // (flag, values) for every `-flag`

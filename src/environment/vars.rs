@@ -177,6 +177,7 @@ mod tests {
         Release {
             root: PathBuf::from("/R"),
             name: "demo".into(),
+            start_erl: Err("no start_erl.data in this test".into()),
         }
     }
 

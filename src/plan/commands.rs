@@ -88,7 +88,7 @@ fn sys_config(inputs: &Inputs, env: &mut EnvMap) -> (PathBuf, Vec<Prepare>) {
             ));
             prepare.push(Prepare::CreateDir(v.tmp.clone()));
             prepare.push(Prepare::WriteFile {
-                path: with_ext(&copy, ".config"),
+                path: crate::paths::with_suffix(&copy, ".config"),
                 contents: contents.clone(),
                 mode: 0o600,
             });
@@ -102,12 +102,6 @@ fn sys_config(inputs: &Inputs, env: &mut EnvMap) -> (PathBuf, Vec<Prepare>) {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-pub fn with_ext(p: &std::path::Path, ext: &str) -> PathBuf {
-    let mut s = p.as_os_str().to_owned();
-    s.push(ext);
-    PathBuf::from(s)
 }
 
 /// `-mode $RELEASE_MODE`, or the config-provider reboot flag of reboot releases. Mix bakes

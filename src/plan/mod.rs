@@ -52,9 +52,17 @@ pub enum Action {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Daemon {
+    /// `run_erl -daemon PIPE/ LOG/ COMMAND`.
     pub run_erl: ExecSpec,
     pub pipe_dir: PathBuf,
     pub log_dir: PathBuf,
+}
+
+impl Daemon {
+    /// run_erl's `PIPE/` argument, as it appears in the running run_erl's argv.
+    pub fn pipe_arg(&self) -> &std::ffi::OsStr {
+        &self.run_erl.argv[2]
+    }
 }
 
 /// A command's plan: files to prepare, then one action.

@@ -93,7 +93,5 @@ fn grandparent(p: &Path) -> PathBuf {
 }
 
 fn with_slash(p: &Path) -> OsString {
-    let mut s = p.as_os_str().to_owned();
-    s.push("/");
-    s
+    crate::paths::with_suffix(p, "/").into_os_string()
 }

@@ -4,7 +4,8 @@
 //! (the oracle, and a way back). Atomic: the binary is written under a temp name and renamed.
 //! Idempotent: a second install replaces the binary; a kept script is only ever replaced by a
 //! newer *script* (a rebuilt release), never by a binary.
-use super::layout::{StartErlData, release_name};
+use super::Release;
+use super::layout::release_name;
 use crate::{Error, Result};
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -13,22 +14,22 @@ use std::path::{Path, PathBuf};
 pub fn install(dir: &Path) -> Result<String> {
     let root = std::fs::canonicalize(dir)
         .map_err(|e| Error::Release(format!("{}: {e}", dir.display())))?;
-    let start_erl = root.join("releases/start_erl.data");
-    let data = std::fs::read_to_string(&start_erl).map_err(|_| {
-        Error::Release(format!(
-            "{} is not a release: {} is missing (build one with `mix release`)",
-            root.display(),
-            start_erl.display()
-        ))
-    })?;
-    let vsn = StartErlData::parse(&data)
-        .ok_or_else(|| Error::Release(format!("{} is malformed", start_erl.display())))?
+    let release = Release::open(root.clone(), "");
+    let vsn = release
+        .start_erl_data()
+        .map_err(|e| {
+            Error::Release(format!(
+                "{} is not a release: {e} (build one with `mix release`)",
+                root.display()
+            ))
+        })?
         .rel_vsn;
-    let name = release_name(&root).ok_or_else(|| {
+    let vsn_dir = release.vsn_dir(&vsn);
+    let name = release_name(&vsn_dir).ok_or_else(|| {
         Error::Release(format!(
             "{} is not a release: no single NAME.rel in {}",
             root.display(),
-            root.join("releases").join(&vsn).display()
+            vsn_dir.display()
         ))
     })?;
     let bin_dir = root.join("bin");

@@ -111,11 +111,9 @@ impl ElixirScript {
     }
 }
 
-/// The release name from the single `releases/VSN/NAME.rel` of the default version.
-pub fn release_name(root: &Path) -> Option<String> {
-    let data = std::fs::read_to_string(root.join("releases/start_erl.data")).ok()?;
-    let vsn = StartErlData::parse(&data)?.rel_vsn;
-    let mut names = std::fs::read_dir(root.join("releases").join(vsn))
+/// The release name from the single `NAME.rel` in `releases/VSN`.
+pub fn release_name(vsn_dir: &Path) -> Option<String> {
+    let mut names = std::fs::read_dir(vsn_dir)
         .ok()?
         .filter_map(|e| e.ok())
         .filter_map(|e| {

@@ -16,13 +16,24 @@ pub struct Release {
     pub root: PathBuf,
     /// The release name baked into the original script (the `.rel` file's name).
     pub name: String,
+    /// `releases/start_erl.data`, read once (or why it could not be).
+    pub start_erl: std::result::Result<StartErlData, String>,
 }
 
 impl Release {
     /// Finds the release around `root`; `fallback_name` is used when no `.rel` file names it.
     pub fn open(root: PathBuf, fallback_name: &str) -> Release {
-        let name = layout::release_name(&root).unwrap_or_else(|| fallback_name.to_string());
-        Release { root, name }
+        let start_erl = read_start_erl(&root);
+        let name = start_erl
+            .as_ref()
+            .ok()
+            .and_then(|d| layout::release_name(&root.join("releases").join(&d.rel_vsn)))
+            .unwrap_or_else(|| fallback_name.to_string());
+        Release {
+            root,
+            name,
+            start_erl,
+        }
     }
 
     pub fn releases_dir(&self) -> PathBuf {
@@ -30,20 +41,7 @@ impl Release {
     }
 
     pub fn start_erl_data(&self) -> Result<StartErlData> {
-        let path = self.releases_dir().join("start_erl.data");
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::Release(format!(
-                "cannot read {}: {e} (is {} a release?)",
-                path.display(),
-                self.root.display()
-            ))
-        })?;
-        StartErlData::parse(&text).ok_or_else(|| {
-            Error::Release(format!(
-                "{} does not hold \"ERTS_VSN REL_VSN\"",
-                path.display()
-            ))
-        })
+        self.start_erl.clone().map_err(Error::Release)
     }
 
     /// `releases/VSN`, the script's `REL_VSN_DIR`.
@@ -67,9 +65,20 @@ impl Release {
     }
 }
 
+fn read_start_erl(root: &Path) -> std::result::Result<StartErlData, String> {
+    let path = root.join("releases/start_erl.data");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (is {} a release?)",
+            path.display(),
+            root.display()
+        )
+    })?;
+    StartErlData::parse(&text)
+        .ok_or_else(|| format!("{} does not hold \"ERTS_VSN REL_VSN\"", path.display()))
+}
+
 /// `"$SCRIPT_PATH"/../../erts-V/bin/` joined textually, as the shell does (no normalising).
 pub fn join_script_path(script_dir: &Path, suffix: &str) -> PathBuf {
-    let mut s = script_dir.as_os_str().to_owned();
-    s.push(suffix.trim_end_matches('/'));
-    PathBuf::from(s)
+    crate::paths::with_suffix(script_dir, suffix.trim_end_matches('/'))
 }
