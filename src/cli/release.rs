@@ -169,15 +169,19 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
         None
     };
     let (sys_config, reboot_release) = if starts_vm {
-        let own = read_config(vars.vsn_dir.join("sys.config"));
+        // The release's own sys.config says whether it reboots; the one RELEASE_SYS_CONFIG
+        // names (usually the same file, then read once) is what gets copied.
+        let own_path = vars.vsn_dir.join("sys.config");
+        let own = read_config(own_path.clone());
         let reboot = own
             .as_deref()
-            .is_some_and(|c| c.windows(19).any(|w| w == b"RUNTIME_CONFIG=true"));
+            .is_some_and(crate::config::sys_config::is_runtime_config);
         let chosen = crate::paths::with_suffix(&vars.default_sys_config(), ".config");
-        let contents = configured
-            .sys_config
-            .clone()
-            .or_else(|| read_config(chosen));
+        let contents = match configured.sys_config.clone() {
+            Some(rendered) => Some(rendered),
+            None if chosen == own_path => own,
+            None => read_config(chosen),
+        };
         (contents, reboot)
     } else {
         (None, false)

@@ -58,7 +58,7 @@ pub fn plan_sys_config(
         return Ok(SysConfigPlan {
             entry_without_ext: path_without_ext.to_path_buf(),
             files: Vec::new(),
-            runtime_config: contains(&raw, MARKER),
+            runtime_config: is_runtime_config(&raw),
         });
     }
 
@@ -138,7 +138,7 @@ pub fn plan_sys_config(
         at = span.end;
     }
     contents.push_str(&text[at..]);
-    let runtime_config = contains(contents.as_bytes(), MARKER);
+    let runtime_config = is_runtime_config(contents.as_bytes());
     files[0].contents = contents.into_bytes();
     Ok(SysConfigPlan {
         entry_without_ext: render_dir.join(&stem),
@@ -151,8 +151,9 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+/// The script's `grep -q "RUNTIME_CONFIG=true"`: anywhere in the file, not only line 2.
+pub fn is_runtime_config(contents: &[u8]) -> bool {
+    contents.windows(MARKER.len()).any(|w| w == MARKER)
 }
 
 /// Substitutes one file (comments verbatim); missing variables are collected and the

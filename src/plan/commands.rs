@@ -81,7 +81,7 @@ fn sys_config(inputs: &Inputs, env: &mut EnvMap) -> (PathBuf, Vec<Prepare>) {
     let default = v.default_sys_config();
     let mut prepare = Vec::new();
     let chosen = match &inputs.sys_config {
-        Some(contents) if contains(contents, b"RUNTIME_CONFIG=true") => {
+        Some(contents) if crate::config::sys_config::is_runtime_config(contents) => {
             let copy = v.tmp.join(format!(
                 "{}-{}-{}-{}.runtime",
                 v.name, v.vsn, inputs.timestamp, inputs.rand[0]
@@ -98,10 +98,6 @@ fn sys_config(inputs: &Inputs, env: &mut EnvMap) -> (PathBuf, Vec<Prepare>) {
     };
     env.set("RELEASE_SYS_CONFIG", chosen.as_os_str());
     (chosen, prepare)
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// `-mode $RELEASE_MODE`, or the config-provider reboot flag of reboot releases. Mix bakes
