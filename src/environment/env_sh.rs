@@ -152,15 +152,8 @@ pub fn source(
     match decode_dump(&bytes) {
         Some(sourced) if status.success() => Ok(Outcome::Sourced(sourced)),
         // env.sh failed under `set -e`, or called `exit`/`exec` itself: its status is ours.
-        _ => Ok(Outcome::Exited(exit_code(status))),
+        _ => Ok(Outcome::Exited(crate::process::exit_code(status))),
     }
-}
-
-fn exit_code(status: std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 /// Dump mode (the shell exec'd us with `DUMP_MARKER` set): write env and shell values.
