@@ -65,49 +65,48 @@ pub fn run(daemon: &Daemon, inputs: &Inputs) -> Result<i32> {
 fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
     let pipe = daemon.pipe_arg();
     debug!("waiting for {} to boot", c.cfg.target);
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(10);
     let mut missing_since: Option<Instant> = None;
-    loop {
-        match remote::node_ready(&c.cfg) {
-            Ok(true) => return Ok(0),
-            Err(DistError::CookieMismatch { node }) => {
-                return Err(failure(
-                    daemon,
-                    format!("{node} is up but refuses our cookie (check RELEASE_COOKIE)"),
-                ));
+    let mut verdict = None;
+    remote::wait_until(timeout, || {
+        verdict = match remote::node_ready(&c.cfg) {
+            Ok(true) => Some(Ok(0)),
+            Err(DistError::CookieMismatch { node }) => Some(Err(failure(
+                daemon,
+                format!("{node} is up but refuses our cookie (check RELEASE_COOKIE)"),
+            ))),
+            // Scan each time rather than keep a pid: run_erl daemonises through
+            // intermediate processes that exit, while the one serving the pipe lives as long
+            // as the VM. A scan can miss the hand-over between two of them, so only a run_erl
+            // missing for a while counts as an exit.
+            _ => {
+                let missing = crate::process::watch::find_run_erl(pipe).is_none();
+                missing_since = match (missing, missing_since) {
+                    (false, _) => None,
+                    (true, None) => Some(Instant::now()),
+                    (true, since) => since,
+                };
+                missing_since
+                    .is_some_and(|t| t.elapsed() >= Duration::from_millis(300))
+                    .then(|| {
+                        Err(failure(
+                            daemon,
+                            format!("the VM for {} exited while booting", c.cfg.target),
+                        ))
+                    })
             }
-            _ => {}
-        }
-        // Scan each time rather than keep a pid: run_erl daemonises through intermediate
-        // processes that exit, while the one serving the pipe lives as long as the VM. A
-        // scan can miss the hand-over between two of them, so only a run_erl missing for
-        // a while counts as an exit.
-        let missing = crate::process::watch::find_run_erl(pipe).is_none();
-        missing_since = match (missing, missing_since) {
-            (false, _) => None,
-            (true, None) => Some(Instant::now()),
-            (true, since) => since,
         };
-        if missing_since.is_some_and(|t| t.elapsed() >= Duration::from_millis(300)) {
-            return Err(failure(
-                daemon,
-                format!("the VM for {} exited while booting", c.cfg.target),
-            ));
-        }
-        if start.elapsed() >= timeout {
-            return Err(failure(
-                daemon,
-                format!(
-                    "{} did not finish booting within {}s (BEAMRC_START_TIMEOUT)",
-                    c.cfg.target,
-                    timeout.as_secs_f64()
-                ),
-            ));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(100));
-    }
+        verdict.is_some()
+    });
+    verdict.unwrap_or_else(|| {
+        Err(failure(
+            daemon,
+            format!(
+                "{} did not finish booting within {}s (BEAMRC_START_TIMEOUT)",
+                c.cfg.target,
+                timeout.as_secs_f64()
+            ),
+        ))
+    })
 }
 
 fn failure(daemon: &Daemon, what: String) -> Error {
