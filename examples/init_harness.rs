@@ -43,14 +43,20 @@ fn main() {
         argv: args,
         env,
     };
+    // on_spawn runs in its own thread; a child that exits at once could otherwise end the
+    // harness before the line is written, so the harness waits for it before exiting.
+    let (spawned_tx, spawned_rx) = std::sync::mpsc::channel();
     let opts = InitOptions {
         shutdown_timeout,
-        on_spawn: Some(Box::new(|pid| {
+        on_spawn: Some(Box::new(move |pid| {
             let _ = writeln!(std::io::stderr(), "init_harness: spawned {pid}");
+            let _ = spawned_tx.send(());
         })),
         on_stop_signal: Some(Box::new(|| {
             let _ = writeln!(std::io::stderr(), "init_harness: stop signal");
         })),
     };
-    std::process::exit(supervise(&spec, opts));
+    let code = supervise(&spec, opts);
+    let _ = spawned_rx.recv_timeout(std::time::Duration::from_secs(2));
+    std::process::exit(code);
 }
