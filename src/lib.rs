@@ -6,13 +6,12 @@
 //! PID 1) or the `dist` client (EPMD, handshake, rpc). Only `process`, `dist` and the
 //! thin `cli` layer have side effects beyond reading files.
 pub(crate) mod app;
-pub mod edge;
-#[macro_use]
-pub(crate) mod log;
 pub mod config;
 pub mod dist;
+pub mod edge;
 pub mod environment;
 pub mod error;
+pub(crate) mod log;
 pub mod paths;
 pub mod plan;
 pub mod process;
