@@ -1,20 +1,24 @@
-//! Traces on stderr through `tracing`, switched on by `BEAMRC_LOG` (env-filter syntax:
-//! `debug`, `beamrc=trace`, `beamrc::dist=debug,info`) or, as before, a `RUST_LOG` that names
-//! beamrc. Nothing is initialised unless one is set, so a normal launch pays nothing.
+//! Traces on stderr through `tracing`, switched on by `BEAMRC_LOG` or, as before, a
+//! `RUST_LOG` that names beamrc. The filter is env-filter's directive syntax for targets and
+//! levels (`debug`, `beamrc=trace`, `beamrc::dist=debug,info`), parsed as a `Targets`
+//! filter: span and field directives are not supported, because `EnvFilter` brings a regex
+//! engine that costs 330 KB of the 2 MiB binary. Nothing is initialised unless a filter is
+//! set, so a normal launch pays nothing.
 //!
 //! Every layer traces with `tracing::debug!` / `tracing::debug_span!`; spans (locate,
 //! env_files, env_sh, render, plan, wait, connect, …) print their duration when they close.
 //! `BEAMRC_LOG` in the process environment traces from the start; set in `release.env`,
 //! `RELEASE_ENV_FILE` or `env.sh` it takes effect once those are read (`init_late`).
 use std::sync::OnceLock;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::prelude::*;
 
 static INSTALLED: OnceLock<()> = OnceLock::new();
 
 /// Parses a filter, for validating `BEAMRC_LOG` up front.
-pub fn parse_filter(text: &str) -> Result<EnvFilter, String> {
-    EnvFilter::try_new(text).map_err(|e| e.to_string())
+pub fn parse_filter(text: &str) -> Result<Targets, String> {
+    text.parse::<Targets>().map_err(|e| e.to_string())
 }
 
 /// At start-up: `BEAMRC_LOG`, else a `RUST_LOG` that mentions beamrc, from the process
@@ -42,12 +46,13 @@ fn install(filter: &str) {
         return;
     };
     INSTALLED.get_or_init(|| {
-        let _ = tracing_subscriber::fmt()
+        let layer = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
-            .with_env_filter(filter)
             .without_time()
             .with_target(false)
-            .with_span_events(FmtSpan::CLOSE)
+            .with_span_events(FmtSpan::CLOSE);
+        let _ = tracing_subscriber::registry()
+            .with(layer.with_filter(filter))
             .try_init();
     });
 }

@@ -66,6 +66,7 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
     // sent or written yet.
     let switches = Switches::read(&vars.env)?;
     crate::log::init_late(switches.log.as_deref());
+    tracing::debug!(?command, ?switches, "switches read");
     let dry_run = switches.dry_run;
 
     // `version` needs nothing beyond the variables: no ERTS, config or cookie discovery.

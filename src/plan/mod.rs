@@ -34,13 +34,13 @@ pub enum Prepare {
     /// its failure is the script's "Cannot start release" (exit 1).
     RuntimeConfig { path: PathBuf, contents: Vec<u8> },
 }
-pub mod command;
-pub mod commands;
-pub mod dry_run;
-pub mod elixir_cli;
-pub mod escape;
-pub mod switches;
-pub mod vm;
+pub(crate) mod command;
+pub(crate) mod commands;
+pub(crate) mod dry_run;
+pub(crate) mod elixir_cli;
+pub(crate) mod escape;
+pub(crate) mod switches;
+pub(crate) mod vm;
 
 use crate::environment::vars::ReleaseVars;
 use crate::release::ElixirGen;
@@ -229,4 +229,4 @@ pub struct Inputs {
 }
 #[cfg(test)]
 mod golden_tests;
-pub mod remote;
+pub(crate) mod remote;
