@@ -16,6 +16,7 @@ pub(crate) fn preflight(daemon: &Daemon) -> Result<()> {
     let Some(BootWait::Native { link, .. }) = &daemon.boot else {
         return Ok(());
     };
+    let _span = tracing::debug_span!("preflight", target = %link.target).entered();
     let running = match node::os_pid(&link.client_config()) {
         Ok(pid) => Some(format!("(OS pid {pid})")),
         Err(DistError::CookieMismatch { .. }) => Some("(it refuses our cookie)".to_string()),

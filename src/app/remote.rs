@@ -43,6 +43,7 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
         remote.why
     );
     let cfg = link.client_config();
+    let _span = tracing::debug_span!("remote", op = ?remote.op, target = %link.target).entered();
     let result = match &remote.op {
         RemoteOp::Ping => return ping(host, &cfg).map(Outcome::Exit),
         RemoteOp::Status => return Ok(Outcome::Exit(status(host, &cfg))),
