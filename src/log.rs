@@ -48,7 +48,8 @@ fn install(filter: &str) {
     INSTALLED.get_or_init(|| {
         let layer = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
-            .without_time()
+            // No clock (no time-zone file read); spans still print their durations.
+            .with_timer(())
             .with_target(false)
             .with_span_events(FmtSpan::CLOSE);
         let _ = tracing_subscriber::registry()
