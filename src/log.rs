@@ -57,3 +57,10 @@ fn install(filter: &str) {
             .try_init();
     });
 }
+
+/// `debug!(…)` as written against the first layout commit: an alias of `tracing::debug!`
+/// (new code calls `tracing::debug!` directly).
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => { ::tracing::debug!($($arg)*) };
+}
