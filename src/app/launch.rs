@@ -226,7 +226,12 @@ fn gather_inputs(
         cli,
         locale,
         rand: host.random_words(),
-        timestamp: if starts_vm {
+        // Only a reboot release's runtime sys.config copy is named after the clock (reading
+        // local time reads the time-zone file).
+        timestamp: if sys_config
+            .as_deref()
+            .is_some_and(crate::config::sys_config::is_runtime_config)
+        {
             host.timestamp()
         } else {
             String::new()
