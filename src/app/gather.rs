@@ -26,8 +26,12 @@ pub(crate) trait Host {
     ) -> Option<std::path::PathBuf>;
 }
 
-/// The real process.
-pub(crate) struct OsHost;
+/// The real process; `exe` is the executable when the caller already knows it (a packed
+/// release runs its extracted `bin/NAME` in-process), else it is read from the kernel.
+#[derive(Default)]
+pub(crate) struct OsHost {
+    pub exe: Option<std::path::PathBuf>,
+}
 
 impl Host for OsHost {
     fn env(&self) -> EnvMap {
@@ -56,7 +60,10 @@ impl Host for OsHost {
         argv0: &std::ffi::OsStr,
         path: Option<&std::ffi::OsStr>,
     ) -> Option<std::path::PathBuf> {
-        crate::release::locate::current_exe(argv0, path)
+        match &self.exe {
+            Some(exe) => Some(exe.clone()),
+            None => crate::release::locate::current_exe(argv0, path),
+        }
     }
 }
 

@@ -30,8 +30,9 @@ pub enum Prepare {
         contents: Vec<u8>,
         mode: u32,
     },
-    /// The runtime copy of a reboot release's sys.config (temp file + rename, mode 0600);
-    /// its failure is the script's "Cannot start release" (exit 1).
+    /// The runtime copy of a reboot release's sys.config: `mkdir -p` its directory
+    /// (`RELEASE_TMP`), then temp file + rename, mode 0600. Either failing is the script's
+    /// "Cannot start release because it could not write COPY" (exit 1).
     RuntimeConfig { path: PathBuf, contents: Vec<u8> },
 }
 pub(crate) mod command;
