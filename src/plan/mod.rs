@@ -81,13 +81,12 @@ pub struct NodeLink {
 
 impl NodeLink {
     pub fn client_config(&self) -> crate::dist::ClientConfig {
+        // Options the client adds later keep their defaults.
         crate::dist::ClientConfig {
-            target: self.target.clone(),
-            own_name: self.own.clone(),
-            cookie: self.cookie.clone(),
             epmd_port: self.epmd_port,
             connect_timeout: self.connect_timeout,
             call_timeout: self.call_timeout,
+            ..crate::dist::ClientConfig::new(&self.target, &self.own, &self.cookie)
         }
     }
 }
