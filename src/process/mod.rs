@@ -7,6 +7,7 @@
 pub mod exec;
 pub mod init;
 pub mod notify;
+pub(crate) mod signals;
 pub mod watch;
 
 /// An exit status as a shell reports it: the code, or 128 + the signal.
