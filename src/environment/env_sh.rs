@@ -6,11 +6,22 @@
 //! writes its (exported) environment and the shell values of the `RELEASE_*` variables to a
 //! pipe — exact bytes, no parsing of shell output, no external tools.
 //!
+//! Nothing secret is put on a command line: the shell values (the cookie among them) reach the
+//! dump through its environment (`__BEAMRC_SHELL_NAME`, readable only by the same user, like
+//! the exported variables next to them), never through argv, which every user can read in
+//! `/proc/PID/cmdline` and `ps`.
+//!
+//! The shell runs in a process group of its own ([`crate::process::group`]): a SIGTERM (or any
+//! signal that would end us) while env.sh runs goes to the whole group, and we exit 128 + N
+//! once it is gone, leaving nothing behind.
+//!
 //! When env.sh holds nothing but comments and blank lines (the default) no shell is started.
 use crate::environment::EnvMap;
+use crate::process::group::{Event, Group};
 use crate::{Error, Result};
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -37,6 +48,9 @@ pub const SHELL_VARS: &[&str] = &[
 /// Set (to the pipe's fd number) only on the exec from the env.sh shell back into beamrc.
 pub const DUMP_MARKER: &str = "__BEAMRC_ENV_DUMP_FD";
 const DUMP_FD: i32 = 9;
+/// Prefix of the variables that carry the shell values to the dump: `1VALUE` when set, empty
+/// when unset.
+const SHELL_PREFIX: &str = "__BEAMRC_SHELL_";
 
 /// True when the file has no commands: only blank lines and `#` comments.
 pub fn is_inert(text: &[u8]) -> bool {
@@ -78,15 +92,16 @@ __beamrc_env_sh=$__BEAMRC_ENV_SH; unset __BEAMRC_ENV_SH
 __beamrc_self=$__BEAMRC_SELF; unset __BEAMRC_SELF
 . "$__beamrc_env_sh"
 export __BEAMRC_ENV_DUMP_FD=9
-exec "$__beamrc_self" \
 "#;
 
 fn dump_script() -> String {
     let mut s = String::from(SCRIPT);
     for var in SHELL_VARS {
-        s.push_str(&format!(" \"${{{var}+1}}\" \"${{{var}-}}\""));
+        s.push_str(&format!(
+            "export {SHELL_PREFIX}{var}=\"${{{var}+1}}${{{var}-}}\"\n"
+        ));
     }
-    s.push('\n');
+    s.push_str("exec \"$__beamrc_self\"\n");
     s
 }
 
@@ -100,7 +115,7 @@ pub fn source(
     args: &[OsString],
 ) -> Result<Outcome> {
     let (mut reader, writer) = pipe().map_err(|e| Error::io("cannot create a pipe", e))?;
-    let write_fd = writer.fd;
+    let write_fd = writer.as_raw_fd();
     let mut cmd = Command::new("/bin/sh");
     cmd.arg0("sh")
         .arg("-c")
@@ -126,29 +141,31 @@ pub fn source(
             }
         });
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| Error::io("cannot start /bin/sh for env.sh", e))?;
+    let mut group =
+        Group::spawn(&mut cmd).map_err(|e| Error::io("cannot start /bin/sh for env.sh", e))?;
     drop(writer);
-    // Read until the dump is complete rather than until EOF: a background process started
-    // by env.sh may hold the pipe open for as long as it lives.
+    set_nonblocking(&reader).map_err(|e| Error::io("cannot read env.sh results", e))?;
+    // Read until the dump is complete, or the shell is gone, rather than until EOF: a
+    // background process started by env.sh may hold the pipe open for as long as it lives.
     let mut bytes = Vec::new();
-    let mut chunk = [0u8; 16384];
-    loop {
-        let n = reader
-            .read(&mut chunk)
-            .map_err(|e| Error::io("cannot read env.sh results", e))?;
-        if n == 0 {
-            break;
+    let mut reading = true;
+    let status = loop {
+        let fd = reading.then(|| reader.as_fd());
+        match group
+            .next(fd)
+            .map_err(|e| Error::io("cannot wait for env.sh", e))?
+        {
+            Event::Readable => reading = drain(&mut reader, &mut bytes)?,
+            Event::Exited(status) => {
+                if reading {
+                    drain(&mut reader, &mut bytes)?;
+                }
+                break status;
+            }
+            Event::Stopped(code) => return Err(Error::Exit(code)),
         }
-        bytes.extend_from_slice(&chunk[..n]);
-        if decode_dump(&bytes).is_some() {
-            break;
-        }
-    }
-    let status = child
-        .wait()
-        .map_err(|e| Error::io("cannot wait for env.sh", e))?;
+    };
+    drop(group);
     match decode_dump(&bytes) {
         Some(sourced) if status.success() => Ok(Outcome::Sourced(sourced)),
         // env.sh failed under `set -e`, or called `exit`/`exec` itself: its status is ours.
@@ -156,16 +173,51 @@ pub fn source(
     }
 }
 
+/// Read what the pipe holds now; whether to keep reading (no EOF and the dump incomplete).
+fn drain(reader: &mut std::fs::File, bytes: &mut Vec<u8>) -> Result<bool> {
+    let mut chunk = [0u8; 16384];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => return Ok(false),
+            Ok(n) => {
+                bytes.extend_from_slice(&chunk[..n]);
+                if decode_dump(bytes).is_some() {
+                    return Ok(false);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io("cannot read env.sh results", e)),
+        }
+    }
+}
+
+fn set_nonblocking(file: &std::fs::File) -> std::io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let flags = OFlag::from_bits_truncate(fcntl(file.as_raw_fd(), FcntlArg::F_GETFL)?);
+    fcntl(
+        file.as_raw_fd(),
+        FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK),
+    )?;
+    Ok(())
+}
+
 /// Dump mode (the shell exec'd us with `DUMP_MARKER` set): write env and shell values.
-/// Layout: NUL-separated `KEY=VALUE` entries, an empty entry, then the arguments.
-pub fn run_dump(args: &[OsString]) -> i32 {
+/// Layout: NUL-separated `KEY=VALUE` entries, an empty entry, then for each of
+/// `SHELL_VARS` a set flag (`1` or empty) and the value.
+pub fn run_dump() -> i32 {
     let fd = std::env::var(DUMP_MARKER)
         .ok()
         .and_then(|v| v.parse::<i32>().ok())
         .unwrap_or(DUMP_FD);
     let mut out = Vec::new();
+    let mut shell = EnvMap::new();
     for (k, v) in std::env::vars_os() {
         if k == DUMP_MARKER {
+            continue;
+        }
+        if let Some(var) = k.to_str().and_then(|k| k.strip_prefix(SHELL_PREFIX)) {
+            shell.set(var, v);
             continue;
         }
         out.extend_from_slice(k.as_bytes());
@@ -174,8 +226,15 @@ pub fn run_dump(args: &[OsString]) -> i32 {
         out.push(0);
     }
     out.push(0);
-    for a in args {
-        out.extend_from_slice(a.as_bytes());
+    for var in SHELL_VARS {
+        // "1VALUE" when set, "" when unset (see `dump_script`).
+        match shell.get(var).map(OsStr::as_bytes) {
+            Some([b'1', value @ ..]) => {
+                out.extend_from_slice(b"1\0");
+                out.extend_from_slice(value);
+            }
+            _ => out.push(0),
+        }
         out.push(0);
     }
     // SAFETY: the fd was handed to us by our parent through the shell; we own it now.
@@ -216,26 +275,10 @@ pub fn decode_dump(bytes: &[u8]) -> Option<Sourced> {
     Some(Sourced { env, shell })
 }
 
-struct Fd {
-    fd: i32,
-}
-
-impl Drop for Fd {
-    fn drop(&mut self) {
-        // SAFETY: we own this descriptor.
-        unsafe { libc::close(self.fd) };
-    }
-}
-
-fn pipe() -> std::io::Result<(std::fs::File, Fd)> {
-    let mut fds = [0i32; 2];
-    // SAFETY: fds is a valid two-element array; O_CLOEXEC keeps the fds out of other children.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: fds[0] is a fresh descriptor we own.
-    let reader = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
-    Ok((reader, Fd { fd: fds[1] }))
+fn pipe() -> std::io::Result<(std::fs::File, OwnedFd)> {
+    // O_CLOEXEC keeps both ends out of other children; the shell gets the write end as fd 9.
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    Ok((std::fs::File::from(reader), writer))
 }
 
 #[cfg(test)]

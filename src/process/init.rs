@@ -28,13 +28,14 @@
 //! `nix`.
 use crate::plan::ExecSpec;
 use crate::process::exec::{exec_error, resolve};
+use crate::process::group::owns_foreground_tty;
 use crate::process::signals::{self, Inbox, Wake};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid};
 use std::ffi::CString;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::os::raw::c_char;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::time::{Duration, Instant};
@@ -143,14 +144,6 @@ impl SignalState {
             })
         }
     }
-}
-
-/// Whether stdin is a terminal whose foreground process group is ours (then the child takes
-/// the foreground). Never steal a terminal we are in the background of.
-pub(crate) fn owns_foreground_tty() -> bool {
-    let stdin = io::stdin();
-    nix::unistd::isatty(stdin.as_raw_fd()).unwrap_or(false)
-        && nix::unistd::tcgetpgrp(stdin.as_fd()) == Ok(nix::unistd::getpgrp())
 }
 
 /// Everything the child needs, allocated before `fork` (the child may only make

@@ -144,6 +144,11 @@ impl Inbox {
         }
     }
 
+    /// The mask before [`Inbox::open`] (for a child to start with).
+    pub(crate) fn old_mask(&self) -> SigSet {
+        self.old_mask
+    }
+
     /// One pending signal, if any.
     fn take(&self) -> Option<i32> {
         match self.fd.read_signal() {
