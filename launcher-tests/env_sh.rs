@@ -212,3 +212,28 @@ fn an_oversized_variable_is_named_when_exec_fails() {
     assert!(!err.contains(COOKIE), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// The same through an env-file line (no shell involved): the exec of erlexec fails, and the
+/// error names the variable, not the file's contents.
+#[test]
+fn an_oversized_env_file_line_is_named_when_exec_fails() {
+    let rel = installed(Fixture::Plain);
+    let file = rel.dir.join("big.env");
+    std::fs::write(&file, format!("BIG_FROM_FILE={}\n", "y".repeat(1 << 20))).unwrap();
+    let file = file.to_str().unwrap();
+    let out = rel.run(
+        &rel.bin(),
+        &["eval", "true"],
+        &[("RELEASE_COOKIE", COOKIE), ("RELEASE_ENV_FILE", file)],
+        None,
+    );
+    assert_eq!(out.code, Some(126), "{out}");
+    let err = &out.stderr;
+    assert!(err.contains("cannot execute"), "{err}");
+    assert!(
+        err.contains("argument list too long: variable BIG_FROM_FILE (1024.0 KiB)"),
+        "{err}"
+    );
+    assert!(!err.contains("yyyyyyyy") && !err.contains(COOKIE), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

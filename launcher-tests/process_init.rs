@@ -682,7 +682,10 @@ fn child_takes_the_terminal_foreground() {
 /// The signals of issue 8 that the old 7-signal list missed or dropped, plus a real-time one
 /// (SIGRTMIN+2 = 36 with glibc and musl): each must reach the child, and the supervisor must
 /// survive them all and exit with the child's status after SIGTERM.
-fn forwards_like_tini(start: fn(&[(&str, &str)], &[&str]) -> Run) {
+/// How a test starts the harness: [`Run::in_namespace`] or [`Run::direct`].
+type Start = fn(&[(&str, &str)], &[&str]) -> Run;
+
+fn forwards_like_tini(start: Start) {
     let script = r#"
         for s in ALRM USR1 PWR WINCH 36; do trap "echo got-$s" $s; done
         trap 'echo got-TERM; exit 0' TERM

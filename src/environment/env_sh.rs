@@ -101,8 +101,73 @@ fn dump_script() -> String {
             "export {SHELL_PREFIX}{var}=\"${{{var}+1}}${{{var}-}}\"\n"
         ));
     }
-    s.push_str("exec \"$__beamrc_self\"\n");
+    // Not `exec`: when the kernel refuses the environment env.sh left (E2BIG), the shell is
+    // still there to say which variables it holds (`export -p`, a builtin: no exec needed).
+    s.push_str("\"$__beamrc_self\" 2>/dev/null && exit 0\n__beamrc_status=$?\n");
+    s.push_str(&format!(
+        "printf '%s %s\\n' '{FAILED}' \"$__beamrc_status\" >&9\n"
+    ));
+    s.push_str("export -p >&9\nexit \"$__beamrc_status\"\n");
     s
+}
+
+/// First line the shell writes when it could not run the dump (then `export -p` follows).
+const FAILED: &str = "#beamrc-dump-failed";
+
+/// The error for a dump the shell could not start, from what the shell wrote instead; `None`
+/// when `bytes` is not such a report.
+fn dump_failure(env_sh: &Path, bytes: &[u8]) -> Option<Error> {
+    let rest = bytes.strip_prefix(FAILED.as_bytes())?.strip_prefix(b" ")?;
+    let newline = rest.iter().position(|&b| b == b'\n')?;
+    let status: i32 = std::str::from_utf8(&rest[..newline])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let items = exported_sizes(&rest[newline + 1..]);
+    let cause = crate::process::exec::too_long_text(items);
+    let what = if cause.contains("over the kernel's limit") || status == 126 && !cause.is_empty() {
+        cause
+    } else {
+        format!("status {status}")
+    };
+    Some(Error::message(
+        126,
+        format!(
+            "ERROR: cannot pass on the environment {} left: {what}",
+            env_sh.display()
+        ),
+    ))
+}
+
+/// Names and approximate sizes (`NAME=value` with its NUL) of the variables in `export -p`
+/// output (`export NAME='v'` in dash and ash, `declare -x NAME="v"` in bash): an entry runs to
+/// the next line that starts another. Only for naming the largest in an error.
+fn exported_sizes(text: &[u8]) -> Vec<(String, usize)> {
+    let mut items: Vec<(String, usize)> = Vec::new();
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    for line in text.split(|&b| b == b'\n') {
+        let decl = line
+            .strip_prefix(b"export ")
+            .or_else(|| line.strip_prefix(b"declare -x "));
+        let name = decl.and_then(|d| {
+            let end = d
+                .iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+                .unwrap_or(d.len());
+            let ok = end > 0 && !d[0].is_ascii_digit() && matches!(d.get(end), None | Some(b'='));
+            ok.then(|| String::from_utf8_lossy(&d[..end]).into_owned())
+        });
+        match (name, items.last_mut()) {
+            (Some(name), _) => {
+                let value = line.len() - line.iter().position(|&b| b == b'=').unwrap_or(line.len());
+                items.push((format!("variable {name}"), name.len() + value + 1));
+            }
+            (None, Some(last)) => last.1 += line.len() + 1,
+            (None, None) => {}
+        }
+    }
+    items
 }
 
 /// Sources `env_sh` the way the script does and returns what it left. `argv0` and `args`
@@ -166,6 +231,9 @@ pub fn source(
         }
     };
     drop(group);
+    if let Some(err) = dump_failure(env_sh, &bytes) {
+        return Err(err);
+    }
     match decode_dump(&bytes) {
         Some(sourced) if status.success() => Ok(Outcome::Sourced(sourced)),
         // env.sh failed under `set -e`, or called `exit`/`exec` itself: its status is ours.
@@ -291,6 +359,28 @@ mod tests {
         assert!(is_inert(text));
         assert!(!is_inert(b"# c\nexport X=1\n"));
         assert!(is_inert(b""));
+    }
+
+    #[test]
+    fn a_failed_dump_names_the_largest_export() {
+        let huge = "x".repeat(200_000);
+        let text = format!(
+            "{FAILED} 126\nexport HOME='/root'\nexport HUGE='{huge}\nsecond line'\nexport PATH='/bin'\n"
+        );
+        let err = dump_failure(Path::new("/r/env.sh"), text.as_bytes()).unwrap();
+        assert_eq!(err.code(), 126);
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("ERROR: cannot pass on the environment /r/env.sh left: argument list too long: variable HUGE (195.3 KiB) over"),
+            "{msg}"
+        );
+        assert!(!msg.contains("xxx"), "{msg}");
+        let bash = exported_sizes(b"declare -x A=\"1\"\ndeclare -x B\n");
+        assert_eq!(
+            bash,
+            [("variable A".to_string(), 6), ("variable B".to_string(), 2)]
+        );
+        assert!(dump_failure(Path::new("x"), b"A=1\0\0").is_none());
     }
 
     #[test]

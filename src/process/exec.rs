@@ -66,57 +66,60 @@ pub(crate) fn exec_error(spec: &ExecSpec, source: io::Error) -> crate::Error {
 /// The kernel's limit for one argument or one `NAME=value` (MAX_ARG_STRLEN, 32 pages).
 const MAX_ARG_STRLEN: usize = 32 * 4096;
 
-/// "argument list too long", naming (never showing) the largest variables and arguments:
-/// those over the per-string limit, or else the three largest.
+/// "argument list too long", naming (never showing) the largest variables and arguments.
 fn too_long(spec: &ExecSpec) -> io::Error {
-    // Sizes as execve counts them: the bytes, the NUL and the pointer.
-    let ptr = std::mem::size_of::<usize>();
-    let mut items: Vec<(String, usize)> = spec
-        .env
+    let env = spec.env.iter().map(|(k, v)| {
+        let name = format!("variable {}", k.to_string_lossy());
+        (name, k.len() + 1 + v.len() + 1)
+    });
+    let argv = spec
+        .argv
         .iter()
-        .map(|(k, v)| {
-            let name = format!("variable {}", k.to_string_lossy());
-            (name, k.len() + 1 + v.len() + 1 + ptr)
-        })
-        .chain(
-            spec.argv
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (format!("argument {i}"), a.len() + 1 + ptr)),
-        )
-        .collect();
-    let total: usize = items.iter().map(|(_, n)| n).sum();
+        .enumerate()
+        .map(|(i, a)| (format!("argument {i}"), a.len() + 1));
+    io::Error::new(
+        io::ErrorKind::ArgumentListTooLong,
+        too_long_text(env.chain(argv).collect()),
+    )
+}
+
+/// The explanation of an E2BIG for strings named and sized (bytes with their NUL): those
+/// over the per-string limit, or else the total and the three largest.
+pub(crate) fn too_long_text(mut items: Vec<(String, usize)>) -> String {
+    // execve also counts a pointer per string.
+    let ptr = std::mem::size_of::<usize>();
+    let total: usize = items.iter().map(|(_, n)| n + ptr).sum();
     items.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let kib = |n: usize| format!("{:.1} KiB", n as f64 / 1024.0);
-    let over: Vec<String> = items
+    let named = |list: &[(String, usize)]| -> String {
+        list.iter()
+            .map(|(name, n)| format!("{name} ({})", kib(*n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let over: Vec<(String, usize)> = items
         .iter()
-        .filter(|(_, n)| *n - ptr > MAX_ARG_STRLEN)
-        .map(|(name, n)| format!("{name} ({})", kib(*n - ptr)))
+        .filter(|(_, n)| *n > MAX_ARG_STRLEN)
+        .cloned()
         .collect();
-    let limit = nix::unistd::sysconf(nix::unistd::SysconfVar::ARG_MAX)
-        .ok()
-        .flatten()
-        .map(|n| kib(n as usize))
-        .unwrap_or_else(|| "?".into());
-    let text = if over.is_empty() {
-        let largest: Vec<String> = items
-            .iter()
-            .take(3)
-            .map(|(name, n)| format!("{name} ({})", kib(*n - ptr)))
-            .collect();
+    if over.is_empty() {
+        let limit = nix::unistd::sysconf(nix::unistd::SysconfVar::ARG_MAX)
+            .ok()
+            .flatten()
+            .map(|n| kib(n as usize))
+            .unwrap_or_else(|| "?".into());
         format!(
             "argument list too long: arguments and environment take {} of the kernel's {limit}; largest: {}",
             kib(total),
-            largest.join(", ")
+            named(&items[..items.len().min(3)])
         )
     } else {
         format!(
             "argument list too long: {} over the kernel's limit of {} for one variable or argument",
-            over.join(", "),
+            named(&over),
             kib(MAX_ARG_STRLEN)
         )
-    };
-    io::Error::new(io::ErrorKind::ArgumentListTooLong, text)
+    }
 }
 
 /// Find the file to execute: a name containing `/` is used as is; a bare name is searched in
@@ -255,7 +258,7 @@ mod tests {
         let text = err.to_string();
         assert!(
             text.starts_with(
-                "ERROR: cannot execute /bin/true: argument list too long: variable HUGE (128.0 KiB)"
+                "ERROR: cannot execute /bin/true: argument list too long: variable HUGE (128.0 KiB) over"
             ),
             "{text}"
         );
