@@ -87,10 +87,13 @@ pub enum Outcome {
     Exited(i32),
 }
 
+// `trap - EXIT`: the script execs the VM, so an EXIT trap env.sh sets never runs; the shell
+// here exits after the dump instead, so the trap is dropped first.
 const SCRIPT: &str = r#"set -e
 __beamrc_env_sh=$__BEAMRC_ENV_SH; unset __BEAMRC_ENV_SH
 __beamrc_self=$__BEAMRC_SELF; unset __BEAMRC_SELF
 . "$__beamrc_env_sh"
+trap - EXIT
 export __BEAMRC_ENV_DUMP_FD=9
 "#;
 
