@@ -1,5 +1,6 @@
 //! env.sh as a hostile environment would use it (issue 15): secrets on command lines,
 //! signals while it runs, values larger than the kernel lets through `execve`.
+use crate::process_init::children_now;
 use crate::support::{Fixture, TestRelease, installed, pid_alive, wait_for, wait_until};
 use std::time::Duration;
 
@@ -11,35 +12,11 @@ fn write_env_sh(rel: &TestRelease, text: &str) {
 
 /// Every argv of every process whose parent chain leads to `root` (root included).
 fn descendants_cmdlines(root: u32) -> Vec<(u32, Vec<u8>)> {
-    let mut parent_of = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let ppid = stat
-            .rfind(')')
-            .and_then(|i| stat[i + 1..].split_whitespace().nth(1)?.parse::<u32>().ok());
-        if let Some(ppid) = ppid {
-            parent_of.push((pid, ppid));
-        }
-    }
     let mut tree = vec![root];
-    let mut grew = true;
-    while grew {
-        grew = false;
-        for &(pid, ppid) in &parent_of {
-            if tree.contains(&ppid) && !tree.contains(&pid) {
-                tree.push(pid);
-                grew = true;
-            }
-        }
+    let mut i = 0;
+    while let Some(&pid) = tree.get(i) {
+        tree.extend(children_now(pid));
+        i += 1;
     }
     tree.into_iter()
         .filter_map(|pid| Some((pid, std::fs::read(format!("/proc/{pid}/cmdline")).ok()?)))

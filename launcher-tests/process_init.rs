@@ -338,7 +338,7 @@ fn child_of_now(parent: u32) -> Option<u32> {
 }
 
 /// The children of `parent`, found via /proc/*/stat.
-fn children_now(parent: u32) -> Vec<u32> {
+pub(crate) fn children_now(parent: u32) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = entry

@@ -51,7 +51,9 @@ pub fn peak_rss_kib(program: &Path, args: &[&str]) -> u64 {
     }
     ptrace::setoptions(
         root,
+        // TRACEEXEC: an exec in the tree is an event stop, not a SIGTRAP we would pass on.
         Options::PTRACE_O_TRACEEXIT
+            | Options::PTRACE_O_TRACEEXEC
             | Options::PTRACE_O_TRACEFORK
             | Options::PTRACE_O_TRACEVFORK
             | Options::PTRACE_O_TRACECLONE

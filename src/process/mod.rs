@@ -20,3 +20,29 @@ pub fn exit_code(status: std::process::ExitStatus) -> i32 {
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
+
+/// Runs the `#[ignore]`d test `name` alone in a fresh copy of this test binary (signals and
+/// children are per process, and the harness runs other tests in other threads) with the
+/// probe variable `BEAMRC_PROBE=1`; panics with its output unless it passed.
+#[cfg(test)]
+pub(crate) fn run_test_alone(name: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            name,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("BEAMRC_PROBE", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+}

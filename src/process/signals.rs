@@ -202,23 +202,10 @@ mod tests {
         assert!(!terminates_by_default(libc::SIGTSTP));
     }
 
-    /// Runs `inbox_probe` alone in a fresh copy of this test binary (signals are per process
-    /// and the test harness runs other tests in other threads).
+    /// Runs `inbox_probe` alone (signals are per process).
     #[test]
     fn inbox_in_a_clean_process() {
-        let exe = std::env::current_exe().unwrap();
-        let out = std::process::Command::new(exe)
-            .args([
-                "--exact",
-                "process::signals::tests::inbox_probe",
-                "--ignored",
-                "--test-threads=1",
-            ])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{text}");
-        assert!(text.contains("1 passed"), "{text}");
+        crate::process::run_test_alone("process::signals::tests::inbox_probe");
     }
 
     #[test]
