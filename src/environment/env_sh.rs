@@ -372,7 +372,7 @@ mod tests {
         );
         let err = dump_failure(Path::new("/r/env.sh"), text.as_bytes()).unwrap();
         assert_eq!(err.code(), 126);
-        let msg = err.to_string();
+        let msg = err.line();
         assert!(
             msg.starts_with("ERROR: cannot pass on the environment /r/env.sh left: argument list too long: variable HUGE (195.3 KiB) over"),
             "{msg}"

@@ -255,7 +255,7 @@ mod tests {
         );
         let err = exec_error(&s, io::Error::from_raw_os_error(libc::E2BIG));
         assert_eq!(err.code(), 126);
-        let text = err.to_string();
+        let text = err.line();
         assert!(
             text.starts_with(
                 "ERROR: cannot execute /bin/true: argument list too long: variable HUGE (128.0 KiB) over"
@@ -273,7 +273,7 @@ mod tests {
             &["true", big.as_str(), "the-cookie"],
             &[("A", big.as_str()), ("B", "b"), ("C", "c")],
         );
-        let text = exec_error(&s, io::Error::from_raw_os_error(libc::E2BIG)).to_string();
+        let text = exec_error(&s, io::Error::from_raw_os_error(libc::E2BIG)).line();
         assert!(
             text.contains("largest: variable A (97.7 KiB), argument 1 (97.7 KiB), "),
             "{text}"
