@@ -2,6 +2,7 @@
 //! signals while it runs, values larger than the kernel lets through `execve`.
 use crate::process_init::children_now;
 use crate::support::{Fixture, TestRelease, installed, pid_alive, wait_for, wait_until};
+use std::path::Path;
 use std::time::Duration;
 
 const COOKIE: &str = "s3cret-cookie-value-4711";
@@ -213,4 +214,57 @@ fn an_oversized_env_file_line_is_named_when_exec_fails() {
     );
     assert!(!err.contains("yyyyyyyy") && !err.contains(COOKIE), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// On a terminal beamrc owns, env.sh's group gets the foreground (so it can still prompt), and
+/// beamrc takes it back afterwards (the `version` output is written from the foreground).
+#[test]
+fn env_sh_gets_the_terminal_foreground() {
+    let rel = installed(Fixture::Plain);
+    write_env_sh(
+        &rel,
+        "read -r l < /proc/self/stat; l=${l##*) }; set -- $l; echo \"self=$$ pgrp=$3 tpgid=$6\"\n",
+    );
+    let inner = format!(
+        "'{}' version; read -r l < /proc/self/stat; l=${{l##*) }}; set -- $l; echo \"after pgrp=$3 tpgid=$6\"",
+        rel.bin().display()
+    );
+    let out = rel
+        .cmd(Path::new("script"), &["-qec", &inner, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux)");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = text
+        .lines()
+        .find_map(|l| l.find("self=").map(|i| &l[i..]))
+        .unwrap_or_else(|| panic!("{text}"));
+    let field = |name: &str| -> &str {
+        line.split_whitespace()
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .unwrap()
+    };
+    assert_eq!(field("pgrp"), field("self"), "not its own group: {line}");
+    assert_eq!(
+        field("tpgid"),
+        field("self"),
+        "not in the foreground: {line}"
+    );
+    assert!(text.contains("0.1.0"), "{text}");
+    // Given back: the terminal's foreground is the caller's group again.
+    let after = text
+        .lines()
+        .find_map(|l| l.find("after ").map(|i| &l[i..]))
+        .unwrap_or_else(|| panic!("{text}"));
+    let words: Vec<&str> = after.split_whitespace().collect();
+    assert_eq!(
+        words[1].strip_prefix("pgrp="),
+        words[2].strip_prefix("tpgid="),
+        "{text}"
+    );
 }
