@@ -1,6 +1,6 @@
 //! env.sh as a hostile environment would use it (issue 15): secrets on command lines,
 //! signals while it runs, values larger than the kernel lets through `execve`.
-use crate::process_init::children_now;
+use crate::process_init::{children_now, group_field, in_pty, print_groups};
 use crate::support::{Fixture, TestRelease, installed, pid_alive, wait_for, wait_until};
 use std::path::Path;
 use std::time::Duration;
@@ -217,54 +217,29 @@ fn an_oversized_env_file_line_is_named_when_exec_fails() {
 }
 
 /// On a terminal beamrc owns, env.sh's group gets the foreground (so it can still prompt), and
-/// beamrc takes it back afterwards (the `version` output is written from the foreground).
+/// beamrc gives it back afterwards.
 #[test]
 fn env_sh_gets_the_terminal_foreground() {
     let rel = installed(Fixture::Plain);
-    write_env_sh(
-        &rel,
-        "read -r l < /proc/self/stat; l=${l##*) }; set -- $l; echo \"self=$$ pgrp=$3 tpgid=$6\"\n",
-    );
+    write_env_sh(&rel, &format!("{}\n", print_groups("env.sh")));
     let inner = format!(
-        "'{}' version; read -r l < /proc/self/stat; l=${{l##*) }}; set -- $l; echo \"after pgrp=$3 tpgid=$6\"",
-        rel.bin().display()
+        "'{}' version; {}",
+        rel.bin().display(),
+        print_groups("after")
     );
-    let out = rel
-        .cmd(Path::new("script"), &["-qec", &inner, "/dev/null"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("script (util-linux)");
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line = text
-        .lines()
-        .find_map(|l| l.find("self=").map(|i| &l[i..]))
-        .unwrap_or_else(|| panic!("{text}"));
-    let field = |name: &str| -> &str {
-        line.split_whitespace()
-            .find_map(|f| f.strip_prefix(&format!("{name}=")))
-            .unwrap()
-    };
-    assert_eq!(field("pgrp"), field("self"), "not its own group: {line}");
+    let text = in_pty(rel.cmd(Path::new("script"), &[]), &inner);
+    let field = |mark, name| group_field(&text, mark, name);
     assert_eq!(
-        field("tpgid"),
-        field("self"),
-        "not in the foreground: {line}"
+        field("env.sh", "pgrp"),
+        field("env.sh", "self"),
+        "not its own group: {text}"
+    );
+    assert_eq!(
+        field("env.sh", "tpgid"),
+        field("env.sh", "self"),
+        "not in the foreground: {text}"
     );
     assert!(text.contains("0.1.0"), "{text}");
     // Given back: the terminal's foreground is the caller's group again.
-    let after = text
-        .lines()
-        .find_map(|l| l.find("after ").map(|i| &l[i..]))
-        .unwrap_or_else(|| panic!("{text}"));
-    let words: Vec<&str> = after.split_whitespace().collect();
-    assert_eq!(
-        words[1].strip_prefix("pgrp="),
-        words[2].strip_prefix("tpgid="),
-        "{text}"
-    );
+    assert_eq!(field("after", "tpgid"), field("after", "pgrp"), "{text}");
 }

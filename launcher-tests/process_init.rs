@@ -641,15 +641,20 @@ fn real_beam_stops_on_sigterm() {
     );
 }
 
-#[test]
-fn child_takes_the_terminal_foreground() {
-    // `script` gives the harness a pty as stdin and controlling terminal, with the harness's
-    // group in the foreground; the VM must get its own group and the foreground with it (so a
-    // Ctrl-C reaches it once, from the terminal, and not a second time through us).
-    let check = r#"read -r l < /proc/self/stat; l=${l##*) }; set -- $l; echo "self=$$ pgrp=$3 tpgid=$6 parent=$2""#;
-    let inner = format!("{} -- sh -c '{check}'", harness().display());
-    let out = Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
+/// A shell snippet printing `MARK self=PID pgrp=PGRP tpgid=TERMINAL_FOREGROUND parent=PPID` for
+/// the shell running it (`read` is a builtin, so /proc/self is that shell).
+pub(crate) fn print_groups(mark: &str) -> String {
+    format!(
+        r#"read -r l < /proc/self/stat; l=${{l##*) }}; set -- $l; echo "{mark} self=$$ pgrp=$3 tpgid=$6 parent=$2""#
+    )
+}
+
+/// Runs the shell command line `inner` under `script` (a pty as stdin and controlling
+/// terminal, its group in the foreground); `script` is the command for the `script` program,
+/// its environment set by the caller. Returns stdout without `\r`; panics unless it succeeded.
+pub(crate) fn in_pty(mut script: Command, inner: &str) -> String {
+    let out = script
+        .args(["-qec", inner, "/dev/null"])
         .stdin(Stdio::null())
         .output()
         .expect("script (util-linux)");
@@ -659,23 +664,38 @@ fn child_takes_the_terminal_foreground() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // The harness's own line shares the pty: take the child's line wherever it starts.
+    text
+}
+
+/// The numeric field `name` of the `print_groups(mark)` line in `text` (found wherever it
+/// starts: other output shares the pty).
+pub(crate) fn group_field(text: &str, mark: &str, name: &str) -> u32 {
     let line = text
         .lines()
-        .find_map(|l| l.find("self=").map(|i| &l[i..]))
-        .unwrap_or_else(|| panic!("{text}"));
-    let field = |name: &str| -> u32 {
-        line.split_whitespace()
-            .find_map(|f| f.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    assert_eq!(field("pgrp"), field("self"), "not its own group: {line}");
+        .find_map(|l| l.find(&format!("{mark} self=")).map(|i| &l[i..]))
+        .unwrap_or_else(|| panic!("no {mark} line: {text}"));
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name}= in {line}"))
+}
+
+#[test]
+fn child_takes_the_terminal_foreground() {
+    // The VM must get its own group and the terminal's foreground with it (so a Ctrl-C
+    // reaches it once, from the terminal, and not a second time through us).
+    let inner = format!(
+        "{} -- sh -c '{}'",
+        harness().display(),
+        print_groups("child")
+    );
+    let text = in_pty(Command::new("script"), &inner);
+    let field = |name| group_field(&text, "child", name);
+    assert_eq!(field("pgrp"), field("self"), "not its own group: {text}");
     assert_eq!(
         field("tpgid"),
         field("self"),
-        "not in the foreground: {line}"
+        "not in the foreground: {text}"
     );
     assert_ne!(field("parent"), field("self"));
 }
