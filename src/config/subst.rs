@@ -21,10 +21,12 @@
 //!   `$` is special: a lone `$`, `$$` or `$VAR` without braces is copied unchanged (relx
 //!   compatible).
 //!
-//! Values and defaults are inserted literally: no regular expressions, no recursion
-//! (a value or default containing `${X}` is not expanded again), and `&`, `\`, `$` and
-//! newlines are safe. The scan is a single left-to-right pass, linear in the size of
-//! the input, so it cannot hang the way relx's awk loop does.
+//! Values and defaults are data: no regular expressions, no recursion (a value or default
+//! containing `${X}` is not expanded again). Each is handed to the file's [`Syntax`],
+//! which writes it so that the file's reader gets exactly that text where the reference
+//! stood (escaped for vm.args; escaped inside sys.config strings and quoted atoms; as
+//! source elsewhere in sys.config), or refuses it. The scan is a single left-to-right
+//! pass, linear in the size of the input, so it cannot hang the way relx's awk loop does.
 use std::ops::Range;
 
 use crate::environment::EnvMap;
@@ -32,7 +34,7 @@ use crate::error::Error;
 
 /// What to do with `${VAR}` when `VAR` is unset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UnsetPolicy {
+pub(crate) enum UnsetPolicy {
     /// Refuse to render; every missing variable is reported (beamrc's default).
     #[default]
     Error,
@@ -43,7 +45,7 @@ pub enum UnsetPolicy {
 impl UnsetPolicy {
     /// Interprets the `BEAMRC_SUBST_UNSET` setting: unset, empty or `error` → `Error`,
     /// `empty` → `Empty`; anything else is a configuration error.
-    pub fn from_setting(value: Option<&str>) -> Result<UnsetPolicy, Error> {
+    pub(crate) fn from_setting(value: Option<&str>) -> Result<UnsetPolicy, Error> {
         match value {
             None | Some("") | Some("error") => Ok(UnsetPolicy::Error),
             Some("empty") => Ok(UnsetPolicy::Empty),
@@ -54,106 +56,150 @@ impl UnsetPolicy {
     }
 }
 
-/// A `${VAR}` without default whose variable is unset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingVar {
-    pub var: String,
-    /// 1-based line of the reference in the text given to [`substitute`].
-    pub line: usize,
-}
-
 /// A lookup function over an [`EnvMap`]; non-UTF-8 values are converted lossily.
-pub fn env_lookup(env: &EnvMap) -> impl Fn(&str) -> Option<String> + '_ {
+pub(crate) fn env_lookup(env: &EnvMap) -> impl Fn(&str) -> Option<String> + '_ {
     move |name| env.get(name).map(|v| v.to_string_lossy().into_owned())
 }
 
-/// Substitutes every reference in `text` (see the module documentation for the grammar).
-///
-/// Returns every missing variable (in order of appearance, one entry per reference) when
-/// `policy` is [`UnsetPolicy::Error`] and at least one `${VAR}` has no value.
-pub fn substitute(
-    text: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    policy: UnsetPolicy,
-) -> Result<String, Vec<MissingVar>> {
-    substitute_except(text, &[], lookup, policy)
+/// How the file around a reference reads text, so that a value can be written to arrive
+/// exactly as it is (or be refused). One implementation per file format.
+pub(crate) trait Syntax {
+    /// `bytes` were copied to the output unchanged (template text, or `${` from `$${`).
+    fn copied(&mut self, bytes: &[u8]);
+    /// A `$` at template offset `at` is inside a comment (comments are copied verbatim).
+    fn in_comment(&mut self, at: usize) -> bool;
+    /// Appends `value`, the result of the reference at template offset `at`, to `out`;
+    /// `Err(reason)` refuses it (then nothing is appended).
+    fn write(&mut self, at: usize, value: &str, out: &mut String) -> Result<(), String>;
 }
 
-/// Like [`substitute`], but the byte ranges in `verbatim` (sorted, non-overlapping, for
-/// example comments found by a file-format lexer) are copied unchanged.
-pub(crate) fn substitute_except(
+/// No syntax: values are copied as they are and nothing is a comment.
+#[cfg(test)]
+pub(crate) struct Raw;
+
+#[cfg(test)]
+impl Syntax for Raw {
+    fn copied(&mut self, _: &[u8]) {}
+    fn in_comment(&mut self, _: usize) -> bool {
+        false
+    }
+    fn write(&mut self, _: usize, value: &str, out: &mut String) -> Result<(), String> {
+        out.push_str(value);
+        Ok(())
+    }
+}
+
+/// A reference that could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub var: String,
+    /// 1-based line of the reference in the template.
+    pub line: usize,
+    pub why: Why,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Why {
+    /// `${VAR}` without default, `VAR` unset, under [`UnsetPolicy::Error`].
+    Unset,
+    /// The syntax refused the value where it lands.
+    Refused(String),
+}
+
+/// The rendered text (with nothing where a problem was) and every problem, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rendered {
+    pub text: String,
+    pub problems: Vec<Problem>,
+}
+
+/// Substitutes every reference in `text` (see the module documentation for the grammar)
+/// without regard to any file syntax. Returns every problem (in order of appearance, one
+/// entry per reference) when there is one.
+#[cfg(test)]
+pub(crate) fn substitute(
     text: &str,
-    verbatim: &[Range<usize>],
     lookup: &dyn Fn(&str) -> Option<String>,
     policy: UnsetPolicy,
-) -> Result<String, Vec<MissingVar>> {
+) -> Result<String, Vec<Problem>> {
+    let r = render(text, &mut Raw, lookup, policy);
+    if r.problems.is_empty() {
+        Ok(r.text)
+    } else {
+        Err(r.problems)
+    }
+}
+
+/// The engine: one left-to-right pass; comments (as `syntax` sees them) are copied
+/// verbatim and every value is written by `syntax` for the place it lands in.
+pub(crate) fn render(
+    text: &str,
+    syntax: &mut dyn Syntax,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    policy: UnsetPolicy,
+) -> Rendered {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut missing = Vec::new();
+    let mut problems = Vec::new();
     let mut finder = CloseFinder::default();
-    let mut skips = verbatim.iter().peekable();
     let mut line = 1usize;
     // `lit` is the start of the pending literal run, copied lazily.
     let mut lit = 0usize;
+    let mut flush = |out: &mut String, syntax: &mut dyn Syntax, range: Range<usize>| {
+        let chunk = &text[range];
+        line += chunk.bytes().filter(|&b| b == b'\n').count();
+        out.push_str(chunk);
+        syntax.copied(chunk.as_bytes());
+        line
+    };
     let mut i = 0usize;
     while i < bytes.len() {
-        if let Some(r) = skips.peek() {
-            if i >= r.end {
-                skips.next();
-                continue;
+        if bytes[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        let line = flush(&mut out, syntax, lit..i);
+        lit = i;
+        if syntax.in_comment(i) {
+            i += 1;
+            continue;
+        }
+        match reference_at(bytes, i, &mut finder) {
+            None => i += 1,
+            Some(Ref::Escape) => {
+                out.push_str("${");
+                syntax.copied(b"${");
+                i += 3;
+                lit = i;
             }
-            if i >= r.start {
-                line += bytes[i..r.end].iter().filter(|&&b| b == b'\n').count();
-                i = r.end;
-                continue;
+            Some(Ref::Var { name, default, end }) => {
+                let name = &text[name];
+                let value = match (lookup(name), default) {
+                    (Some(v), Some(d)) if v.is_empty() => Ok(text[d].to_string()),
+                    (None, Some(d)) => Ok(text[d].to_string()),
+                    (Some(v), _) => Ok(v),
+                    (None, None) if policy == UnsetPolicy::Empty => Ok(String::new()),
+                    (None, None) => Err(Why::Unset),
+                };
+                let written =
+                    value.and_then(|v| syntax.write(i, &v, &mut out).map_err(Why::Refused));
+                if let Err(why) = written {
+                    problems.push(Problem {
+                        var: name.to_string(),
+                        line,
+                        why,
+                    });
+                }
+                i = end;
+                lit = i;
             }
         }
-        match bytes[i] {
-            b'\n' => {
-                line += 1;
-                i += 1;
-            }
-            b'$' => match reference_at(bytes, i, &mut finder) {
-                Some(Ref::Escape) => {
-                    out.push_str(&text[lit..i]);
-                    out.push_str("${");
-                    i += 3;
-                    lit = i;
-                }
-                Some(Ref::Var { name, default, end }) => {
-                    out.push_str(&text[lit..i]);
-                    let name = &text[name];
-                    let value = lookup(name);
-                    match default {
-                        Some(d) => match value {
-                            Some(v) if !v.is_empty() => out.push_str(&v),
-                            _ => out.push_str(&text[d]),
-                        },
-                        None => match value {
-                            Some(v) => out.push_str(&v),
-                            None => {
-                                if policy == UnsetPolicy::Error {
-                                    missing.push(MissingVar {
-                                        var: name.to_string(),
-                                        line,
-                                    });
-                                }
-                            }
-                        },
-                    }
-                    i = end;
-                    lit = i;
-                }
-                None => i += 1,
-            },
-            _ => i += 1,
-        }
     }
-    if !missing.is_empty() {
-        return Err(missing);
+    flush(&mut out, syntax, lit..bytes.len());
+    Rendered {
+        text: out,
+        problems,
     }
-    out.push_str(&text[lit..]);
-    Ok(out)
 }
 
 /// A recognised construct starting at a `$`.
@@ -244,20 +290,6 @@ impl CloseFinder {
     }
 }
 
-/// Formats missing variables of several files as one configuration error.
-pub(crate) fn missing_error(what: &str, missing: &[(String, MissingVar)]) -> Error {
-    let mut text = format!("{what}: unset variables referenced without a default:");
-    for (file, m) in missing {
-        text.push_str(&format!("\n  {file}:{}: {}", m.line, m.var));
-    }
-    let first = &missing[0].1.var;
-    text.push_str(&format!(
-        "\nSet them (export {first}=...), give a default (${{{first}:-value}}), \
-         or set BEAMRC_SUBST_UNSET=empty to substitute the empty string like relx."
-    ));
-    Error::Config(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,7 +317,10 @@ mod tests {
         substitute(text, &|k| e.get(k).cloned(), UnsetPolicy::Error)
             .unwrap_err()
             .into_iter()
-            .map(|m| (m.var, m.line))
+            .map(|m| {
+                assert_eq!(m.why, Why::Unset);
+                (m.var, m.line)
+            })
             .collect()
     }
 
@@ -380,38 +415,6 @@ mod tests {
                 ("D".into(), 4),
                 ("A".into(), 4)
             ]
-        );
-    }
-
-    #[test]
-    fn verbatim_ranges() {
-        let text = "a ${A} # ${B} $${x}\n${A} #${C}";
-        let first = text.find('#').unwrap()..text.find('\n').unwrap();
-        let second = text.rfind('#').unwrap()..text.len();
-        let e = env(&[("A", "1")]);
-        let out = substitute_except(
-            text,
-            &[first, second],
-            &|k| e.get(k).cloned(),
-            UnsetPolicy::Error,
-        )
-        .unwrap();
-        assert_eq!(out, "a 1 # ${B} $${x}\n1 #${C}");
-        // lines inside verbatim ranges still count
-        let text = "/* ${X}\n\n */ ${Y}";
-        let m = substitute_except(
-            text,
-            std::slice::from_ref(&(0..text.find(" ${Y}").unwrap())),
-            &|_| None,
-            UnsetPolicy::Error,
-        )
-        .unwrap_err();
-        assert_eq!(
-            m,
-            vec![MissingVar {
-                var: "Y".into(),
-                line: 3
-            }]
         );
     }
 

@@ -1,0 +1,1 @@
+//! Bounded fuzz drivers (stable toolchain, run by `cargo test`).
