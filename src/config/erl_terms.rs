@@ -8,6 +8,7 @@
 //!   printable ASCII is written `\x{H…}` (right whatever the file's `coding:`);
 //! * right after a `\` inside a string or atom it is refused (that escape would change it);
 //! * anywhere else it is Erlang source, by design (as relx): `{port, ${PORT}}`.
+//!
 //! Comments (`%` to the end of the line, outside strings, quoted atoms and `$c`
 //! character literals) are copied verbatim.
 use std::ops::Range;
