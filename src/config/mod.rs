@@ -22,7 +22,7 @@ pub mod render;
 pub(crate) mod source;
 pub(crate) mod subst;
 pub(crate) mod sys_config;
-mod template;
+pub(crate) mod template;
 pub(crate) mod vm_args;
 mod vm_args_info;
 
