@@ -2,8 +2,9 @@
 //! `vm.args`, `remote.vm.args`, every file they pull in, the `ERL_*FLAGS` variables, and
 //! the native/VM route decision.
 //!
-//! erlexec (OTP 23 and later: `read_args_file` reads the whole file, up to a NUL byte,
-//! and `build_args_from_string` splits it; `erts/etc/common/erlexec.c`) reads one
+//! Today's erlexec (`erts/etc/common/erlexec.c`: `read_args_file` reads the whole file, up
+//! to a NUL byte, and `build_args_from_string` splits it; older releases had a two-pass
+//! reader that collapsed spaces and took `#` for a comment even inside quotes) runs one
 //! left-to-right state machine, which [`Lexer`] is:
 //!
 //! * arguments are separated by whitespace (space, tab, newline, CR, FF, VT);
