@@ -391,20 +391,15 @@ fn rendering_refuses_a_release_tmp_someone_else_can_change() {
     let rel = installed(Fixture::Subst);
     let tmp = rel.dir.join("shared");
     std::fs::create_dir_all(&tmp).unwrap();
-    let chown = |who: &str| {
-        let s = std::process::Command::new("chown")
-            .args([who, tmp.to_str().unwrap()])
+    let on_tmp = |program: &str, arg: &str| {
+        let s = std::process::Command::new(program)
+            .args([arg, tmp.to_str().unwrap()])
             .status()
             .unwrap();
-        assert!(s.success());
+        assert!(s.success(), "{program} {arg}");
     };
-    let chmod = |mode: &str| {
-        let s = std::process::Command::new("chmod")
-            .args([mode, tmp.to_str().unwrap()])
-            .status()
-            .unwrap();
-        assert!(s.success());
-    };
+    let chown = |who: &str| on_tmp("chown", who);
+    let chmod = |mode: &str| on_tmp("chmod", mode);
     let env = [
         ("REPLACE_OS_VARS", "1"),
         ("GREETING", "secret"),
