@@ -160,4 +160,54 @@ mod tests {
             "-sname web1@host\n-env PORT 4000\n"
         );
     }
+
+    /// The rendered files read by the real erlexec: `init:get_argument(myarg)`.
+    #[test]
+    fn erlexec_reads_the_values_back() {
+        use crate::config::testing::erl_eval;
+        let d = crate::test_support::scratch("erlexec-values");
+        let values = [
+            "say \"hi\"",
+            "a\\b",
+            "it's",
+            "x y",
+            "  two  spaces ",
+            "tab\there",
+            "line\nbreak",
+            "#hash",
+            "trailing\\",
+            "'\"'\"",
+            "\u{e9}\u{20ac}",
+        ];
+        let templates = [
+            "-myarg ${V}",
+            "-myarg p${V}q",
+            "-myarg \"d ${V}\"",
+            "-myarg 's ${V}'",
+            "-myarg \\${V}",
+        ];
+        let mut args = Vec::new();
+        let mut want = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            for (j, t) in templates.iter().enumerate() {
+                let f = d.join(format!("f{i}-{j}"));
+                std::fs::write(&f, render_with(t, v)).unwrap();
+                args.push("-args_file".to_string());
+                args.push(f.display().to_string());
+                let expect = match j {
+                    1 => format!("p{v}q"),
+                    2 => format!("d {v}"),
+                    3 => format!("s {v}"),
+                    _ => v.to_string(),
+                };
+                let codes: Vec<String> = expect.chars().map(|c| (c as u32).to_string()).collect();
+                want.push(format!("[[{}]]", codes.join(",")));
+            }
+        }
+        let out = erl_eval(
+            &args,
+            "{ok, A} = init:get_argument(myarg), [io:format(\"~w~n\", [X]) || X <- A], halt().",
+        );
+        assert_eq!(out.lines().collect::<Vec<_>>(), want);
+    }
 }
