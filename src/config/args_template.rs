@@ -41,9 +41,6 @@ impl Syntax for ArgsFile {
     }
 
     fn write(&mut self, _: usize, value: &str, out: &mut String) -> Result<(), String> {
-        if value.contains('\0') {
-            return Err("contains a NUL byte, which ends an args file for erlexec".into());
-        }
         let bytes = encode(&self.lexer, value.as_bytes());
         self.feed(&bytes);
         // only ASCII bytes were added, between whole characters of `value`

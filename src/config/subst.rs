@@ -56,9 +56,19 @@ impl UnsetPolicy {
     }
 }
 
-/// A lookup function over an [`EnvMap`]; non-UTF-8 values are converted lossily.
+/// What [`env_lookup`] gives for a value that is not UTF-8: a NUL cannot come from the
+/// environment, so it marks the value as one that cannot be substituted (the engine then
+/// refuses it instead of writing a changed value).
+const NOT_UTF8: &str = "\0not UTF-8";
+
+/// A lookup function over an [`EnvMap`]; a value that is not UTF-8 is refused when used.
 pub(crate) fn env_lookup(env: &EnvMap) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name| env.get(name).map(|v| v.to_string_lossy().into_owned())
+    move |name| {
+        env.get(name).map(|v| match v.to_str() {
+            Some(s) => s.to_string(),
+            None => NOT_UTF8.to_string(),
+        })
+    }
 }
 
 /// How the file around a reference reads text, so that a value can be written to arrive
@@ -180,8 +190,15 @@ pub(crate) fn render(
                     (None, None) if policy == UnsetPolicy::Empty => Ok(String::new()),
                     (None, None) => Err(Why::Unset),
                 };
-                let written =
-                    value.and_then(|v| syntax.write(i, &v, &mut out).map_err(Why::Refused));
+                let written = value.and_then(|v| match v.as_str() {
+                    NOT_UTF8 => Err(Why::Refused(
+                        "is not valid UTF-8, so it cannot be written unchanged".into(),
+                    )),
+                    v if v.contains('\0') => Err(Why::Refused(
+                        "contains a NUL byte, which no config file can hold".into(),
+                    )),
+                    v => syntax.write(i, v, &mut out).map_err(Why::Refused),
+                });
                 if let Err(why) = written {
                     problems.push(Problem {
                         var: name.to_string(),
@@ -455,6 +472,32 @@ mod tests {
         let l = env_lookup(&m);
         assert_eq!(l("A").as_deref(), Some("1"));
         assert_eq!(l("B"), None);
+    }
+
+    #[test]
+    fn values_that_are_not_text_are_refused() {
+        use std::os::unix::ffi::OsStringExt;
+        let mut m = EnvMap::new();
+        m.set("BAD", std::ffi::OsString::from_vec(b"caf\xe9".to_vec()));
+        m.set("OK", "caf\u{e9}");
+        let l = env_lookup(&m);
+        let e = substitute("a ${OK} ${BAD}\n${BAD:-x}", &l, UnsetPolicy::Error).unwrap_err();
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            matches!(&e[0].why, Why::Refused(r) if r.contains("UTF-8")),
+            "{e:?}"
+        );
+        assert_eq!((e[0].var.as_str(), e[1].line), ("BAD", 2));
+        // a NUL in a default cannot be written either
+        let e = substitute("${U:-a\0b}", &l, UnsetPolicy::Error).unwrap_err();
+        assert!(
+            matches!(&e[0].why, Why::Refused(r) if r.contains("NUL")),
+            "{e:?}"
+        );
+        assert_eq!(
+            substitute("${OK}", &l, UnsetPolicy::Error).unwrap(),
+            "caf\u{e9}"
+        );
     }
 
     /// relx's awk renderer (the loop from `extended_bin`), for the cases where it neither
