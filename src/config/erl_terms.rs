@@ -28,10 +28,12 @@ pub(crate) enum Tok {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Place {
     Source,
-    /// Inside `"…"` (or `'…'` for `quote == b'\''`); `escaped`: right after a `\`.
+    /// Inside `"…"` (or `'…'` for `quote == b'\''`); `escaped`: right after a `\`;
+    /// `atom`: the index of the quoted atom in [`Lexed::atoms`].
     Quoted {
         quote: u8,
         escaped: bool,
+        atom: Option<usize>,
     },
 }
 
@@ -40,6 +42,8 @@ pub(crate) struct Lexed {
     pub comments: Vec<Range<usize>>,
     /// With `refs`: the offset of every reference outside comments and its place.
     pub refs: Vec<(usize, Place)>,
+    /// With `refs`: for each quoted atom holding references, its characters without them.
+    pub atoms: Vec<usize>,
 }
 
 /// Lexes `text`. With `refs`, `${…}` references and `$${` are skipped as opaque units
@@ -51,6 +55,7 @@ pub(crate) fn lex(text: &str, refs: bool) -> Lexed {
         toks: Vec::new(),
         comments: Vec::new(),
         refs: Vec::new(),
+        atoms: Vec::new(),
     };
     let mut i = 0;
     let mut skip_ref = |i: usize, place: Place, out: &mut Lexed| -> Option<usize> {
@@ -82,15 +87,42 @@ pub(crate) fn lex(text: &str, refs: bool) -> Lexed {
             quote @ (b'"' | b'\'') => {
                 let start = i;
                 i += 1;
-                let place = |escaped| Place::Quoted { quote, escaped };
+                let place = |escaped| Place::Quoted {
+                    quote,
+                    escaped,
+                    atom: None,
+                };
+                let first_ref = out.refs.len();
+                let mut literal = String::new();
                 while i < b.len() && b[i] != quote {
                     if let Some(end) = skip_ref(i, place(false), &mut out) {
                         i = end;
                     } else if b[i] == b'\\' {
                         i += 1;
-                        i = skip_ref(i, place(true), &mut out).unwrap_or(i + 1);
+                        match skip_ref(i, place(true), &mut out) {
+                            Some(end) => i = end,
+                            None => {
+                                // the escaped character, whole
+                                let len = text[i..].chars().next().map_or(0, char::len_utf8);
+                                literal.push_str(&text[i - 1..i + len]);
+                                i += len.max(1);
+                            }
+                        }
                     } else {
-                        i += 1;
+                        let len = text[i..].chars().next().map_or(1, char::len_utf8);
+                        literal.push_str(&text[i..i + len]);
+                        i += len;
+                    }
+                }
+                if quote == b'\'' && out.refs.len() > first_ref {
+                    let chars = decode_string(&literal)
+                        .map_or(literal.chars().count(), |s| s.chars().count());
+                    let id = out.atoms.len();
+                    out.atoms.push(chars);
+                    for (_, p) in &mut out.refs[first_ref..] {
+                        if let Place::Quoted { atom, .. } = p {
+                            *atom = Some(id);
+                        }
                     }
                 }
                 let closed = i < b.len();
@@ -153,6 +185,8 @@ fn is_pair(b: &[u8], i: usize) -> bool {
 pub(crate) struct ErlangTerms {
     comments: Vec<Range<usize>>,
     refs: Vec<(usize, Place)>,
+    /// Characters of each quoted atom so far (the VM refuses atoms over 255).
+    atoms: Vec<usize>,
     next_comment: usize,
     next_ref: usize,
 }
@@ -163,6 +197,7 @@ impl ErlangTerms {
         ErlangTerms {
             comments: lexed.comments,
             refs: lexed.refs,
+            atoms: lexed.atoms,
             next_comment: 0,
             next_ref: 0,
         }
@@ -203,11 +238,25 @@ impl Syntax for ErlangTerms {
                             which would change it; remove the `\\`"
                     .into());
             }
-            Place::Quoted { quote, .. } => push_quoted_body(out, value, quote as char),
+            Place::Quoted { quote, atom, .. } => {
+                if let Some(chars) = atom.and_then(|a| self.atoms.get_mut(a)) {
+                    *chars += value.chars().count();
+                    if *chars > MAX_ATOM_CHARS {
+                        return Err(format!(
+                            "makes a quoted atom {chars} characters long; the VM's limit is \
+                             {MAX_ATOM_CHARS} (use a string: \"${{…}}\")"
+                        ));
+                    }
+                }
+                push_quoted_body(out, value, quote as char)
+            }
         }
         Ok(())
     }
 }
+
+/// The VM's limit on the characters of an atom.
+const MAX_ATOM_CHARS: usize = 255;
 
 /// Appends `value` as the inside of an Erlang `quote`-quoted string or atom.
 fn push_quoted_body(out: &mut String, value: &str, quote: char) {
@@ -385,6 +434,15 @@ mod tests {
              {b, <<\"x\\\"y'z\\\\\\x{E9}\">>}, {n, x\"y'z\\\u{e9}}]}]. % ${V}\n"
         );
         assert_eq!(render_terms("{n, ${V}}", "42").unwrap(), "{n, 42}");
+        // the VM refuses atoms over 255 characters: say so before it crashes at boot
+        let t = format!("{{q, '{}${{V}}'}}", "a".repeat(200));
+        assert!(render_terms(&t, &"b".repeat(55)).is_ok());
+        let e = render_terms(&t, &"\u{e9}".repeat(56)).unwrap_err();
+        assert!(
+            matches!(&e[0].why, crate::config::subst::Why::Refused(r) if r.contains("256")),
+            "{e:?}"
+        );
+        assert!(render_terms(&format!("{{s, \"{}${{V}}\"}}", "a".repeat(300)), "x").is_ok());
         let e = render_terms("{s, \"\\${V}\"}", "x").unwrap_err();
         assert!(matches!(&e[0].why, crate::config::subst::Why::Refused(r) if r.contains('\\')));
     }
