@@ -1,19 +1,13 @@
 //! A lexer for Erlang terms (`sys.config` and the files it includes) that is just good
-//! enough to find comments, strings, quoted atoms and list structure, and the
-//! [`Syntax`] that writes substituted values into such a file.
+//! enough to find comments, strings, quoted atoms and list structure — and, in templates,
+//! where each `${…}` reference stands ([`Place`]).
 //!
-//! Where a value lands decides how it is written:
-//! * inside a string (`"…"`, also `<<"…">>`) or a quoted atom (`'…'`) it is escaped, so
-//!   the term holds exactly the value: `\` and the quote get a `\`, anything outside
-//!   printable ASCII is written `\x{H…}` (right whatever the file's `coding:`);
-//! * right after a `\` inside a string or atom it is refused (that escape would change it);
-//! * anywhere else it is Erlang source, by design (as relx): `{port, ${PORT}}`.
-//!
-//! Comments (`%` to the end of the line, outside strings, quoted atoms and `$c`
-//! character literals) are copied verbatim.
+//! Comments are `%` to the end of the line, outside strings, quoted atoms and `$c`
+//! character literals.
 use std::ops::Range;
 
-use super::subst::{self, CloseFinder, Syntax};
+use super::erl_strings::decode_string;
+use super::subst::{self, CloseFinder};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Tok {
@@ -181,107 +175,6 @@ fn is_pair(b: &[u8], i: usize) -> bool {
     b.get(i + 1) == Some(&b[i])
 }
 
-/// [`Syntax`] for Erlang terms; built from the template's [`lex`].
-pub(crate) struct ErlangTerms {
-    comments: Vec<Range<usize>>,
-    refs: Vec<(usize, Place)>,
-    /// Characters of each quoted atom so far (the VM refuses atoms over 255).
-    atoms: Vec<usize>,
-    next_comment: usize,
-    next_ref: usize,
-}
-
-impl ErlangTerms {
-    pub(crate) fn new(template: &str) -> ErlangTerms {
-        let lexed = lex(template, true);
-        ErlangTerms {
-            comments: lexed.comments,
-            refs: lexed.refs,
-            atoms: lexed.atoms,
-            next_comment: 0,
-            next_ref: 0,
-        }
-    }
-
-    fn place(&mut self, at: usize) -> Place {
-        while self.refs.get(self.next_ref).is_some_and(|(p, _)| *p < at) {
-            self.next_ref += 1;
-        }
-        match self.refs.get(self.next_ref) {
-            Some((p, place)) if *p == at => *place,
-            _ => Place::Source,
-        }
-    }
-}
-
-impl Syntax for ErlangTerms {
-    fn copied(&mut self, _: &[u8]) {}
-
-    fn in_comment(&mut self, at: usize) -> bool {
-        while self
-            .comments
-            .get(self.next_comment)
-            .is_some_and(|c| c.end <= at)
-        {
-            self.next_comment += 1;
-        }
-        self.comments
-            .get(self.next_comment)
-            .is_some_and(|c| c.start <= at)
-    }
-
-    fn write(&mut self, at: usize, value: &str, out: &mut String) -> Result<(), String> {
-        match self.place(at) {
-            Place::Source => out.push_str(value),
-            Place::Quoted { escaped: true, .. } => {
-                return Err("follows a `\\` inside a quoted string or atom, \
-                            which would change it; remove the `\\`"
-                    .into());
-            }
-            Place::Quoted { quote, atom, .. } => {
-                if let Some(chars) = atom.and_then(|a| self.atoms.get_mut(a)) {
-                    *chars += value.chars().count();
-                    if *chars > MAX_ATOM_CHARS {
-                        return Err(format!(
-                            "makes a quoted atom {chars} characters long; the VM's limit is \
-                             {MAX_ATOM_CHARS} (use a string: \"${{…}}\")"
-                        ));
-                    }
-                }
-                push_quoted_body(out, value, quote as char)
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The VM's limit on the characters of an atom.
-const MAX_ATOM_CHARS: usize = 255;
-
-/// Appends `value` as the inside of an Erlang `quote`-quoted string or atom.
-fn push_quoted_body(out: &mut String, value: &str, quote: char) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            ' '..='~' => out.push(c),
-            c => out.push_str(&format!("\\x{{{:X}}}", c as u32)),
-        }
-    }
-}
-
-/// `s` as an Erlang string literal.
-pub(crate) fn erlang_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    push_quoted_body(&mut out, s, '"');
-    out.push('"');
-    out
-}
-
 /// Strings that are whole elements of the top-level list, with their decoded values.
 pub(crate) fn top_level_strings(text: &str) -> Vec<(Range<usize>, String)> {
     let toks = lex(text, false).toks;
@@ -317,133 +210,36 @@ fn starts_with_list_after_comments(text: &str) -> bool {
         .is_some_and(|l| l.starts_with('['))
 }
 
-/// Decodes the body of an Erlang string as `erl_scan` does; `None` when it is malformed.
-pub(crate) fn decode_string(body: &str) -> Option<String> {
-    let mut out = String::with_capacity(body.len());
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let e = chars.next()?;
-        let code = match e {
-            'b' => 8,
-            'd' => 127,
-            'e' => 27,
-            'f' => 12,
-            'n' => 10,
-            'r' => 13,
-            's' => 32,
-            't' => 9,
-            'v' => 11,
-            '0'..='7' => {
-                let mut n = e.to_digit(8)?;
-                for _ in 0..2 {
-                    match chars.peek().and_then(|c| c.to_digit(8)) {
-                        Some(d) => {
-                            n = n * 8 + d;
-                            chars.next();
-                        }
-                        None => break,
-                    }
-                }
-                n
-            }
-            'x' if chars.peek() == Some(&'{') => {
-                chars.next();
-                let mut hex = String::new();
-                loop {
-                    match chars.next()? {
-                        '}' => break,
-                        h if h.is_ascii_hexdigit() && hex.len() < 8 => hex.push(h),
-                        _ => return None,
-                    }
-                }
-                u32::from_str_radix(&hex, 16).ok()?
-            }
-            'x' => {
-                let hi = chars.next()?.to_digit(16)?;
-                let lo = chars.next()?.to_digit(16)?;
-                hi * 16 + lo
-            }
-            '^' => (chars.next()? as u32) & 31,
-            c => c as u32,
-        };
-        out.push(char::from_u32(code)?);
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::subst::{UnsetPolicy, render};
 
     #[test]
-    fn string_helpers() {
-        assert_eq!(erlang_string("/a\"b\\c"), "\"/a\\\"b\\\\c\"");
-        assert_eq!(erlang_string("\u{e9}\n"), "\"\\x{E9}\\x{A}\"");
-        assert_eq!(decode_string("/a\\\"b\\\\c").as_deref(), Some("/a\"b\\c"));
-        assert_eq!(
-            decode_string("\\x41\\x{1F600}\\101\\^a\\s\\q").as_deref(),
-            Some("A\u{1F600}A\u{1} q")
-        );
-        assert_eq!(decode_string("\\x{zz}"), None);
-        assert_eq!(decode_string("trailing\\"), None);
+    fn top_level_strings_are_includes() {
         assert_eq!(
             top_level_strings("[\"a\" \"b\", <<\"bin\">>, \"c\"]."),
             vec![(21..24, "c".to_string())]
         );
         assert!(top_level_strings("{not, \"a list\"}.").is_empty());
-        for s in [
-            "plain",
-            "q\"uo'te\\",
-            "\u{e9}\u{20ac}\u{1F600}",
-            "\t\r\n\0\x7f",
-        ] {
-            let lit = erlang_string(s);
-            assert_eq!(decode_string(&lit[1..lit.len() - 1]).as_deref(), Some(s));
-        }
-    }
-
-    fn render_terms(
-        template: &str,
-        value: &str,
-    ) -> Result<String, Vec<crate::config::subst::Problem>> {
-        let v = value.to_string();
-        let r = render(
-            template,
-            &mut ErlangTerms::new(template),
-            &|k| (k == "V").then(|| v.clone()),
-            UnsetPolicy::Error,
-        );
-        if r.problems.is_empty() {
-            Ok(r.text)
-        } else {
-            Err(r.problems)
-        }
-    }
-
-    #[test]
-    fn values_by_place() {
-        let t = "[{a, [{s, \"<${V}>\"}, {q, '${V}'}, {b, <<\"${V}\">>}, {n, ${V}}]}]. % ${V}\n";
-        assert_eq!(
-            render_terms(t, "x\"y'z\\\u{e9}").unwrap(),
-            "[{a, [{s, \"<x\\\"y'z\\\\\\x{E9}>\"}, {q, 'x\"y\\'z\\\\\\x{E9}'}, \
-             {b, <<\"x\\\"y'z\\\\\\x{E9}\">>}, {n, x\"y'z\\\u{e9}}]}]. % ${V}\n"
-        );
-        assert_eq!(render_terms("{n, ${V}}", "42").unwrap(), "{n, 42}");
-        // the VM refuses atoms over 255 characters: say so before it crashes at boot
-        let t = format!("{{q, '{}${{V}}'}}", "a".repeat(200));
-        assert!(render_terms(&t, &"b".repeat(55)).is_ok());
-        let e = render_terms(&t, &"\u{e9}".repeat(56)).unwrap_err();
-        assert!(
-            matches!(&e[0].why, crate::config::subst::Why::Refused(r) if r.contains("256")),
-            "{e:?}"
-        );
-        assert!(render_terms(&format!("{{s, \"{}${{V}}\"}}", "a".repeat(300)), "x").is_ok());
-        let e = render_terms("{s, \"\\${V}\"}", "x").unwrap_err();
-        assert!(matches!(&e[0].why, crate::config::subst::Why::Refused(r) if r.contains('\\')));
+        let l = lex("[{a, '${V}x'}, \"${V}\", ${V}]. % ${V}\n", true);
+        assert_eq!(l.comments.len(), 1);
+        assert_eq!(l.atoms, [1]);
+        assert!(matches!(
+            l.refs[0].1,
+            Place::Quoted {
+                quote: b'\'',
+                atom: Some(0),
+                ..
+            }
+        ));
+        assert!(matches!(
+            l.refs[1].1,
+            Place::Quoted {
+                quote: b'"',
+                atom: None,
+                ..
+            }
+        ));
+        assert_eq!(l.refs[2].1, Place::Source);
     }
 }

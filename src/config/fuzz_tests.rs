@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::args_file::{quote_arg, tokenize, words};
 use super::args_template::ArgsFile;
-use super::erl_terms::{ErlangTerms, Tok, decode_string, lex, top_level_strings};
+use super::erl_strings::decode_string;
+use super::erl_template::ErlangTerms;
+use super::erl_terms::{Tok, lex, top_level_strings};
 use super::subst::{Raw, Syntax, UnsetPolicy, render};
 use super::testing::{Rng, bounded, erl_eval};
 use crate::test_support::scratch;

@@ -23,7 +23,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::erl_terms::{erlang_string, top_level_strings};
+use super::erl_strings::erlang_string;
+use super::erl_terms::top_level_strings;
 use super::render::RenderedFile;
 use super::subst::UnsetPolicy;
 use super::template::{self, Format, Problems, Subst};

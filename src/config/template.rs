@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::args_template::ArgsFile;
-use super::erl_terms::ErlangTerms;
+use super::erl_template::ErlangTerms;
 use super::subst::{self, Problem, UnsetPolicy, Why};
 use crate::error::Error;
 
@@ -136,10 +136,7 @@ mod tests {
             Some(&mut problems),
         );
         let e = problems_error("cannot render", &problems).to_string();
-        assert!(
-            e.starts_with("ERROR: cannot render: unset variables"),
-            "{e}"
-        );
+        assert!(e.starts_with("cannot render: unset variables"), "{e}");
         assert!(e.contains("\n  f.args:1: A\n"), "{e}");
         assert!(
             e.contains("cannot render: s.config:1: the value of Q follows a `\\`"),
