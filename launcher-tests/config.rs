@@ -444,3 +444,28 @@ fn rendering_refuses_a_release_tmp_someone_else_can_change() {
     std::fs::remove_dir_all(tmp.join("rendered")).unwrap();
     assert_eq!(ok(&eval(&[env[2]])), "ok\n");
 }
+
+/// Issue 8: a failing prepare step is named as itself, with substitution on too.
+#[test]
+fn uncreatable_pipe_is_named_with_substitution_too() {
+    let rel = installed(Fixture::Subst);
+    let tmp = rel.root.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    // a regular file where run_erl's pipe directory must go
+    std::fs::write(tmp.join("pipe"), "not a directory").unwrap();
+    for env in [
+        &[("GREETING", "g")][..],
+        &[("GREETING", "g"), ("REPLACE_OS_VARS", "1")][..],
+    ] {
+        let out = rel.run(&rel.bin(), &["daemon"], env, None);
+        assert_eq!(out.code, Some(5), "{env:?}: {}", out.stderr);
+        let pipe = tmp.join("pipe");
+        assert!(
+            out.stderr
+                .contains(&format!("ERROR: cannot create {}", pipe.display()))
+                && !out.stderr.contains("vm.args"),
+            "{env:?}: {}",
+            out.stderr
+        );
+    }
+}
