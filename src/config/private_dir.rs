@@ -5,7 +5,8 @@
 //! read runs code as us (`-eval` in vm.args). So, as ssh does for key files, beamrc
 //! refuses to render into a directory when it, or any directory above it, is owned by
 //! another user (not us, not root), or is writable by group or others without the sticky
-//! bit (`/tmp`, mode 1777 and owned by root, is fine: nobody else can rename our entries).
+//! bit (`/tmp`, mode 1777 and owned by root, is fine: nobody else can rename our entries),
+//! or when the path goes through a symlink another user owns (they can replace it).
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -25,9 +26,20 @@ pub(crate) fn check(dir: &Path) -> Result<(), Error> {
             }
         }
     }
+    let euid = euid();
+    // A symlink on the way can be replaced by whoever owns it (even in a sticky directory).
+    for a in existing.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        if let Ok(m) = fs::symlink_metadata(a)
+            && m.file_type().is_symlink()
+            && m.uid() != euid
+            && m.uid() != 0
+        {
+            let why = format!("{} is a symlink owned by uid {}", a.display(), m.uid());
+            return Err(refusal(dir, &why));
+        }
+    }
     let real = fs::canonicalize(existing)
         .map_err(|e| Error::io(format!("cannot resolve {}", existing.display()), e))?;
-    let euid = euid();
     for a in real.ancestors() {
         let meta =
             fs::metadata(a).map_err(|e| Error::io(format!("cannot read {}", a.display()), e))?;
@@ -179,5 +191,14 @@ mod tests {
         std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
         let e = check(&theirs.join("rendered/n")).unwrap_err().to_string();
         assert!(e.contains("owned by uid 65534"), "{e}");
+        // a symlink someone else owns, to a directory of ours
+        let ours = d.join("ours");
+        fs::create_dir(&ours).unwrap();
+        let link = d.join("link");
+        std::os::unix::fs::symlink(&ours, &link).unwrap();
+        check(&link.join("rendered")).unwrap();
+        std::os::unix::fs::lchown(&link, Some(65534), None).unwrap();
+        let e = check(&link.join("rendered")).unwrap_err().to_string();
+        assert!(e.contains("is a symlink owned by uid 65534"), "{e}");
     }
 }
