@@ -1,31 +1,6 @@
-//! Errors that name what failed, against real releases (issue 8).
+//! Errors that name what failed, against real releases (issue 8). The uncreatable
+//! `RELEASE_TMP/pipe` case is in `config.rs`.
 use crate::support::{Fixture, installed};
-
-/// An uncreatable `RELEASE_TMP/pipe` is named as such (exit 5), with substitution too
-/// (it used to be blamed on the rendered vm.args, exit 1). Test by helper "config".
-#[test]
-fn uncreatable_pipe_is_named_with_substitution_too() {
-    let rel = installed(Fixture::Subst);
-    let tmp = rel.root.join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
-    // a regular file where run_erl's pipe directory must go
-    std::fs::write(tmp.join("pipe"), "not a directory").unwrap();
-    for env in [
-        &[("GREETING", "g")][..],
-        &[("GREETING", "g"), ("REPLACE_OS_VARS", "1")][..],
-    ] {
-        let out = rel.run(&rel.bin(), &["daemon"], env, None);
-        assert_eq!(out.code, Some(5), "{env:?}: {}", out.stderr);
-        let pipe = tmp.join("pipe");
-        assert!(
-            out.stderr
-                .contains(&format!("ERROR: cannot create {}", pipe.display()))
-                && !out.stderr.contains("vm.args"),
-            "{env:?}: {}",
-            out.stderr
-        );
-    }
-}
 
 /// A reboot release whose runtime sys.config copy cannot be written gets the script's text,
 /// naming the copy (exit 1).
