@@ -127,8 +127,10 @@ pub(crate) fn configure(
 
     if !starts_vm {
         // A hidden VM (remote, or rpc's fallback) reads remote.vm.args: render it too.
-        let src = crate::paths::with_suffix(&vars.remote_vm_args, ".src");
-        if (substitute || src.is_file()) && (vars.remote_vm_args.exists() || src.is_file()) {
+        let source = crate::config::source::source_of(&vars.remote_vm_args);
+        if let Some((_, template)) = source
+            && (substitute || template)
+        {
             let plan = plan_vm_args(&vars.remote_vm_args, &dir, substitute, &lookup, policy)?;
             vars.remote_vm_args = plan.entry.clone();
             vars.env
@@ -139,7 +141,9 @@ pub(crate) fn configure(
     }
     if starts_vm {
         let default = vars.default_sys_config();
-        let has_src = crate::paths::with_suffix(&default, ".config.src").is_file();
+        let has_src =
+            crate::config::source::template_of(&crate::paths::with_suffix(&default, ".config"))
+                .is_some();
         if substitute || has_src {
             let plan = plan_sys_config(&default, root, &dir, substitute, &lookup, policy)?;
             if plan.entry_without_ext != default {
