@@ -94,9 +94,6 @@ pub fn client(inputs: &Inputs, names: &Names) -> Result<Client> {
         .clone()
         .ok_or_else(|| Error::Config("no cookie was resolved".into()))?;
     let cfg = ClientConfig {
-        target: names.target.clone(),
-        own_name: names.own.clone(),
-        cookie,
         epmd_port: settings::epmd_port(env)?,
         connect_timeout: settings::seconds(
             env,
@@ -105,6 +102,8 @@ pub fn client(inputs: &Inputs, names: &Names) -> Result<Client> {
         )?
         .unwrap_or(Duration::from_secs(7)),
         call_timeout: settings::seconds(env, "BEAMRC_RPC_TIMEOUT", None)?,
+        // The rest (name, family, port source) keeps the dist library's defaults.
+        ..ClientConfig::new(&names.target, &names.own, &cookie)
     };
     Ok(Client {
         cfg,
