@@ -518,11 +518,14 @@ fn many_calls_leave_nothing_behind() {
     // The connections close asynchronously on the node side; give it a moment.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let cfg = node.config();
-        let hidden = dist::call(&cfg, "erlang", "nodes", vec![Term::atom("hidden")]).unwrap();
+        let mut session = dist::Session::connect(&node.config()).unwrap();
+        let hidden = session
+            .call("erlang", "nodes", vec![Term::atom("hidden")])
+            .unwrap();
         let only_us = hidden
             .list_items()
-            .is_some_and(|nodes| nodes.len() == 1 && nodes[0].is_atom(&cfg.own_name));
+            .is_some_and(|nodes| nodes.len() == 1 && nodes[0].is_atom(session.own_name()));
+        drop(session);
         if only_us && count(&node.config()) <= before {
             break;
         }

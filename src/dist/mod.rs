@@ -10,17 +10,24 @@ use std::io;
 use std::time::{Duration, Instant};
 
 mod conn;
+mod cookie;
 pub mod epmd;
 pub mod etf;
 #[cfg(test)]
 mod fake;
 pub mod handshake;
+#[cfg(test)]
+mod hostile;
 mod io_server;
 pub mod md5;
+mod resolve;
 mod rpc;
+mod wire;
 
+pub use cookie::{CookieError, MAX_COOKIE_CHARS, cookie_bytes, locale_is_utf8};
 pub use etf::Term;
-pub use rpc::{SCRIPT_CLIENT_PID, call, ping, rpc_eval, script_failure_message};
+pub use resolve::Family;
+pub use rpc::{SCRIPT_CLIENT_PID, Session, call, ping, rpc_eval, script_failure_message};
 
 /// How to reach the running release.
 #[derive(Debug, Clone)]
@@ -32,6 +39,16 @@ pub struct ClientConfig {
     pub cookie: String,
     /// EPMD port (the caller resolves ERL_EPMD_PORT; default 4369).
     pub epmd_port: u16,
+    /// The node's distribution port when it runs without EPMD (`ERL_DIST_PORT`,
+    /// `-erl_epmd_port P`): connect there directly. None asks EPMD.
+    pub dist_port: Option<u16>,
+    /// `inet` (IPv4, the default) or `inet6` (`-proto_dist inet6_tcp`): how the node's host
+    /// is resolved and EPMD and the node are reached.
+    pub family: Family,
+    /// Let the node name us (OTP 23+ dynamic node names, as `erl_call -R`): the node reuses
+    /// a pooled name, so repeated calls do not grow its atom table. Only the host part of
+    /// `own_name` is used then. False: we are `own_name`, as the script's client.
+    pub dynamic_name: bool,
     /// Bounds EPMD + TCP connect + handshake (Erlang's net_setuptime default is 7 s).
     pub connect_timeout: Duration,
     /// None waits forever, as the script does.
@@ -39,13 +56,17 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A config with the defaults of the script: EPMD 4369, 7 s setup, no call timeout.
+    /// A config with the defaults of the script (EPMD 4369, IPv4, 7 s setup, no call
+    /// timeout), except that the node names us (`dynamic_name`).
     pub fn new(target: &str, own_name: &str, cookie: &str) -> ClientConfig {
         ClientConfig {
             target: target.to_string(),
             own_name: own_name.to_string(),
             cookie: cookie.to_string(),
             epmd_port: 4369,
+            dist_port: None,
+            family: Family::Inet,
+            dynamic_name: true,
             connect_timeout: Duration::from_secs(7),
             call_timeout: None,
         }
@@ -54,6 +75,8 @@ impl ClientConfig {
 
 #[derive(Debug)]
 pub enum DistError {
+    /// The node's host does not resolve (as the VM resolves it: see `resolve.rs`).
+    Resolve { host: String, node: String },
     /// Nothing answers on the EPMD port (EPMD, and so the node, is not running).
     EpmdUnreachable {
         host: String,
@@ -82,7 +105,8 @@ impl DistError {
     /// back to the VM-based path cannot run the command twice.
     pub fn before_request(&self) -> bool {
         match self {
-            DistError::EpmdUnreachable { .. }
+            DistError::Resolve { .. }
+            | DistError::EpmdUnreachable { .. }
             | DistError::NotRegistered { .. }
             | DistError::Connect { .. }
             | DistError::HandshakeRejected { .. }
@@ -97,6 +121,9 @@ impl DistError {
 impl fmt::Display for DistError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            DistError::Resolve { host, node } => {
+                write!(f, "cannot resolve host {host} of node {node}")
+            }
             DistError::EpmdUnreachable { host, port, source } => {
                 write!(f, "cannot reach EPMD at {host}:{port} ({source})")
             }

@@ -12,15 +12,28 @@ use super::{ClientConfig, DistError, Stdio};
 /// client prints `#PID<0.102.0>`.
 pub const SCRIPT_CLIENT_PID: &str = "#PID<0.100.0>";
 
-/// A connection plus the state needed to serve IO requests between calls.
-pub(crate) struct Session<'s, 'io> {
+/// One connection to the node and the state needed to serve IO requests between calls.
+///
+/// The one-shot functions (`rpc_eval`, `ping`, `call`) open one, make their calls under one
+/// deadline (`call_timeout` from the end of the setup) and close it. Waiters that poll
+/// (stop, restart, readiness) keep one open instead of reconnecting on every poll: the
+/// node's ticks are answered whenever we read, and `keep_alive` ticks from a thread while
+/// we sleep between polls.
+pub struct Session<'s, 'io> {
     pub(crate) conn: Conn,
     pub(crate) io: Option<&'s mut Stdio<'io>>,
     /// Input read from stdin but not yet consumed (`get_until` leftovers).
     pub(crate) pending_input: Vec<u8>,
-    deadline: Option<Instant>,
     /// Replies that arrived while we waited for another (nested calls).
     replies: Vec<(Reference, Term)>,
+}
+
+impl Session<'static, 'static> {
+    /// Connects without IO: remote output is discarded and reads see end of file. Calls are
+    /// bounded by `cfg.call_timeout` from now until `set_deadline` says otherwise.
+    pub fn connect(cfg: &ClientConfig) -> Result<Self, DistError> {
+        Session::open(cfg, None)
+    }
 }
 
 impl<'s, 'io> Session<'s, 'io> {
@@ -28,15 +41,67 @@ impl<'s, 'io> Session<'s, 'io> {
         cfg: &ClientConfig,
         io: Option<&'s mut Stdio<'io>>,
     ) -> Result<Self, DistError> {
-        let conn = Conn::open(cfg)?;
-        let deadline = cfg.call_timeout.map(|t| Instant::now() + t);
+        let mut conn = Conn::open(cfg)?;
+        conn.set_deadline(cfg.call_timeout.map(|t| Instant::now() + t));
         Ok(Session {
             conn,
             io,
             pending_input: Vec::new(),
-            deadline,
             replies: Vec::new(),
         })
+    }
+
+    /// Bounds every later read and write in total (None: as long as the node lives).
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.conn.set_deadline(deadline);
+    }
+
+    /// Our node name on this connection (assigned by the node with dynamic names).
+    pub fn own_name(&self) -> &str {
+        self.conn.own_name()
+    }
+
+    /// Ticks from a background thread, so the node keeps us while we do not read.
+    pub fn keep_alive(&mut self) {
+        self.conn.keep_alive();
+    }
+
+    /// `net_adm:ping`: Ok when net_kernel answers `yes` to `{is_auth, Us}`.
+    pub fn ping(&mut self) -> Result<(), DistError> {
+        let me = Term::atom(self.conn.own_name());
+        let request = Term::Tuple(vec![Term::atom("is_auth"), me]);
+        match self.gen_call("net_kernel", request)? {
+            answer if answer.is_atom("yes") => Ok(()),
+            other => Err(DistError::Protocol(format!("ping answered {other:?}"))),
+        }
+    }
+
+    /// Blocks until the node's boot has finished (`init` reports `started`), as an event
+    /// rather than by polling: `init:notify_when_started/1` with us as the subscriber (what
+    /// `init:wait_until_started/0` waits for, exported since OTP 21). Returns at once if the
+    /// node has already started.
+    pub fn wait_started(&mut self) -> Result<(), DistError> {
+        let me = Term::Pid(self.conn.own_pid().clone());
+        let request = Term::Tuple(vec![
+            me.clone(),
+            Term::Tuple(vec![Term::atom("notify_when_started"), me]),
+        ]);
+        self.conn.send_reg("init", &request)?;
+        loop {
+            let msg = self.conn.recv()?;
+            match msg.as_tuple() {
+                Some([init, what]) if init.is_atom("init") && what.is_atom("started") => {
+                    return Ok(());
+                }
+                Some([init, what]) if init.is_atom("init") && what.is_atom("ok") => {}
+                _ => self.dispatch(msg)?,
+            }
+        }
+    }
+
+    /// Blocks until the node closes the connection (after `System.stop()` or a halt).
+    pub fn wait_closed(&mut self) -> Result<(), DistError> {
+        self.conn.wait_closed()
     }
 
     /// `gen_server:call` to a registered process on the node, serving IO meanwhile.
@@ -54,7 +119,7 @@ impl<'s, 'io> Session<'s, 'io> {
 
     /// `rpc:call(Node, M, F, A)` through rex with us as group leader. Returns rex's
     /// reply: the value, or `{badrpc, Reason}`.
-    pub(crate) fn call(&mut self, m: &str, f: &str, args: Vec<Term>) -> Result<Term, DistError> {
+    pub fn call(&mut self, m: &str, f: &str, args: Vec<Term>) -> Result<Term, DistError> {
         let me = Term::Pid(self.conn.own_pid().clone());
         let request = Term::Tuple(vec![
             Term::atom("call"),
@@ -71,7 +136,7 @@ impl<'s, 'io> Session<'s, 'io> {
             if let Some(i) = self.replies.iter().position(|(r, _)| r == reference) {
                 return Ok(self.replies.swap_remove(i).1);
             }
-            let msg = self.conn.recv(self.deadline)?;
+            let msg = self.conn.recv()?;
             self.dispatch(msg)?;
         }
     }
@@ -228,12 +293,7 @@ pub fn script_failure_message(err: &DistError, legacy: bool) -> String {
 /// net_adm:ping equivalent: Ok(()) when the node answers `yes` to net_kernel's
 /// `{is_auth, OurNode}`.
 pub fn ping(cfg: &ClientConfig) -> Result<(), DistError> {
-    let mut session = Session::open(cfg, None)?;
-    let request = Term::Tuple(vec![Term::atom("is_auth"), Term::atom(&cfg.own_name)]);
-    match session.gen_call("net_kernel", request)? {
-        answer if answer.is_atom("yes") => Ok(()),
-        other => Err(DistError::Protocol(format!("ping answered {other:?}"))),
-    }
+    Session::connect(cfg)?.ping()
 }
 
 /// Evaluates `module:function(args)` on the node via rex and returns the reply term, which
@@ -245,7 +305,7 @@ pub fn call(
     function: &str,
     args: Vec<Term>,
 ) -> Result<Term, DistError> {
-    Session::open(cfg, None)?.call(module, function, args)
+    Session::connect(cfg)?.call(module, function, args)
 }
 
 #[cfg(test)]
