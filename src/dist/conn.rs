@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use super::etf::{self, Pid, Reference, Term};
 use super::wire::{self, Timed};
-use super::{ClientConfig, DistError, cookie, epmd, handshake, random_u32, remaining, resolve};
+use super::{
+    ClientConfig, DistError, cookie, deadline_after, epmd, handshake, random_u32, remaining,
+    resolve,
+};
 
 const PASS_THROUGH: u8 = 112;
 
@@ -54,7 +57,10 @@ impl Conn {
     /// Host resolution, EPMD lookup (unless the port is given), TCP connect and handshake,
     /// all within one `cfg.connect_timeout`.
     pub fn open(cfg: &ClientConfig) -> Result<Conn, DistError> {
-        let deadline = Instant::now() + cfg.connect_timeout;
+        // A timeout too large for an Instant: a century is as good as forever.
+        let deadline = deadline_after(cfg.connect_timeout)
+            .or_else(|| deadline_after(Duration::from_secs(100 * 365 * 86_400)))
+            .unwrap_or_else(Instant::now);
         let (alive, host) = cfg.target.split_once('@').ok_or_else(|| {
             DistError::Protocol(format!("epmd: node name {:?} has no @host", cfg.target))
         })?;
@@ -283,7 +289,7 @@ fn read_error(e: std::io::Error) -> DistError {
 }
 
 /// The message carried by a packet if it is a send to us; None for other signals.
-fn parse_packet(body: &[u8]) -> Result<Option<Term>, DistError> {
+pub(super) fn parse_packet(body: &[u8]) -> Result<Option<Term>, DistError> {
     let protocol = |e: etf::DecodeError| DistError::Protocol(e.to_string());
     let Some((&PASS_THROUGH, rest)) = body.split_first() else {
         return Err(DistError::Protocol(format!(

@@ -237,7 +237,7 @@ impl Handshake<'_> {
 }
 
 /// `named:` Nlen u16, Name, Creation u32 — the name must be `X@our host`.
-fn parse_named(rest: &[u8], host: &str) -> Option<Identity> {
+pub(super) fn parse_named(rest: &[u8], host: &str) -> Option<Identity> {
     let nlen = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
     let name = std::str::from_utf8(rest.get(2..2 + nlen)?).ok()?;
     let creation = u32::from_be_bytes(rest.get(2 + nlen..6 + nlen)?.try_into().ok()?);
@@ -251,7 +251,7 @@ fn parse_named(rest: &[u8], host: &str) -> Option<Identity> {
 }
 
 /// 'N' Flags u64, Challenge u32, Creation u32, Nlen u16, Name.
-fn parse_challenge(body: &[u8]) -> Option<(Peer, u32)> {
+pub(super) fn parse_challenge(body: &[u8]) -> Option<(Peer, u32)> {
     let (&tag, rest) = body.split_first()?;
     if tag != b'N' || rest.len() < 18 {
         return None;

@@ -232,3 +232,18 @@ fn wait_started_is_an_event() {
     drop(session);
     t.join().unwrap();
 }
+
+#[test]
+fn absurd_timeouts_mean_no_deadline_not_a_panic() {
+    let (cfg, t) = fake::start(|mut s| {
+        let (pid, reference, _) = fake::read_gen_call(&mut s);
+        fake::send(
+            &mut s,
+            &pid,
+            &Term::Tuple(vec![reference, Term::atom("ok")]),
+        );
+    });
+    let cfg = with_timeouts(cfg, Duration::MAX, Duration::MAX);
+    assert!(call(&cfg, "erlang", "node", vec![]).unwrap().is_atom("ok"));
+    t.join().unwrap();
+}

@@ -20,6 +20,8 @@ pub mod handshake;
 mod hostile;
 mod io_server;
 pub mod md5;
+#[cfg(test)]
+mod noise;
 mod resolve;
 mod rpc;
 mod wire;
@@ -165,6 +167,12 @@ pub struct Stdio<'a> {
     pub stderr: &'a mut dyn io::Write,
     /// Enables `get_geometry` (terminal size of fd 1), as with the script's client.
     pub stdout_is_tty: bool,
+}
+
+/// `timeout` from now; None when that is beyond what an `Instant` can hold (a timeout of
+/// `u64::MAX` seconds means "no deadline", never an overflow panic).
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 /// Time left until `deadline`, or `Timeout(what)` if it has passed.

@@ -42,7 +42,7 @@ impl<'s, 'io> Session<'s, 'io> {
         io: Option<&'s mut Stdio<'io>>,
     ) -> Result<Self, DistError> {
         let mut conn = Conn::open(cfg)?;
-        conn.set_deadline(cfg.call_timeout.map(|t| Instant::now() + t));
+        conn.set_deadline(cfg.call_timeout.and_then(super::deadline_after));
         Ok(Session {
             conn,
             io,
@@ -236,14 +236,31 @@ fn map_result(session: &mut Session, result: Term, legacy: bool) -> Result<i32, 
     }
 }
 
-/// Exit reasons the script treats as success: `{:shutdown, N}` → N; `:normal`,
-/// `:shutdown`, `{:shutdown, _}` → 0.
+/// Exit reasons the script treats as success: `{:shutdown, N}` → the status `halt(N)` gives
+/// (N mod 256 for any non-negative integer, bignums too; a negative N makes the client's
+/// `halt/1` fail: 1); `:normal`, `:shutdown`, `{:shutdown, _}` → 0.
 fn shutdown_code(reason: &Term) -> Option<i32> {
     if reason.is_atom("normal") || reason.is_atom("shutdown") {
         return Some(0);
     }
     match reason.as_tuple()? {
-        [tag, Term::Int(n)] if tag.is_atom("shutdown") => Some(*n as i32),
+        [tag, Term::Int(n)] if tag.is_atom("shutdown") => {
+            Some(if *n < 0 { 1 } else { (*n & 0xff) as i32 })
+        }
+        [
+            tag,
+            Term::BigInt {
+                negative,
+                magnitude,
+            },
+        ] if tag.is_atom("shutdown") => {
+            // Little-endian digits: the first is the low byte.
+            Some(if *negative {
+                1
+            } else {
+                i32::from(magnitude.first().copied().unwrap_or(0))
+            })
+        }
         [tag, _] if tag.is_atom("shutdown") => Some(0),
         _ => None,
     }
@@ -419,6 +436,26 @@ mod tests {
         assert_eq!(shutdown_code(&Term::atom("normal")), Some(0));
         assert_eq!(shutdown_code(&Term::atom("shutdown")), Some(0));
         assert_eq!(shutdown_code(&t("shutdown", Term::Int(3))), Some(3));
+        // As `halt/1` in the script's client (observed: 300 → 44, 2^32+44 → 44,
+        // 2^70+44 → 44, -1 → 1 after a crash report).
+        assert_eq!(shutdown_code(&t("shutdown", Term::Int(300))), Some(44));
+        assert_eq!(
+            shutdown_code(&t("shutdown", Term::Int((1 << 32) + 44))),
+            Some(44)
+        );
+        assert_eq!(shutdown_code(&t("shutdown", Term::Int(-1))), Some(1));
+        assert_eq!(shutdown_code(&t("shutdown", Term::Int(i64::MIN))), Some(1));
+        let mut digits = vec![44, 0, 0, 0, 0, 0, 0, 0, 64];
+        let big = |negative, magnitude| Term::BigInt {
+            negative,
+            magnitude,
+        };
+        assert_eq!(
+            shutdown_code(&t("shutdown", big(false, digits.clone()))),
+            Some(44)
+        );
+        digits[0] = 0;
+        assert_eq!(shutdown_code(&t("shutdown", big(true, digits))), Some(1));
         assert_eq!(shutdown_code(&t("shutdown", Term::atom("foo"))), Some(0));
         assert_eq!(shutdown_code(&Term::atom("foo")), None);
         assert_eq!(shutdown_code(&t("other", Term::Int(3))), None);
