@@ -154,3 +154,90 @@ fn fallback_to_the_hidden_vm_is_traced() {
     );
     rel.run(&rel.bin(), &["stop"], &[], None);
 }
+
+/// A fake EPMD on a free port that answers every connection one byte per 300 ms (its reply
+/// would take ~5 s), for as long as the returned guard lives.
+struct TricklingEpmd {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl TricklingEpmd {
+    fn start() -> TricklingEpmd {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = stop.clone();
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let Ok((mut s, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    continue;
+                };
+                std::thread::spawn(move || {
+                    s.set_nonblocking(false).unwrap();
+                    let mut req = [0u8; 64];
+                    let _ = s.read(&mut req);
+                    let reply = [b'w', 0, 0x94, 0x21, 77, 0, 0, 6, 0, 6, 0, 4, b'd', b'e'];
+                    for b in reply {
+                        if s.write_all(&[b]).is_err() {
+                            return;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                    }
+                });
+            }
+        });
+        TricklingEpmd { port, stop }
+    }
+}
+
+impl Drop for TricklingEpmd {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn trickling_epmd_cannot_stretch_the_connect_timeout() {
+    // Issue 15: with BEAMRC_RPC_CONNECT_TIMEOUT=2 such an EPMD kept ping/rpc running > 20 s.
+    let rel = crate::support::installed(Fixture::Plain);
+    let epmd = TricklingEpmd::start();
+    let port = epmd.port.to_string();
+    let env = [
+        ("ERL_EPMD_PORT", port.as_str()),
+        ("BEAMRC_RPC_CONNECT_TIMEOUT", "2"),
+    ];
+    for args in [&["ping"][..], &["rpc", "IO.puts(1)"], &["pid"]] {
+        let start = std::time::Instant::now();
+        let out = rel.run(&rel.bin(), args, &env, None);
+        let took = start.elapsed();
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        // The figure of issue 15: timeout + 250 ms (the process start is inside it too).
+        assert!(
+            took < std::time::Duration::from_millis(2250),
+            "{args:?} took {took:?}"
+        );
+    }
+}
+
+#[test]
+fn latin1_cookie_release_boots_and_answers() {
+    // Issue 15: a RELEASE_COOKIE like "ünï" made daemon report a failed boot (exit 6) for a
+    // node that was up, and rpc fail: the VM hashes the cookie atom's characters.
+    let env = [("RELEASE_COOKIE", "ünï"), ("LC_ALL", "C.UTF-8")];
+    let rel = running(Fixture::Plain, &env);
+    let out = rel.run(&rel.bin(), &["ping"], &env, None);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(0), "pong\n"),
+        "{}",
+        out.stderr
+    );
+    same(&rel, &["rpc", "IO.puts(:ok)"], &env, None);
+    same(&rel, &["pid"], &env, None);
+    let out = rel.run(&rel.bin(), &["stop"], &env, None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
