@@ -192,18 +192,26 @@ pub fn rpc_eval(
     legacy: bool,
     io: &mut Stdio,
 ) -> Result<i32, DistError> {
-    let mut session = Session::open(cfg, Some(io))?;
-    // 1.14 passes the expression as a binary, 1.15+ as a charlist (argv); both evaluate alike.
-    let arg = if legacy {
-        Term::binary(expr.as_bytes())
-    } else {
-        Term::charlist(expr)
-    };
-    let result = session.call("Elixir.Kernel.CLI", "rpc_eval", vec![arg])?;
-    if let Some(io) = session.io.as_mut() {
-        let _ = io.stdout.flush();
+    Session::open(cfg, Some(io))?.rpc_eval(expr, legacy)
+}
+
+impl Session<'_, '_> {
+    /// `rpc_eval` on this session's connection (output goes to the session's IO, or nowhere
+    /// for `Session::connect`), e.g. `System.stop()` before waiting for the close.
+    pub fn rpc_eval(&mut self, expr: &str, legacy: bool) -> Result<i32, DistError> {
+        // 1.14 passes the expression as a binary, 1.15+ as a charlist (argv); both evaluate
+        // alike.
+        let arg = if legacy {
+            Term::binary(expr.as_bytes())
+        } else {
+            Term::charlist(expr)
+        };
+        let result = self.call("Elixir.Kernel.CLI", "rpc_eval", vec![arg])?;
+        if let Some(io) = self.io.as_mut() {
+            let _ = io.stdout.flush();
+        }
+        map_result(self, result, legacy)
     }
-    map_result(&mut session, result, legacy)
 }
 
 /// Turns `Kernel.CLI.rpc_eval/1`'s reply into output and an exit code, like the script's
