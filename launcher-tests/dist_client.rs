@@ -741,3 +741,20 @@ fn unresolvable_host_is_its_own_error() {
         );
     }
 }
+
+#[test]
+fn interface_bound_node_is_reached_at_its_interface() {
+    // The node listens on 127.0.0.2 only; its host name resolves to 127.0.0.1.
+    let flags = "-kernel inet_dist_use_interface {127,0,0,2}";
+    let node = Node::sname(flags);
+    let words: Vec<String> = flags.split_whitespace().map(str::to_string).collect();
+    let ep = dist::endpoint(&words, None).unwrap();
+    let cfg = node.config().with_endpoint(ep);
+    dist::ping(&cfg).unwrap();
+    let (out, failure) = native(&cfg, "IO.puts(node())", "");
+    assert!(failure.is_none(), "{failure:?}");
+    assert_eq!(out.stdout, format!("{}\n", node.name));
+    // At the host's address nothing listens for it.
+    let err = dist::ping(&node.config()).unwrap_err();
+    assert!(matches!(err, DistError::Connect { .. }), "{err}");
+}

@@ -64,21 +64,25 @@ impl Conn {
         let (alive, host) = cfg.target.split_once('@').ok_or_else(|| {
             DistError::Protocol(format!("epmd: node name {:?} has no @host", cfg.target))
         })?;
-        let ip = resolve::resolve(host, cfg.family, deadline).map_err(|e| match e {
-            resolve::ResolveError::Timeout => DistError::Timeout("connect"),
-            resolve::ResolveError::NotFound => DistError::Resolve {
-                host: host.to_string(),
-                node: cfg.target.clone(),
-            },
-        })?;
-        let port = match cfg.dist_port {
-            Some(port) => port,
-            None => {
+        let resolve = || {
+            resolve::resolve(host, cfg.family, deadline).map_err(|e| match e {
+                resolve::ResolveError::Timeout => DistError::Timeout("connect"),
+                resolve::ResolveError::NotFound => DistError::Resolve {
+                    host: host.to_string(),
+                    node: cfg.target.clone(),
+                },
+            })
+        };
+        let addr = match (cfg.dist_port, cfg.address) {
+            (Some(port), Some(ip)) => SocketAddr::new(ip, port),
+            (Some(port), None) => SocketAddr::new(resolve()?, port),
+            (None, address) => {
+                let ip = resolve()?;
                 let epmd = SocketAddr::new(ip, cfg.epmd_port);
-                epmd::port_please(epmd, host, alive, deadline)?.port
+                let port = epmd::port_please(epmd, host, alive, deadline)?.port;
+                SocketAddr::new(address.unwrap_or(ip), port)
             }
         };
-        let addr = SocketAddr::new(ip, port);
         let naming = if cfg.dynamic_name {
             let host = cfg
                 .own_name

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 mod conn;
 mod cookie;
+mod endpoint;
 pub mod epmd;
 pub mod etf;
 #[cfg(test)]
@@ -27,6 +28,7 @@ mod rpc;
 mod wire;
 
 pub use cookie::{CookieError, MAX_COOKIE_CHARS, cookie_bytes, locale_is_utf8};
+pub use endpoint::{Endpoint, EndpointError, endpoint, handles};
 pub use etf::Term;
 pub use resolve::Family;
 pub use rpc::{SCRIPT_CLIENT_PID, Session, call, ping, rpc_eval, script_failure_message};
@@ -47,6 +49,10 @@ pub struct ClientConfig {
     /// `inet` (IPv4, the default) or `inet6` (`-proto_dist inet6_tcp`): how the node's host
     /// is resolved and EPMD and the node are reached.
     pub family: Family,
+    /// Connect to the node at this address instead of its host's (the interface it listens
+    /// on, `-kernel inet_dist_use_interface`). EPMD is still asked at the host, unless
+    /// `dist_port` is set too: then the host is not resolved at all (relx's `-address`).
+    pub address: Option<std::net::IpAddr>,
     /// Let the node name us (OTP 23+ dynamic node names, as `erl_call -R`): the node reuses
     /// a pooled name, so repeated calls do not grow its atom table. Only the host part of
     /// `own_name` is used then. False: we are `own_name`, as the script's client.
@@ -58,6 +64,14 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// Sets where and how to connect (see `dist::endpoint`).
+    pub fn with_endpoint(mut self, ep: Endpoint) -> ClientConfig {
+        self.dist_port = ep.dist_port;
+        self.family = ep.family;
+        self.address = ep.address;
+        self
+    }
+
     /// A config with the defaults of the script (EPMD 4369, IPv4, 7 s setup, no call
     /// timeout), except that the node names us (`dynamic_name`).
     pub fn new(target: &str, own_name: &str, cookie: &str) -> ClientConfig {
@@ -68,6 +82,7 @@ impl ClientConfig {
             epmd_port: 4369,
             dist_port: None,
             family: Family::Inet,
+            address: None,
             dynamic_name: true,
             connect_timeout: Duration::from_secs(7),
             call_timeout: None,
