@@ -12,17 +12,7 @@ use std::time::{Duration, Instant};
 pub fn route(inputs: &Inputs, prefix: &str) -> Result<Route> {
     let vars = &inputs.vars;
     let distribution = commands::distribution(inputs)?;
-    let words = match &inputs.remote_flags {
-        Some(flags) => remote::remote_words(vars, flags.clone()),
-        None => {
-            let text = std::fs::read_to_string(&vars.remote_vm_args).ok();
-            let flags = text
-                .as_deref()
-                .map(remote::words_of_args_file)
-                .unwrap_or_default();
-            remote::remote_words(vars, flags)
-        }
-    };
+    let words = remote_words(inputs);
     Ok(remote::route(
         vars,
         distribution,
@@ -32,6 +22,22 @@ pub fn route(inputs: &Inputs, prefix: &str) -> Result<Route> {
         prefix,
         &inputs.rand[1],
     ))
+}
+
+/// The client-side distribution flags: remote.vm.args and the `ERL_*FLAGS` variables.
+fn remote_words(inputs: &Inputs) -> Vec<String> {
+    let vars = &inputs.vars;
+    match &inputs.remote_flags {
+        Some(flags) => remote::remote_words(vars, flags.clone()),
+        None => {
+            let text = std::fs::read_to_string(&vars.remote_vm_args).ok();
+            let flags = text
+                .as_deref()
+                .map(remote::words_of_args_file)
+                .unwrap_or_default();
+            remote::remote_words(vars, flags)
+        }
+    }
 }
 
 /// A client for the node, when beamrc can talk to it natively.
@@ -63,6 +69,18 @@ pub fn client(inputs: &Inputs, names: &Names) -> Result<Client> {
         // The rest (name, family, port source) keeps the dist library's defaults.
         ..ClientConfig::new(&names.target, &names.own, &cookie)
     };
+    // Epmd-less (`-erl_epmd_port`), IPv6 (`-proto_dist inet6_tcp`), interface-bound nodes.
+    // ERL_DIST_PORT is relx's, not the Mix script's: not read here.
+    let endpoint = dist::endpoint(&remote_words(inputs), None).map_err(|e| match e {
+        dist::EndpointError::Invalid(why) | dist::EndpointError::Unsupported(why) => {
+            Error::Config(why)
+        }
+    })?;
+    // An interface in remote.vm.args is the client VM's own listen address, not the node's.
+    let cfg = cfg.with_endpoint(dist::Endpoint {
+        address: None,
+        ..endpoint
+    });
     Ok(Client {
         cfg,
         legacy: inputs.generation.legacy_rpc(),
