@@ -241,3 +241,52 @@ fn latin1_cookie_release_boots_and_answers() {
     let out = rel.run(&rel.bin(), &["stop"], &env, None);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 }
+
+/// Appends `node` to vm.args and `remote` to remote.vm.args (as Mix's docs show for
+/// epmd-less and IPv6 setups), installs beamrc, starts the daemon.
+fn running_with_flags(node: &str, remote: &str) -> TestRelease {
+    let rel = TestRelease::new(Fixture::Plain);
+    for (file, extra) in [("vm.args", node), ("remote.vm.args", remote)] {
+        let path = rel.version_dir().join(file);
+        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(&format!("\n{extra}\n"));
+        std::fs::write(&path, text).unwrap();
+    }
+    crate::support::install_with_beamrc(&rel);
+    let out = rel.run(&rel.bin(), &["daemon"], &[], None);
+    assert_eq!(out.code, Some(0), "daemon: {}", out.stderr);
+    rel
+}
+
+/// The command ran natively (no hidden VM) and answered as the script does.
+fn native_and_same(rel: &TestRelease, args: &[&str]) {
+    let out = rel.run(&rel.bin(), args, &[("BEAMRC_LOG", "debug")], None);
+    assert!(
+        out.stderr.contains("native distribution") && !out.stderr.contains("hidden VM"),
+        "{args:?}: {}",
+        out.stderr
+    );
+    same(rel, args, &[], None);
+}
+
+#[test]
+fn epmd_less_and_ipv6_releases_are_reached_natively() {
+    let port = crate::support::free_port();
+    let epmd_less = format!("-start_epmd false -erl_epmd_port {port}");
+    let setups = [
+        (epmd_less.clone(), format!("{epmd_less} -dist_listen false")),
+        (
+            "-proto_dist inet6_tcp".to_string(),
+            "-proto_dist inet6_tcp".to_string(),
+        ),
+    ];
+    for (node, remote) in setups {
+        let rel = running_with_flags(&node, &remote);
+        native_and_same(&rel, &["pid"]);
+        native_and_same(&rel, &["rpc", "IO.puts(node())"]);
+        let out = rel.run(&rel.bin(), &["ping"], &[], None);
+        assert_eq!(out.stdout, "pong\n", "{node}: {}", out.stderr);
+        let out = rel.run(&rel.bin(), &["stop"], &[], None);
+        assert_eq!(out.code, Some(0), "{node}: stop: {}", out.stderr);
+    }
+}
