@@ -100,6 +100,8 @@ pub fn down_reason(cfg: &ClientConfig, e: &DistError) -> String {
             format!("connection refused by {node}: cookie mismatch")
         }
         DistError::EpmdUnreachable { port, .. } => format!("epmd not reachable on port {port}"),
+        // "cannot resolve host H of node N" (issue 9), not "epmd not reachable".
+        DistError::Resolve { .. } => e.to_string(),
         other => format!("node {} does not answer: {other}", cfg.target),
     }
 }
