@@ -290,3 +290,24 @@ fn epmd_less_and_ipv6_releases_are_reached_natively() {
         assert_eq!(out.code, Some(0), "{node}: stop: {}", out.stderr);
     }
 }
+
+#[test]
+fn unresolvable_host_is_named_not_blamed_on_epmd() {
+    // Issue 9: a host that does not resolve said "epmd not reachable on port N".
+    let rel = crate::support::installed(Fixture::Plain);
+    let env = [
+        ("RELEASE_NODE", "demo@no-such-host.invalid"),
+        ("BEAMRC_RPC_CONNECT_TIMEOUT", "3"),
+    ];
+    let out = rel.run(&rel.bin(), &["ping"], &env, None);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(!out.stderr.contains("epmd"), "{}", out.stderr);
+    // A resolver that answers (NXDOMAIN) gives the name; one that hangs, the timeout.
+    assert!(
+        out.stderr
+            == "cannot resolve host no-such-host.invalid of node demo@no-such-host.invalid\n"
+            || out.stderr.contains("timed out"),
+        "{}",
+        out.stderr
+    );
+}
