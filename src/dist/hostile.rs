@@ -36,19 +36,26 @@ fn setup_fails(epmd: Manner, handshake: Manner) -> (DistError, Duration) {
     out
 }
 
+/// Setup fails with the connect timeout, in time, before any request reached the node.
+fn assert_connect_deadline(epmd: Manner, handshake: Manner) {
+    let (err, took) = setup_fails(epmd, handshake);
+    let case = format!("epmd {epmd:?}, handshake {handshake:?}");
+    assert!(
+        matches!(err, DistError::Timeout("connect")),
+        "{case}: {err}"
+    );
+    assert!(err.before_request(), "{case}");
+    assert!(took < SECOND + SLACK, "{case}: {took:?}");
+}
+
 #[test]
 fn epmd_trickling_its_reply_hits_the_connect_deadline() {
-    let (err, took) = setup_fails(TRICKLE, Manner::Polite);
-    assert!(matches!(err, DistError::Timeout("connect")), "{err}");
-    assert!(err.before_request());
-    assert!(took < SECOND + SLACK, "{took:?}");
+    assert_connect_deadline(TRICKLE, Manner::Polite);
 }
 
 #[test]
 fn epmd_that_stalls_hits_the_connect_deadline() {
-    let (err, took) = setup_fails(Manner::Stall, Manner::Polite);
-    assert!(matches!(err, DistError::Timeout("connect")), "{err}");
-    assert!(took < SECOND + SLACK, "{took:?}");
+    assert_connect_deadline(Manner::Stall, Manner::Polite);
 }
 
 #[test]
@@ -88,17 +95,12 @@ fn epmd_flooding_is_refused_not_buffered() {
 
 #[test]
 fn node_trickling_its_handshake_hits_the_connect_deadline() {
-    let (err, took) = setup_fails(Manner::Polite, TRICKLE);
-    assert!(matches!(err, DistError::Timeout("connect")), "{err}");
-    assert!(err.before_request());
-    assert!(took < SECOND + SLACK, "{took:?}");
+    assert_connect_deadline(Manner::Polite, TRICKLE);
 }
 
 #[test]
 fn node_stalling_in_the_handshake_hits_the_connect_deadline() {
-    let (err, took) = setup_fails(Manner::Polite, Manner::Stall);
-    assert!(matches!(err, DistError::Timeout("connect")), "{err}");
-    assert!(took < SECOND + SLACK, "{took:?}");
+    assert_connect_deadline(Manner::Polite, Manner::Stall);
 }
 
 #[test]
@@ -118,9 +120,7 @@ fn epmd_and_handshake_share_one_deadline() {
     // Each alone fits in the second (18 and ~60 bytes at 15 ms: ~0.3 s and ~0.9 s);
     // together they do not.
     let slow = Manner::Trickle(Duration::from_millis(15));
-    let (err, took) = setup_fails(slow, slow);
-    assert!(matches!(err, DistError::Timeout("connect")), "{err}");
-    assert!(took < SECOND + SLACK, "{took:?}");
+    assert_connect_deadline(slow, slow);
 }
 
 /// A node that completes the handshake, reads the call, then answers with `reply` bytes.
