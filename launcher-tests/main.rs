@@ -9,3 +9,4 @@ mod native_rpc;
 mod process_init;
 mod service;
 mod support;
+mod switches;
