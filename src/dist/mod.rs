@@ -25,13 +25,15 @@ pub mod md5;
 mod noise;
 mod resolve;
 mod rpc;
+mod rpc_eval;
 mod wire;
 
 pub use cookie::{CookieError, MAX_COOKIE_CHARS, cookie_bytes, locale_is_utf8};
 pub use endpoint::{Endpoint, EndpointError, endpoint, handles};
 pub use etf::Term;
 pub use resolve::Family;
-pub use rpc::{SCRIPT_CLIENT_PID, Session, call, ping, rpc_eval, script_failure_message};
+pub use rpc::{Session, call, ping};
+pub use rpc_eval::{SCRIPT_CLIENT_PID, rpc_eval, script_failure_message};
 
 /// How to reach the running release.
 #[derive(Debug, Clone)]
