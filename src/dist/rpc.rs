@@ -20,6 +20,8 @@ pub struct Session<'s, 'io> {
     pub(crate) pending_input: Vec<u8>,
     /// Replies that arrived while we waited for another (nested calls).
     replies: Vec<(Reference, Term)>,
+    /// The node's OTP release, once asked (the IO server's answers depend on it).
+    pub(crate) otp_release: Option<u32>,
 }
 
 impl Session<'static, 'static> {
@@ -42,6 +44,7 @@ impl<'s, 'io> Session<'s, 'io> {
             io,
             pending_input: Vec::new(),
             replies: Vec::new(),
+            otp_release: None,
         })
     }
 
