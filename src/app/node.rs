@@ -20,7 +20,12 @@ pub(crate) fn down_reason(cfg: &ClientConfig, e: &DistError) -> String {
 
 /// The node's OS pid (`os:getpid()`).
 pub(crate) fn os_pid(cfg: &ClientConfig) -> Result<u32, DistError> {
-    let reply = dist::call(cfg, "os", "getpid", Vec::new())?;
+    os_pid_on(&mut dist::Session::connect(cfg)?)
+}
+
+/// `os_pid` on an open session.
+pub(crate) fn os_pid_on(session: &mut dist::Session) -> Result<u32, DistError> {
+    let reply = session.call("os", "getpid", Vec::new())?;
     reply
         .list_items()
         .and_then(|items| {

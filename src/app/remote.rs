@@ -2,13 +2,13 @@
 //! and the waits were decided by the planner; the hidden VM (the script's way) is the
 //! executor's, when the plan routes there or the node refuses our handshake.
 use super::gather::Host;
-use super::node::{down_reason, is_local, node_ready, os_pid, wait_until};
+use super::node::{down_reason, is_local, node_ready, os_pid, os_pid_on, wait_until};
 use crate::dist::{self, ClientConfig, DistError, Stdio, Term};
 use crate::plan::switches::show;
 use crate::plan::{NodeLink, Remote, RemoteOp};
 use crate::{Error, Result};
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a remote operation came to.
 pub(crate) enum Outcome {
@@ -82,6 +82,14 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
 
 /// `--rpc-eval NODE EXPR` with our stdio as the remote group leader.
 fn rpc(link: &NodeLink, cfg: &ClientConfig, expr: &str) -> std::result::Result<i32, DistError> {
+    with_stdio(cfg, |session| session.rpc_eval(expr, link.legacy_rpc))
+}
+
+/// Runs `f` on one connection whose remote IO (group leader) is our stdio.
+fn with_stdio<T>(
+    cfg: &ClientConfig,
+    f: impl FnOnce(&mut dist::Session) -> std::result::Result<T, DistError>,
+) -> std::result::Result<T, DistError> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut out = std::io::stdout().lock();
@@ -92,7 +100,7 @@ fn rpc(link: &NodeLink, cfg: &ClientConfig, expr: &str) -> std::result::Result<i
         stderr: &mut err,
         stdout_is_tty: super::gather::isatty(1),
     };
-    dist::rpc_eval(cfg, expr, link.legacy_rpc, &mut io)
+    f(&mut dist::Session::open(cfg, Some(&mut io))?)
 }
 
 fn ping(host: &dyn Host, cfg: &ClientConfig) -> Result<i32> {
@@ -122,23 +130,30 @@ fn status(host: &dyn Host, cfg: &ClientConfig) -> i32 {
     code
 }
 
-/// `System.stop()`, then wait until the node is gone (its OS process too, when local).
+/// `System.stop()`, then wait until the node is gone (its OS process too, when local), on
+/// one connection: the node closing it at the end of its shutdown is the event waited for
+/// (no polling of EPMD, no reconnecting).
 fn stop(link: &NodeLink, cfg: &ClientConfig, wait: Duration) -> std::result::Result<i32, Failure> {
-    let pid = os_pid(cfg)?;
-    let code = rpc(link, cfg, "System.stop()")?;
+    let deadline = Instant::now().checked_add(wait);
+    let (pid, code, closed) = with_stdio(cfg, |session| {
+        let pid = os_pid_on(session)?;
+        let code = session.rpc_eval("System.stop()", link.legacy_rpc)?;
+        if code != 0 || wait.is_zero() {
+            return Ok((pid, code, true));
+        }
+        session.set_deadline(deadline);
+        match session.wait_closed() {
+            Ok(()) => Ok((pid, code, true)),
+            Err(DistError::Timeout(_)) => Ok((pid, code, false)),
+            Err(e) => Err(e),
+        }
+    })?;
     if code != 0 || wait.is_zero() {
         return Ok(code);
     }
-    let local = is_local(&cfg.target);
-    let gone = wait_until(wait, || {
-        let unregistered = matches!(
-            dist::ping(cfg),
-            Err(DistError::NotRegistered { .. }
-                | DistError::EpmdUnreachable { .. }
-                | DistError::Connect { .. })
-        );
-        unregistered && (!local || !crate::process::watch::pid_alive(pid))
-    });
+    let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
+    let gone = closed
+        && (!is_local(&cfg.target) || wait_until(left, || !crate::process::watch::pid_alive(pid)));
     if gone {
         Ok(code)
     } else {
