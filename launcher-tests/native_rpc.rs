@@ -311,3 +311,55 @@ fn unresolvable_host_is_named_not_blamed_on_epmd() {
         out.stderr
     );
 }
+
+/// A TCP proxy in front of the test's EPMD that counts the connections made through it.
+struct CountingProxy {
+    port: u16,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingProxy {
+    fn start(to: u16) -> CountingProxy {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                seen.fetch_add(1, Ordering::SeqCst);
+                let Ok(upstream) = std::net::TcpStream::connect(("127.0.0.1", to)) else {
+                    continue;
+                };
+                let pipe = |mut a: std::net::TcpStream, mut b: std::net::TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut a, &mut b);
+                        let _ = b.shutdown(std::net::Shutdown::Write);
+                    });
+                };
+                pipe(client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                pipe(upstream, client);
+            }
+        });
+        CountingProxy { port, count }
+    }
+
+    fn count(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn stop_waits_on_one_connection() {
+    // Issue 13: stop polled EPMD + TCP + handshake every few ms for as long as it waited.
+    let rel = running(Fixture::Plain, &[]);
+    let proxy = CountingProxy::start(rel.epmd().port);
+    let port = proxy.port.to_string();
+    let out = rel.run(&rel.bin(), &["stop"], &[("ERL_EPMD_PORT", &port)], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(proxy.count(), 1, "EPMD lookups during stop");
+    // And the node is gone.
+    let out = rel.run(&rel.bin(), &["ping"], &[], None);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+}
