@@ -2,7 +2,7 @@
 //! and the waits were decided by the planner; the hidden VM (the script's way) is the
 //! executor's, when the plan routes there or the node refuses our handshake.
 use super::gather::Host;
-use super::node::{down_reason, is_local, node_ready, os_pid, os_pid_on, wait_until};
+use super::node::{down_reason, is_local, node_ready_on, os_pid, os_pid_on, wait_until};
 use crate::dist::{self, ClientConfig, DistError, Stdio, Term};
 use crate::plan::switches::show;
 use crate::plan::{NodeLink, Remote, RemoteOp};
@@ -166,29 +166,49 @@ fn stop(link: &NodeLink, cfg: &ClientConfig, wait: Duration) -> std::result::Res
 }
 
 /// `System.restart()`, then wait until the applications are back (a new application
-/// controller and `init:get_status()` started).
+/// controller and `init:get_status()` started). Events, not polls: the node closes our
+/// connection when its kernel restarts; then one new connection (retried only while the
+/// node is not registered yet) subscribes to the end of its boot (`Session::wait_started`).
 fn restart(
     link: &NodeLink,
     cfg: &ClientConfig,
     wait: Duration,
 ) -> std::result::Result<i32, Failure> {
-    let controller = || {
-        dist::call(
-            cfg,
+    let deadline = Instant::now().checked_add(wait);
+    let controller = |session: &mut dist::Session| {
+        session.call(
             "erlang",
             "whereis",
             vec![Term::atom("application_controller")],
         )
     };
-    let before = controller()?;
-    let code = rpc(link, cfg, "System.restart()")?;
+    let (before, code, dropped) = with_stdio(cfg, |session| {
+        let before = controller(session)?;
+        let code = session.rpc_eval("System.restart()", link.legacy_rpc)?;
+        if code != 0 || wait.is_zero() {
+            return Ok((before, code, true));
+        }
+        session.set_deadline(deadline);
+        match session.wait_closed() {
+            Ok(()) => Ok((before, code, true)),
+            Err(DistError::Timeout(_)) => Ok((before, code, false)),
+            Err(e) => Err(e),
+        }
+    })?;
     if code != 0 || wait.is_zero() {
         return Ok(code);
     }
-    let back = wait_until(wait, || {
-        matches!(controller(), Ok(now) if now != before && !now.is_atom("undefined"))
-            && matches!(node_ready(cfg), Ok(true))
-    });
+    let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
+    let back = dropped
+        && wait_until(left, || {
+            let Ok(mut session) = dist::Session::connect(cfg) else {
+                return false; // not back yet: reconnect on the next round
+            };
+            session.set_deadline(deadline);
+            session.wait_started().is_ok()
+                && matches!(controller(&mut session), Ok(now) if now != before && !now.is_atom("undefined"))
+                && matches!(node_ready_on(&mut session), Ok(true))
+        });
     if back {
         Ok(code)
     } else {
