@@ -363,3 +363,24 @@ fn stop_waits_on_one_connection() {
     let out = rel.run(&rel.bin(), &["ping"], &[], None);
     assert_eq!(out.code, Some(1), "{}", out.stdout);
 }
+
+#[test]
+fn restart_returns_when_the_node_is_back() {
+    let rel = running(Fixture::Plain, &[]);
+    let pid = rel.run(&rel.bin(), &["pid"], &[], None).stdout;
+    let proxy = CountingProxy::start(rel.epmd().port);
+    let port = proxy.port.to_string();
+    let out = rel.run(&rel.bin(), &["restart"], &[("ERL_EPMD_PORT", &port)], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // Connections: the first, then reconnects only while the node is down.
+    eprintln!("EPMD lookups during restart: {}", proxy.count());
+    let status = rel.run(
+        &rel.bin(),
+        &["rpc", "IO.inspect(:init.get_status())"],
+        &[],
+        None,
+    );
+    assert_eq!(status.stdout, "{:started, :started}\n", "{}", status.stderr);
+    assert_eq!(rel.run(&rel.bin(), &["pid"], &[], None).stdout, pid);
+    rel.run(&rel.bin(), &["stop"], &[], None);
+}
