@@ -186,6 +186,23 @@ pub struct Stdio<'a> {
     pub stdout_is_tty: bool,
 }
 
+/// Runs `f` with this process's stdin/stdout/stderr as the remote IO (locked for the call),
+/// as the script's client: the remote expression's group leader writes here.
+pub fn with_process_stdio<T>(f: impl FnOnce(&mut Stdio) -> T) -> T {
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    let mut out = io::stdout().lock();
+    let mut err = io::stderr().lock();
+    let mut stdio = Stdio {
+        stdin: &mut input,
+        stdout: &mut out,
+        stderr: &mut err,
+        // SAFETY: isatty only inspects the descriptor.
+        stdout_is_tty: unsafe { libc::isatty(1) } == 1,
+    };
+    f(&mut stdio)
+}
+
 /// `timeout` from now; None when that is beyond what an `Instant` can hold (a timeout of
 /// `u64::MAX` seconds means "no deadline", never an overflow panic).
 pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
