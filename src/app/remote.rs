@@ -3,7 +3,7 @@
 //! executor's, when the plan routes there or the node refuses our handshake.
 use super::gather::Host;
 use super::node::{down_reason, is_local, node_ready_on, os_pid, os_pid_on, wait_until};
-use crate::dist::{self, ClientConfig, DistError, Stdio, Term};
+use crate::dist::{self, ClientConfig, DistError, Term};
 use crate::plan::switches::show;
 use crate::plan::{NodeLink, Remote, RemoteOp};
 use crate::{Error, Result};
@@ -90,17 +90,7 @@ fn with_stdio<T>(
     cfg: &ClientConfig,
     f: impl FnOnce(&mut dist::Session) -> std::result::Result<T, DistError>,
 ) -> std::result::Result<T, DistError> {
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
-    let mut io = Stdio {
-        stdin: &mut input,
-        stdout: &mut out,
-        stderr: &mut err,
-        stdout_is_tty: super::gather::isatty(1),
-    };
-    f(&mut dist::Session::open(cfg, Some(&mut io))?)
+    dist::with_process_stdio(|io| f(&mut dist::Session::open(cfg, Some(io))?))
 }
 
 fn ping(host: &dyn Host, cfg: &ClientConfig) -> Result<i32> {
