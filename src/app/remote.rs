@@ -120,24 +120,39 @@ fn status(host: &dyn Host, cfg: &ClientConfig) -> i32 {
     code
 }
 
+/// On one connection: `first` (what to compare with afterwards), then `expr`, then — unless
+/// it failed or there is no wait — the node closing the connection, by `deadline`. Returns
+/// `first`'s answer, the exit code of `expr`, and whether the close came in time.
+fn eval_then_close<T>(
+    link: &NodeLink,
+    cfg: &ClientConfig,
+    expr: &str,
+    wait: Duration,
+    deadline: Option<Instant>,
+    first: impl FnOnce(&mut dist::Session) -> std::result::Result<T, DistError>,
+) -> std::result::Result<(T, i32, bool), DistError> {
+    with_stdio(cfg, |session| {
+        let answer = first(session)?;
+        let code = session.rpc_eval(expr, link.legacy_rpc)?;
+        if code != 0 || wait.is_zero() {
+            return Ok((answer, code, true));
+        }
+        session.set_deadline(deadline);
+        match session.wait_closed() {
+            Ok(()) => Ok((answer, code, true)),
+            Err(DistError::Timeout(_)) => Ok((answer, code, false)),
+            Err(e) => Err(e),
+        }
+    })
+}
+
 /// `System.stop()`, then wait until the node is gone (its OS process too, when local), on
 /// one connection: the node closing it at the end of its shutdown is the event waited for
 /// (no polling of EPMD, no reconnecting).
 fn stop(link: &NodeLink, cfg: &ClientConfig, wait: Duration) -> std::result::Result<i32, Failure> {
     let deadline = Instant::now().checked_add(wait);
-    let (pid, code, closed) = with_stdio(cfg, |session| {
-        let pid = os_pid_on(session)?;
-        let code = session.rpc_eval("System.stop()", link.legacy_rpc)?;
-        if code != 0 || wait.is_zero() {
-            return Ok((pid, code, true));
-        }
-        session.set_deadline(deadline);
-        match session.wait_closed() {
-            Ok(()) => Ok((pid, code, true)),
-            Err(DistError::Timeout(_)) => Ok((pid, code, false)),
-            Err(e) => Err(e),
-        }
-    })?;
+    let (pid, code, closed) =
+        eval_then_close(link, cfg, "System.stop()", wait, deadline, os_pid_on)?;
     if code != 0 || wait.is_zero() {
         return Ok(code);
     }
@@ -172,19 +187,8 @@ fn restart(
             vec![Term::atom("application_controller")],
         )
     };
-    let (before, code, dropped) = with_stdio(cfg, |session| {
-        let before = controller(session)?;
-        let code = session.rpc_eval("System.restart()", link.legacy_rpc)?;
-        if code != 0 || wait.is_zero() {
-            return Ok((before, code, true));
-        }
-        session.set_deadline(deadline);
-        match session.wait_closed() {
-            Ok(()) => Ok((before, code, true)),
-            Err(DistError::Timeout(_)) => Ok((before, code, false)),
-            Err(e) => Err(e),
-        }
-    })?;
+    let (before, code, dropped) =
+        eval_then_close(link, cfg, "System.restart()", wait, deadline, controller)?;
     if code != 0 || wait.is_zero() {
         return Ok(code);
     }
