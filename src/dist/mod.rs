@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 mod conn;
 mod cookie;
 mod endpoint;
-pub mod epmd;
+pub(crate) mod epmd;
 pub mod etf;
 #[cfg(test)]
 mod fake;
@@ -20,7 +20,7 @@ pub mod handshake;
 #[cfg(test)]
 mod hostile;
 mod io_server;
-pub mod md5;
+pub(crate) mod md5;
 #[cfg(test)]
 mod noise;
 mod resolve;
