@@ -227,7 +227,9 @@ mod tests {
         // a symlink of ours whose target goes through theirs: they can still retarget it
         let ours_to_theirs = d.join("via");
         std::os::unix::fs::symlink(&link, &ours_to_theirs).unwrap();
-        let e = check(&ours_to_theirs.join("rendered")).unwrap_err().to_string();
+        let e = check(&ours_to_theirs.join("rendered"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("link is a symlink owned by uid 65534"), "{e}");
     }
 

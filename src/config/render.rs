@@ -169,7 +169,10 @@ mod tests {
         };
         let shown = format!("{f:?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
-        assert!(shown.contains("tmp/vm.args") && shown.contains("18 bytes"), "{shown}");
+        assert!(
+            shown.contains("tmp/vm.args") && shown.contains("18 bytes"),
+            "{shown}"
+        );
     }
 
     #[test]

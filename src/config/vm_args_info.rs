@@ -181,7 +181,13 @@ mod tests {
             ..analyse(&args, Vec::new())
         };
         let shown = format!("{i:?}");
-        assert!(!shown.contains("s3cr3t") && !shown.contains("0th3r"), "{shown}");
-        assert!(shown.contains("\"n\"") && shown.contains("\"true\""), "{shown}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("0th3r"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("\"n\"") && shown.contains("\"true\""),
+            "{shown}"
+        );
     }
 }
