@@ -9,6 +9,7 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
+mod chardata;
 mod conn;
 mod cookie;
 mod endpoint;
@@ -278,7 +279,10 @@ mod tests {
         let cfg = ClientConfig::new("demo@vm", "rpc-1-demo@vm", "s3cr3t-c00kie");
         let shown = format!("{cfg:?} {cfg:#?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
-        assert!(shown.contains("demo@vm") && shown.contains("<masked>"), "{shown}");
+        assert!(
+            shown.contains("demo@vm") && shown.contains("<masked>"),
+            "{shown}"
+        );
     }
 
     #[test]

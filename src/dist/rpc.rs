@@ -1,9 +1,9 @@
-//! rex calls and the `--rpc-eval` emulation (result → output and exit code).
+//! rex calls on one connection (`Session`), and the one-shot `ping` and `call`.
 use std::time::Instant;
 
+use super::chardata::chardata_to_utf8;
 use super::conn::Conn;
 use super::etf::{Reference, Term};
-use super::io_server::chardata_to_utf8;
 use super::{ClientConfig, DistError, Stdio};
 
 /// One connection to the node and the state needed to serve IO requests between calls.
