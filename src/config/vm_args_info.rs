@@ -39,7 +39,7 @@ pub(crate) struct VmArgsInfo {
 
 impl std::fmt::Debug for VmArgsInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const MASK: &str = "<masked>";
+        const MASK: &str = "<hidden>";
         // Every value of a `-setcookie` (one value: ours; two: another node's cookie).
         let mut in_setcookie = false;
         let flags: Vec<&str> = self

@@ -72,7 +72,7 @@ impl fmt::Debug for ClientConfig {
         f.debug_struct("ClientConfig")
             .field("target", &self.target)
             .field("own_name", &self.own_name)
-            .field("cookie", &"<masked>")
+            .field("cookie", &"<hidden>")
             .field("epmd_port", &self.epmd_port)
             .field("dist_port", &self.dist_port)
             .field("family", &self.family)
@@ -280,7 +280,7 @@ mod tests {
         let shown = format!("{cfg:?} {cfg:#?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(
-            shown.contains("demo@vm") && shown.contains("<masked>"),
+            shown.contains("demo@vm") && shown.contains("<hidden>"),
             "{shown}"
         );
     }
