@@ -183,9 +183,22 @@ impl Session<'_, '_> {
         (!line.is_empty()).then_some(line)
     }
 
-    /// Up to `n` UTF-8 characters (an invalid byte counts as one character).
+    /// Up to `n` UTF-8 characters (an invalid byte counts as one character). Each byte is
+    /// counted once, however many reads it takes (`n` comes from the node and may be huge).
     fn read_chars(&mut self, n: usize) -> Option<Vec<u8>> {
-        while utf8_char_end(&self.pending_input, n).is_none() {
+        // The first `chars` characters of the pending input end at byte `end`.
+        let (mut end, mut chars) = (0, 0);
+        loop {
+            while chars < n {
+                let Some(width) = utf8_char_end(&self.pending_input[end..], 1) else {
+                    break;
+                };
+                end += width;
+                chars += 1;
+            }
+            if chars == n {
+                break;
+            }
             let Some(io) = self.io.as_mut() else { break };
             let chunk = match io.stdin.fill_buf() {
                 Ok(chunk) if !chunk.is_empty() => chunk.to_vec(),
@@ -194,7 +207,10 @@ impl Session<'_, '_> {
             io.stdin.consume(chunk.len());
             self.pending_input.extend(chunk);
         }
-        let end = utf8_char_end(&self.pending_input, n).unwrap_or(self.pending_input.len());
+        if chars < n {
+            // End of input: what is left.
+            end = self.pending_input.len();
+        }
         if end == 0 && n > 0 {
             return None;
         }
@@ -283,6 +299,7 @@ fn terminal_size() -> Option<(u16, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dist::{Stdio, fake};
 
     fn keys(t: &Term) -> Vec<String> {
         t.list_items()
@@ -303,5 +320,66 @@ mod tests {
         let bytes = getopts_for(27).to_bytes();
         let back = crate::dist::etf::decode(&bytes).unwrap();
         assert_eq!(back.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn get_chars_counts_characters_across_reads() {
+        let (cfg, t) = fake::start(|mut s| {
+            let (pid, reference, _) = fake::read_gen_call(&mut s);
+            let mut ask = |n: i64| {
+                let request = Term::Tuple(vec![
+                    Term::atom("get_chars"),
+                    Term::atom("unicode"),
+                    Term::Nil,
+                    Term::Int(n),
+                ]);
+                let io = Term::Tuple(vec![
+                    Term::atom("io_request"),
+                    pid.clone(),
+                    Term::Int(n),
+                    request,
+                ]);
+                fake::send(&mut s, &pid, &io);
+                let (_, reply) = fake::read_frame(&mut s).unwrap();
+                reply.unwrap().as_tuple().unwrap()[2].clone()
+            };
+            assert_eq!(ask(0), Term::binary(Vec::new()));
+            assert_eq!(ask(3), Term::binary("üx✓".as_bytes()));
+            assert_eq!(
+                ask(1),
+                Term::binary(vec![0xff]),
+                "an invalid byte is one character"
+            );
+            assert_eq!(
+                ask(1000),
+                Term::binary("ab€".as_bytes()),
+                "what is left at end of file"
+            );
+            assert_eq!(ask(1), Term::atom("eof"));
+            fake::send(
+                &mut s,
+                &pid,
+                &Term::Tuple(vec![reference, Term::atom("ok")]),
+            );
+        });
+        // Two bytes per read: characters arrive split across reads.
+        let text = ["üx✓".as_bytes(), &[0xff], "ab€".as_bytes()].concat();
+        let mut stdin = std::io::BufReader::with_capacity(2, text.as_slice());
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Stdio {
+            stdin: &mut stdin,
+            stdout: &mut out,
+            stderr: &mut err,
+            stdout_is_tty: false,
+        };
+        let mut session = Session::open(&cfg, Some(&mut io)).unwrap();
+        assert!(
+            session
+                .call("erlang", "node", vec![])
+                .unwrap()
+                .is_atom("ok")
+        );
+        drop(session);
+        t.join().unwrap();
     }
 }
