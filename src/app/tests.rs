@@ -241,3 +241,42 @@ fn an_uncreatable_pipe_is_named() {
         r.err
     );
 }
+
+/// issue 15 (wired here): a cookie the VM cannot use is refused before anything starts,
+/// naming where it came from, never showing it.
+#[test]
+fn an_unusable_cookie_is_refused_before_start() {
+    let root = release("cookie");
+    for cmd in ["start", "daemon", "remote"] {
+        let r = run(
+            &root,
+            &[cmd],
+            &[("RELEASE_COOKIE", "s3cr\u{20ac}t"), ("BEAMRC_DRY_RUN", "1")],
+        );
+        assert_eq!(r.code, 4, "{cmd}: {}", r.err);
+        assert!(
+            r.err.starts_with("ERROR: the cookie from RELEASE_COOKIE: "),
+            "{}",
+            r.err
+        );
+        assert!(!r.err.contains("s3cr"), "{}", r.err);
+        assert_eq!(r.out, "");
+    }
+    let long = "x".repeat(256);
+    let r = run(
+        &root,
+        &["start"],
+        &[("RELEASE_COOKIE", &long), ("BEAMRC_DRY_RUN", "1")],
+    );
+    assert_eq!(r.code, 4, "{}", r.err);
+    // Latin-1 is fine, and an undistributed VM does not care.
+    dry(&root, &["start"], &[("RELEASE_COOKIE", "\u{fc}n\u{ef}")]);
+    dry(
+        &root,
+        &["start"],
+        &[
+            ("RELEASE_COOKIE", "\u{20ac}"),
+            ("RELEASE_DISTRIBUTION", "none"),
+        ],
+    );
+}
