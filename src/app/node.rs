@@ -38,11 +38,6 @@ pub(crate) fn os_pid_on(session: &mut dist::Session) -> Result<u32, DistError> {
 }
 
 /// `init:get_status()` is `{started, started}`: the boot script has run to the end.
-pub(crate) fn node_ready(cfg: &ClientConfig) -> Result<bool, DistError> {
-    node_ready_on(&mut dist::Session::connect(cfg)?)
-}
-
-/// `node_ready` on an open session.
 pub(crate) fn node_ready_on(session: &mut dist::Session) -> Result<bool, DistError> {
     let reply = session.call("init", "get_status", Vec::new())?;
     Ok(matches!(reply.as_tuple(), Some([a, b]) if a.is_atom("started") && b.is_atom("started")))
