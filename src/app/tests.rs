@@ -142,7 +142,7 @@ fn dry_run_shows_routes_and_reasons() {
         "{out}"
     );
     assert!(
-        out.contains("as hidden node rpc-bbbb-demo@testhost"),
+        out.contains("as a hidden node named by the node (host testhost), EPMD port 4369"),
         "{out}"
     );
     assert!(
