@@ -280,3 +280,37 @@ fn an_unusable_cookie_is_refused_before_start() {
         ],
     );
 }
+
+/// issue 15: a release built with ERTS whose erts-VSN/bin is gone fails (exit 2, naming the
+/// directory) instead of quietly running the `erl` on PATH; commands that need no ERTS work.
+#[test]
+fn missing_erts_is_an_error_not_erl_from_path() {
+    let root = release("noerts");
+    std::fs::remove_dir_all(root.join("erts-14.0")).unwrap();
+    for cmd in ["start", "daemon", "remote"] {
+        let r = run(&root, &[cmd], &[("BEAMRC_DRY_RUN", "1")]);
+        assert_eq!(r.code, 2, "{cmd}: {}", r.err);
+        assert!(
+            r.err.contains("erts-14.0/bin") && r.err.contains("built with ERTS"),
+            "{}",
+            r.err
+        );
+    }
+    let r = run(
+        &root,
+        &["rpc", "1"],
+        &[("BEAMRC_DRY_RUN", "1"), ("BEAMRC_NATIVE", "0")],
+    );
+    assert_eq!(r.code, 2, "{}", r.err);
+    dry(&root, &["pid"], &[]);
+    dry(&root, &["version"], &[]);
+}
+
+/// A dry run of a release whose env.sh holds nothing runs no shell and says nothing about it
+/// (the sourced case is launcher-tests/switches.rs: it needs the real binary).
+#[test]
+fn dry_run_without_env_sh_commands() {
+    let root = release("envsh");
+    let out = dry(&root, &["version"], &[]);
+    assert_eq!(out, "print \"demo 0.1.0\\n\"\n");
+}
