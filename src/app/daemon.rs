@@ -107,14 +107,17 @@ pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration
             ));
         }
         if started.elapsed() >= timeout {
+            // run_erl is alive here: say how far the node got.
             let why = match last {
-                // Alive, but nothing of the node answered us.
                 Some(
                     e @ (DistError::Resolve { .. }
                     | DistError::EpmdUnreachable { .. }
                     | DistError::Timeout("connect")),
-                ) => format!(" (the VM is alive but beamrc cannot reach it: {e})"),
-                _ => String::new(),
+                ) => format!("; the VM is alive but beamrc cannot reach it ({e})"),
+                Some(DistError::NotRegistered { .. }) => {
+                    "; the VM is alive but its node has not registered with EPMD yet".to_string()
+                }
+                _ => "; the VM is alive and answers, but its boot has not finished".to_string(),
             };
             return Err(failure(
                 daemon,
