@@ -69,7 +69,12 @@ pub(crate) fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> b
 /// here).
 pub(crate) fn is_local(node: &str, me: &str) -> bool {
     let host = node.split_once('@').map(|(_, h)| h).unwrap_or("");
-    host == me
-        || Some(host) == me.split('.').next()
-        || dist::epmd::resolve_ipv4(host, 0).is_ok_and(|a| a.ip().is_loopback())
+    if host == me || Some(host) == me.split('.').next() || host == "localhost" {
+        return true;
+    }
+    // An address literal (`app@::1`, `app@127.0.0.1`) needs no resolver.
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
+    dist::epmd::resolve_ipv4(host, 0).is_ok_and(|a| a.ip().is_loopback())
 }

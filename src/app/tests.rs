@@ -314,3 +314,14 @@ fn dry_run_without_env_sh_commands() {
     let out = dry(&root, &["version"], &[]);
     assert_eq!(out, "print \"demo 0.1.0\\n\"\n");
 }
+
+#[test]
+fn locality_without_a_resolver_for_names_and_literals() {
+    use super::node::is_local;
+    assert!(is_local("a@vm", "vm.example.com"));
+    assert!(is_local("a@vm.example.com", "vm.example.com"));
+    assert!(is_local("a@::1", "vm"));
+    assert!(is_local("a@127.0.0.1", "vm"));
+    assert!(is_local("a@localhost", "vm"));
+    assert!(!is_local("a@10.1.2.3", "vm"));
+}

@@ -211,6 +211,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_never_shows_the_cookie() {
+        let link = NodeLink {
+            target: "a@h".into(),
+            own: "rpc-1-a@h".into(),
+            cookie: "SECRETCOOKIE".into(),
+            epmd_port: 4369,
+            endpoint: Default::default(),
+            connect_timeout: std::time::Duration::from_secs(7),
+            call_timeout: None,
+            legacy_rpc: false,
+        };
+        let env: EnvMap = [("RELEASE_COOKIE", "SECRETCOOKIE"), ("X", "1")]
+            .into_iter()
+            .collect();
+        let text = format!("{link:?} {env:?}");
+        assert!(
+            !text.contains("SECRETCOOKIE") && text.contains("\"X\""),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn masks_plain_and_escaped_cookie() {
         assert_eq!(
             mask_cookie("-setcookie AB== x", "AB=="),
