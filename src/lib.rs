@@ -5,6 +5,7 @@
 //! build a `plan` for the command, then act on it through `process` (exec, daemon,
 //! PID 1) or the `dist` client (EPMD, handshake, rpc). Only `process`, `dist` and the
 //! thin `cli` layer have side effects beyond reading files.
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod dist;

@@ -1,0 +1,464 @@
+//! A small ELF reader: what the kernel and the dynamic loader look at before a program
+//! runs — class, byte order, machine, OS ABI, the interpreter (`PT_INTERP`), and the
+//! dynamic section (`DT_NEEDED`, `DT_RPATH`, `DT_RUNPATH`, `DT_SONAME`, the GNU
+//! version-needed and version-definition tables).
+//!
+//! Only what is read is trusted: every offset is bounds-checked, every count is capped,
+//! and a malformed file is an `Err` naming what was wrong, never a panic. Files are read
+//! with positioned reads (`pread`), a few hundred bytes at a time, so a 10 MiB `beam.smp`
+//! costs a handful of small reads.
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+pub(crate) const EM_386: u16 = 3;
+pub(crate) const EM_ARM: u16 = 40;
+pub(crate) const EM_X86_64: u16 = 62;
+pub(crate) const EM_AARCH64: u16 = 183;
+pub(crate) const EM_RISCV: u16 = 243;
+
+const PT_LOAD: u32 = 1;
+const PT_DYNAMIC: u32 = 2;
+const PT_INTERP: u32 = 3;
+const DT_NEEDED: u64 = 1;
+const DT_STRTAB: u64 = 5;
+const DT_STRSZ: u64 = 10;
+const DT_SONAME: u64 = 14;
+const DT_RPATH: u64 = 15;
+const DT_RUNPATH: u64 = 29;
+const DT_VERDEF: u64 = 0x6fff_fffc;
+const DT_VERDEFNUM: u64 = 0x6fff_fffd;
+const DT_VERNEED: u64 = 0x6fff_fffe;
+const DT_VERNEEDNUM: u64 = 0x6fff_ffff;
+/// Caps on counts read from the file, so a hostile header cannot make us loop or allocate.
+const MAX_ENTRIES: u64 = 4096;
+const MAX_TEXT: u64 = 1 << 20;
+
+/// Something bytes can be read from at an offset: a file, or a buffer in tests.
+pub(crate) trait Source {
+    fn bytes_at(&self, offset: u64, len: usize) -> Option<Vec<u8>>;
+}
+
+impl Source for [u8] {
+    fn bytes_at(&self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        let start = usize::try_from(offset).ok()?;
+        self.get(start..start.checked_add(len)?).map(<[u8]>::to_vec)
+    }
+}
+
+impl Source for std::fs::File {
+    fn bytes_at(&self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        let mut buf = vec![0; len];
+        self.read_exact_at(&mut buf, offset).ok()?;
+        Some(buf)
+    }
+}
+
+/// What a file is, judged by its first bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Format {
+    Elf(Box<Elf>),
+    /// `#!` — a script, run by its interpreter.
+    Script,
+    /// Mach-O (macOS), PE (Windows) or anything else: the name of what it looks like.
+    Foreign(&'static str),
+}
+
+/// A version the object needs from one of its libraries (`GLIBC_2.34` from `libc.so.6`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VersionNeed {
+    pub file: String,
+    pub versions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Elf {
+    /// 32 or 64.
+    pub class: u8,
+    pub little_endian: bool,
+    pub machine: u16,
+    pub os_abi: u8,
+    /// `ET_EXEC` (2) or `ET_DYN` (3, PIE executables and shared objects).
+    pub kind: u16,
+    pub interpreter: Option<String>,
+    pub needed: Vec<String>,
+    pub soname: Option<String>,
+    pub rpath: Vec<String>,
+    pub runpath: Vec<String>,
+    pub version_needs: Vec<VersionNeed>,
+    /// Versions this object defines (`GLIBC_2.36` in libc.so.6).
+    pub version_defs: Vec<String>,
+}
+
+pub(crate) fn read_path(path: &Path) -> Result<Format, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    read(&file)
+}
+
+pub(crate) fn read(src: &(impl Source + ?Sized)) -> Result<Format, String> {
+    let ident = src.bytes_at(0, 4).unwrap_or_default();
+    match ident.as_slice() {
+        [0x7f, b'E', b'L', b'F'] => parse(src).map(|e| Format::Elf(Box::new(e))),
+        [b'#', b'!', ..] => Ok(Format::Script),
+        [0xcf, 0xfa, 0xed, 0xfe] | [0xfe, 0xed, 0xfa, 0xcf] | [0xce, 0xfa, 0xed, 0xfe] => {
+            Ok(Format::Foreign("a Mach-O (macOS) executable"))
+        }
+        [0xca, 0xfe, 0xba, 0xbe] => Ok(Format::Foreign("a universal Mach-O (macOS) executable")),
+        [b'M', b'Z', ..] => Ok(Format::Foreign("a Windows (PE) executable")),
+        [] => Err("empty file".into()),
+        _ => Ok(Format::Foreign("not an executable format this host runs")),
+    }
+}
+
+/// Reads integers of the file's class and byte order.
+struct Reader<'a, S: Source + ?Sized> {
+    src: &'a S,
+    wide: bool,
+    le: bool,
+}
+
+impl<S: Source + ?Sized> Reader<'_, S> {
+    fn bytes(&self, off: u64, len: usize) -> Result<Vec<u8>, String> {
+        self.src
+            .bytes_at(off, len)
+            .ok_or_else(|| format!("truncated ELF file (wanted {len} bytes at offset {off})"))
+    }
+    fn uint(&self, b: &[u8]) -> u64 {
+        let mut v = 0u64;
+        for i in 0..b.len() {
+            let byte = if self.le { b[b.len() - 1 - i] } else { b[i] };
+            v = (v << 8) | u64::from(byte);
+        }
+        v
+    }
+    fn u16_at(&self, b: &[u8], at: usize) -> u16 {
+        self.uint(&b[at..at + 2]) as u16
+    }
+    fn u32_at(&self, b: &[u8], at: usize) -> u64 {
+        self.uint(&b[at..at + 4])
+    }
+    /// A word of the file's class (`Elf32_Addr`/`Elf64_Addr`, offsets, `d_val`).
+    fn word_at(&self, b: &[u8], at: usize) -> u64 {
+        let n = if self.wide { 8 } else { 4 };
+        self.uint(&b[at..at + n])
+    }
+}
+
+struct Segment {
+    kind: u32,
+    offset: u64,
+    vaddr: u64,
+    filesz: u64,
+}
+
+fn parse(src: &(impl Source + ?Sized)) -> Result<Elf, String> {
+    let ident = src.bytes_at(0, 16).ok_or("truncated ELF header")?;
+    let class = match ident[4] {
+        1 => 32,
+        2 => 64,
+        c => return Err(format!("unknown ELF class {c}")),
+    };
+    let le = match ident[5] {
+        1 => true,
+        2 => false,
+        d => return Err(format!("unknown ELF byte order {d}")),
+    };
+    let r = Reader {
+        src,
+        wide: class == 64,
+        le,
+    };
+    let header = r.bytes(0, if r.wide { 64 } else { 52 })?;
+    let (phoff, phentsize, phnum) = if r.wide {
+        (
+            r.word_at(&header, 32),
+            r.u16_at(&header, 54),
+            r.u16_at(&header, 56),
+        )
+    } else {
+        (
+            r.word_at(&header, 28),
+            r.u16_at(&header, 42),
+            r.u16_at(&header, 44),
+        )
+    };
+    let mut elf = Elf {
+        class,
+        little_endian: le,
+        machine: r.u16_at(&header, 18),
+        os_abi: ident[7],
+        kind: r.u16_at(&header, 16),
+        ..Elf::default()
+    };
+    let min_entsize = if r.wide { 56 } else { 32 };
+    if phnum == 0 {
+        return Ok(elf);
+    }
+    if usize::from(phentsize) < min_entsize {
+        return Err(format!("bad program header size {phentsize}"));
+    }
+    let table = r.bytes(phoff, usize::from(phentsize) * usize::from(phnum))?;
+    let segments: Vec<Segment> = table
+        .chunks(usize::from(phentsize))
+        .map(|p| {
+            if r.wide {
+                Segment {
+                    kind: r.u32_at(p, 0) as u32,
+                    offset: r.word_at(p, 8),
+                    vaddr: r.word_at(p, 16),
+                    filesz: r.word_at(p, 32),
+                }
+            } else {
+                Segment {
+                    kind: r.u32_at(p, 0) as u32,
+                    offset: r.word_at(p, 4),
+                    vaddr: r.word_at(p, 8),
+                    filesz: r.word_at(p, 16),
+                }
+            }
+        })
+        .collect();
+    if let Some(s) = segments.iter().find(|s| s.kind == PT_INTERP) {
+        let raw = r.bytes(s.offset, s.filesz.min(4096) as usize)?;
+        elf.interpreter = Some(c_string(&raw, 0));
+    }
+    if let Some(s) = segments.iter().find(|s| s.kind == PT_DYNAMIC) {
+        read_dynamic(&r, s, &segments, &mut elf)?;
+    }
+    Ok(elf)
+}
+
+/// A file offset for a virtual address, through the `PT_LOAD` segments.
+fn file_offset(segments: &[Segment], vaddr: u64) -> Option<u64> {
+    segments
+        .iter()
+        .filter(|s| s.kind == PT_LOAD)
+        .find(|s| vaddr >= s.vaddr && vaddr - s.vaddr < s.filesz)
+        .map(|s| vaddr - s.vaddr + s.offset)
+}
+
+fn c_string(b: &[u8], at: usize) -> String {
+    let tail = b.get(at..).unwrap_or_default();
+    let end = tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
+    String::from_utf8_lossy(&tail[..end]).into_owned()
+}
+
+fn read_dynamic<S: Source + ?Sized>(
+    r: &Reader<'_, S>,
+    dynamic: &Segment,
+    segments: &[Segment],
+    elf: &mut Elf,
+) -> Result<(), String> {
+    let entsize = if r.wide { 16 } else { 8 };
+    let count = (dynamic.filesz / entsize).min(MAX_ENTRIES);
+    let raw = r.bytes(dynamic.offset, (count * entsize) as usize)?;
+    let half = (entsize / 2) as usize;
+    let mut entries = Vec::new();
+    for e in raw.chunks(entsize as usize) {
+        let tag = r.word_at(e, 0);
+        if tag == 0 {
+            break;
+        }
+        entries.push((tag, r.word_at(e, half)));
+    }
+    let value = |tag: u64| entries.iter().find(|(t, _)| *t == tag).map(|(_, v)| *v);
+    let (Some(strtab), Some(strsz)) = (value(DT_STRTAB), value(DT_STRSZ)) else {
+        return Ok(());
+    };
+    let str_off = file_offset(segments, strtab).ok_or("string table outside the file")?;
+    let strings = r.bytes(str_off, strsz.min(MAX_TEXT) as usize)?;
+    let text = |off: u64| c_string(&strings, usize::try_from(off).unwrap_or(usize::MAX));
+    let split = |v: u64| -> Vec<String> {
+        text(v)
+            .split(':')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    for &(tag, v) in &entries {
+        match tag {
+            DT_NEEDED => elf.needed.push(text(v)),
+            DT_SONAME => elf.soname = Some(text(v)),
+            DT_RPATH => elf.rpath.extend(split(v)),
+            DT_RUNPATH => elf.runpath.extend(split(v)),
+            _ => {}
+        }
+    }
+    if let (Some(addr), Some(num)) = (value(DT_VERNEED), value(DT_VERNEEDNUM)) {
+        let off = file_offset(segments, addr).ok_or("version-needed table outside the file")?;
+        elf.version_needs = version_needs(r, off, num, &text)?;
+    }
+    if let (Some(addr), Some(num)) = (value(DT_VERDEF), value(DT_VERDEFNUM)) {
+        let off = file_offset(segments, addr).ok_or("version table outside the file")?;
+        elf.version_defs = version_defs(r, off, num, &text)?;
+    }
+    Ok(())
+}
+
+/// `Elfxx_Verneed` (16 bytes) chains, each with `Elfxx_Vernaux` (16 bytes) chains.
+fn version_needs<S: Source + ?Sized>(
+    r: &Reader<'_, S>,
+    mut off: u64,
+    num: u64,
+    text: &dyn Fn(u64) -> String,
+) -> Result<Vec<VersionNeed>, String> {
+    let mut out = Vec::new();
+    for _ in 0..num.min(MAX_ENTRIES) {
+        let vn = r.bytes(off, 16)?;
+        let mut need = VersionNeed {
+            file: text(r.u32_at(&vn, 4)),
+            versions: Vec::new(),
+        };
+        let mut aux = off + r.u32_at(&vn, 8);
+        for _ in 0..r.u16_at(&vn, 2).min(MAX_ENTRIES as u16) {
+            let a = r.bytes(aux, 16)?;
+            need.versions.push(text(r.u32_at(&a, 8)));
+            match r.u32_at(&a, 12) {
+                0 => break,
+                next => aux += next,
+            }
+        }
+        out.push(need);
+        match r.u32_at(&vn, 12) {
+            0 => break,
+            next => off += next,
+        }
+    }
+    Ok(out)
+}
+
+/// `Elfxx_Verdef` (20 bytes); the first `Elfxx_Verdaux` names the version.
+fn version_defs<S: Source + ?Sized>(
+    r: &Reader<'_, S>,
+    mut off: u64,
+    num: u64,
+    text: &dyn Fn(u64) -> String,
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for _ in 0..num.min(MAX_ENTRIES) {
+        let vd = r.bytes(off, 20)?;
+        let aux = r.bytes(off + r.u32_at(&vd, 12), 8)?;
+        out.push(text(r.u32_at(&aux, 0)));
+        match r.u32_at(&vd, 16) {
+            0 => break,
+            next => off += next,
+        }
+    }
+    Ok(out)
+}
+
+/// `x86-64`, `AArch64`, … for messages.
+pub(crate) fn machine_name(machine: u16) -> String {
+    match machine {
+        EM_386 => "i386".into(),
+        EM_ARM => "32-bit ARM".into(),
+        EM_X86_64 => "x86-64".into(),
+        EM_AARCH64 => "AArch64".into(),
+        EM_RISCV => "RISC-V".into(),
+        8 => "MIPS".into(),
+        20 => "PowerPC".into(),
+        21 => "PowerPC64".into(),
+        22 => "s390".into(),
+        other => format!("machine {other}"),
+    }
+}
+
+pub(crate) fn os_abi_name(abi: u8) -> &'static str {
+    match abi {
+        0 => "System V",
+        3 => "Linux",
+        6 => "Solaris",
+        9 => "FreeBSD",
+        12 => "OpenBSD",
+        2 => "NetBSD",
+        _ => "another OS",
+    }
+}
+
+/// `GLIBC_2.34` → `(2, 34, 0)`; `None` for other version names.
+pub(crate) fn glibc_version(name: &str) -> Option<(u32, u32, u32)> {
+    let v = name.strip_prefix("GLIBC_")?;
+    if !v.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut it = v.split('.').map(|p| p.parse::<u32>().ok());
+    Some((it.next()??, it.next().flatten().unwrap_or(0), it.next().flatten().unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testing::tiny_elf;
+
+    fn elf_of(bytes: &[u8]) -> Elf {
+        match read(bytes).unwrap() {
+            Format::Elf(e) => *e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_tiny_elf() {
+        let bytes = tiny_elf(
+            EM_X86_64,
+            Some("/lib64/ld-linux-x86-64.so.2"),
+            &["libc.so.6", "libmissing.so.1"],
+            Some("$ORIGIN/../lib:/opt/x"),
+            &[("libc.so.6", &["GLIBC_2.2.5", "GLIBC_99.0"])],
+        );
+        let e = elf_of(&bytes);
+        assert_eq!((e.class, e.machine, e.os_abi), (64, EM_X86_64, 0));
+        assert_eq!(
+            e.interpreter.as_deref(),
+            Some("/lib64/ld-linux-x86-64.so.2")
+        );
+        assert_eq!(e.needed, ["libc.so.6", "libmissing.so.1"]);
+        assert_eq!(e.runpath, ["$ORIGIN/../lib", "/opt/x"]);
+        assert_eq!(e.version_needs.len(), 1);
+        assert_eq!(e.version_needs[0].versions, ["GLIBC_2.2.5", "GLIBC_99.0"]);
+    }
+
+    #[test]
+    fn truncated_and_foreign_files_are_errors_not_panics() {
+        let bytes = tiny_elf(EM_AARCH64, None, &["libc.so.6"], None, &[]);
+        for cut in [5, 20, 63, 100, 200, bytes.len() - 1] {
+            let _ = read(&bytes[..cut]);
+        }
+        assert_eq!(elf_of(&bytes).machine, EM_AARCH64);
+        assert!(matches!(read(&b"#!/bin/sh\n"[..]), Ok(Format::Script)));
+        assert!(matches!(
+            read(&[0xcf, 0xfa, 0xed, 0xfe, 7][..]),
+            Ok(Format::Foreign(m)) if m.contains("macOS")
+        ));
+        assert!(read(&b""[..]).is_err());
+        let mut bad = bytes.clone();
+        bad[4] = 9;
+        assert!(read(&bad[..]).is_err());
+        // a hostile program-header count pointing past the end
+        let mut bad = bytes;
+        bad[56] = 0xff;
+        assert!(read(&bad[..]).is_err());
+    }
+
+    #[test]
+    fn reads_a_real_binary_and_libc() {
+        let me = std::env::current_exe().unwrap();
+        let Format::Elf(e) = read_path(&me).unwrap() else {
+            panic!("not ELF")
+        };
+        assert_eq!(e.class, if cfg!(target_pointer_width = "64") { 64 } else { 32 });
+        for libc in ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6"] {
+            if let Ok(Format::Elf(l)) = read_path(Path::new(libc)) {
+                assert!(l.version_defs.iter().any(|v| v == "GLIBC_2.17"), "{l:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn glibc_versions() {
+        assert_eq!(glibc_version("GLIBC_2.34"), Some((2, 34, 0)));
+        assert_eq!(glibc_version("GLIBC_2.2.5"), Some((2, 2, 5)));
+        assert_eq!(glibc_version("GLIBC_PRIVATE"), None);
+        assert_eq!(glibc_version("OPENSSL_3.0.0"), None);
+        assert_eq!(machine_name(EM_AARCH64), "AArch64");
+    }
+}
