@@ -381,7 +381,11 @@ pub(crate) fn glibc_version(name: &str) -> Option<(u32, u32, u32)> {
         return None;
     }
     let mut it = v.split('.').map(|p| p.parse::<u32>().ok());
-    Some((it.next()??, it.next().flatten().unwrap_or(0), it.next().flatten().unwrap_or(0)))
+    Some((
+        it.next()??,
+        it.next().flatten().unwrap_or(0),
+        it.next().flatten().unwrap_or(0),
+    ))
 }
 
 #[cfg(test)]
@@ -445,8 +449,18 @@ mod tests {
         let Format::Elf(e) = read_path(&me).unwrap() else {
             panic!("not ELF")
         };
-        assert_eq!(e.class, if cfg!(target_pointer_width = "64") { 64 } else { 32 });
-        for libc in ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6"] {
+        assert_eq!(
+            e.class,
+            if cfg!(target_pointer_width = "64") {
+                64
+            } else {
+                32
+            }
+        );
+        for libc in [
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "/lib/aarch64-linux-gnu/libc.so.6",
+        ] {
             if let Ok(Format::Elf(l)) = read_path(Path::new(libc)) {
                 assert!(l.version_defs.iter().any(|v| v == "GLIBC_2.17"), "{l:?}");
             }

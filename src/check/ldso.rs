@@ -163,9 +163,8 @@ impl Loader {
             return fits(&p).then_some(p);
         }
         let origin = requester_path.parent().unwrap_or(Path::new("/"));
-        let in_dirs = |dirs: &mut dyn Iterator<Item = PathBuf>| {
-            dirs.map(|d| d.join(name)).find(|p| fits(p))
-        };
+        let in_dirs =
+            |dirs: &mut dyn Iterator<Item = PathBuf>| dirs.map(|d| d.join(name)).find(|p| fits(p));
         let expand = |entry: &str, origin: &Path| expand(entry, origin, requester.machine);
         let mut order: Vec<PathBuf> = Vec::new();
         if requester.runpath.is_empty() {
@@ -192,7 +191,8 @@ impl Loader {
         let mut out = Closure::default();
         let mut seen: HashSet<String> = HashSet::new();
         // Breadth first, as the loader: (object, its ELF, its loaders' RPATHs, depth).
-        let mut queue = VecDeque::from([(root.to_path_buf(), root_elf.clone(), Vec::new(), 0usize)]);
+        let mut queue =
+            VecDeque::from([(root.to_path_buf(), root_elf.clone(), Vec::new(), 0usize)]);
         let mut defs: HashMap<String, (PathBuf, Vec<String>)> = HashMap::new();
         let mut needs: Vec<(PathBuf, Elf)> = Vec::new();
         while let Some((path, obj, inherited, depth)) = queue.pop_front() {

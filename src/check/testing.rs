@@ -109,3 +109,93 @@ pub(crate) fn tiny_elf(
     f
 }
 
+use super::{Host, Kind, Subject};
+use crate::environment::EnvMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// The host's ELF machine (tests build binaries "for this host").
+pub(crate) fn host_machine() -> u16 {
+    Host::detect(&EnvMap::new(), "box".into()).machine
+}
+
+/// A host named `hostname`, with the real loader configuration.
+pub(crate) fn host(hostname: &str) -> Host {
+    Host::detect(&EnvMap::new(), hostname.into())
+}
+
+/// A small Mix-like release under `root` whose ERTS programs are tiny ELF files for this
+/// host needing only libc, and the Subject for it (private epmd port `epmd_port`).
+pub(crate) fn fake_release(root: &Path, epmd_port: u16) -> Subject {
+    let m = host_machine();
+    let interp = super::elf::read_path(&std::env::current_exe().unwrap())
+        .ok()
+        .and_then(|f| match f {
+            super::elf::Format::Elf(e) => e.interpreter,
+            _ => None,
+        });
+    let bin = root.join("erts-13.1.5/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for p in super::runtime::PROGRAMS {
+        let path = bin.join(p);
+        std::fs::write(
+            &path,
+            tiny_elf(m, interp.as_deref(), &["libc.so.6"], None, &[]),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let vsn = root.join("releases/0.1.0");
+    std::fs::create_dir_all(&vsn).unwrap();
+    let write = |p: &str, t: &[u8]| {
+        let path = root.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, t).unwrap();
+    };
+    write("releases/start_erl.data", b"13.1.5 0.1.0");
+    write(
+        "releases/0.1.0/demo.rel",
+        b"{release,{\"demo\",\"0.1.0\"},{erts,\"13.1.5\"},[{kernel,\"8.5.3\"},{demo,\"0.1.0\"}]}.\n",
+    );
+    write("releases/0.1.0/start.boot", &[131, 104, 3]);
+    write("releases/0.1.0/vm.args", b"## nothing\n");
+    write("releases/0.1.0/sys.config", b"[{demo, [{k, 1}]}].\n");
+    write("releases/0.1.0/env.sh", b"#!/bin/sh\n");
+    write("releases/0.1.0/elixir", b"ELIXIR_VERSION=1.14.0\n");
+    write("releases/COOKIE", b"secret");
+    std::fs::set_permissions(
+        root.join("releases/COOKIE"),
+        std::fs::Permissions::from_mode(0o400),
+    )
+    .unwrap();
+    write(
+        "lib/kernel-8.5.3/ebin/kernel.app",
+        b"{application, kernel, [{vsn, \"8.5.3\"}]}.\n",
+    );
+    write(
+        "lib/demo-0.1.0/ebin/demo.app",
+        b"{application, demo, [{vsn, \"0.1.0\"}]}.\n",
+    );
+    let mut env = EnvMap::new();
+    env.set("HOME", root.as_os_str());
+    env.set("ERL_EPMD_PORT", epmd_port.to_string());
+    Subject {
+        kind: Kind::Mix,
+        root: root.to_path_buf(),
+        name: "demo".into(),
+        vsn: "0.1.0".into(),
+        start_erl: crate::release::StartErlData::parse("13.1.5 0.1.0").ok_or_else(String::new),
+        vsn_dir: vsn.clone(),
+        erts_bin: Some(bin),
+        boot: vsn.join("start.boot"),
+        vm_args: vsn.join("vm.args"),
+        sys_config: vsn.join("sys.config"),
+        substitute: false,
+        policy: Default::default(),
+        env,
+        node: "demo".into(),
+        distribution: "sname".into(),
+        dirs: vec![("RELEASE_TMP", root.join("tmp"))],
+        daemon_dirs: vec![("RELEASE_TMP/pipe", root.join("tmp/pipe"))],
+    }
+}
