@@ -16,22 +16,12 @@ pub(crate) const EM_X86_64: u16 = 62;
 pub(crate) const EM_AARCH64: u16 = 183;
 pub(crate) const EM_RISCV: u16 = 243;
 
-const PT_LOAD: u32 = 1;
+pub(super) const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
 const PT_INTERP: u32 = 3;
-const DT_NEEDED: u64 = 1;
-const DT_STRTAB: u64 = 5;
-const DT_STRSZ: u64 = 10;
-const DT_SONAME: u64 = 14;
-const DT_RPATH: u64 = 15;
-const DT_RUNPATH: u64 = 29;
-const DT_VERDEF: u64 = 0x6fff_fffc;
-const DT_VERDEFNUM: u64 = 0x6fff_fffd;
-const DT_VERNEED: u64 = 0x6fff_fffe;
-const DT_VERNEEDNUM: u64 = 0x6fff_ffff;
 /// Caps on counts read from the file, so a hostile header cannot make us loop or allocate.
-const MAX_ENTRIES: u64 = 4096;
-const MAX_TEXT: u64 = 1 << 20;
+pub(super) const MAX_ENTRIES: u64 = 4096;
+pub(super) const MAX_TEXT: u64 = 1 << 20;
 
 /// Something bytes can be read from at an offset: a file, or a buffer in tests.
 pub(crate) trait Source {
@@ -110,19 +100,19 @@ pub(crate) fn read(src: &(impl Source + ?Sized)) -> Result<Format, String> {
 }
 
 /// Reads integers of the file's class and byte order.
-struct Reader<'a, S: Source + ?Sized> {
-    src: &'a S,
-    wide: bool,
-    le: bool,
+pub(super) struct Reader<'a, S: Source + ?Sized> {
+    pub src: &'a S,
+    pub wide: bool,
+    pub le: bool,
 }
 
 impl<S: Source + ?Sized> Reader<'_, S> {
-    fn bytes(&self, off: u64, len: usize) -> Result<Vec<u8>, String> {
+    pub(super) fn bytes(&self, off: u64, len: usize) -> Result<Vec<u8>, String> {
         self.src
             .bytes_at(off, len)
             .ok_or_else(|| format!("truncated ELF file (wanted {len} bytes at offset {off})"))
     }
-    fn uint(&self, b: &[u8]) -> u64 {
+    pub(super) fn uint(&self, b: &[u8]) -> u64 {
         let mut v = 0u64;
         for i in 0..b.len() {
             let byte = if self.le { b[b.len() - 1 - i] } else { b[i] };
@@ -130,24 +120,24 @@ impl<S: Source + ?Sized> Reader<'_, S> {
         }
         v
     }
-    fn u16_at(&self, b: &[u8], at: usize) -> u16 {
+    pub(super) fn u16_at(&self, b: &[u8], at: usize) -> u16 {
         self.uint(&b[at..at + 2]) as u16
     }
-    fn u32_at(&self, b: &[u8], at: usize) -> u64 {
+    pub(super) fn u32_at(&self, b: &[u8], at: usize) -> u64 {
         self.uint(&b[at..at + 4])
     }
     /// A word of the file's class (`Elf32_Addr`/`Elf64_Addr`, offsets, `d_val`).
-    fn word_at(&self, b: &[u8], at: usize) -> u64 {
+    pub(super) fn word_at(&self, b: &[u8], at: usize) -> u64 {
         let n = if self.wide { 8 } else { 4 };
         self.uint(&b[at..at + n])
     }
 }
 
-struct Segment {
-    kind: u32,
-    offset: u64,
-    vaddr: u64,
-    filesz: u64,
+pub(super) struct Segment {
+    pub kind: u32,
+    pub offset: u64,
+    pub vaddr: u64,
+    pub filesz: u64,
 }
 
 fn parse(src: &(impl Source + ?Sized)) -> Result<Elf, String> {
@@ -219,131 +209,12 @@ fn parse(src: &(impl Source + ?Sized)) -> Result<Elf, String> {
         .collect();
     if let Some(s) = segments.iter().find(|s| s.kind == PT_INTERP) {
         let raw = r.bytes(s.offset, s.filesz.min(4096) as usize)?;
-        elf.interpreter = Some(c_string(&raw, 0));
+        elf.interpreter = Some(super::dynamic::c_string(&raw, 0));
     }
     if let Some(s) = segments.iter().find(|s| s.kind == PT_DYNAMIC) {
-        read_dynamic(&r, s, &segments, &mut elf)?;
+        super::dynamic::read_dynamic(&r, s, &segments, &mut elf)?;
     }
     Ok(elf)
-}
-
-/// A file offset for a virtual address, through the `PT_LOAD` segments.
-fn file_offset(segments: &[Segment], vaddr: u64) -> Option<u64> {
-    segments
-        .iter()
-        .filter(|s| s.kind == PT_LOAD)
-        .find(|s| vaddr >= s.vaddr && vaddr - s.vaddr < s.filesz)
-        .map(|s| vaddr - s.vaddr + s.offset)
-}
-
-fn c_string(b: &[u8], at: usize) -> String {
-    let tail = b.get(at..).unwrap_or_default();
-    let end = tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
-    String::from_utf8_lossy(&tail[..end]).into_owned()
-}
-
-fn read_dynamic<S: Source + ?Sized>(
-    r: &Reader<'_, S>,
-    dynamic: &Segment,
-    segments: &[Segment],
-    elf: &mut Elf,
-) -> Result<(), String> {
-    let entsize = if r.wide { 16 } else { 8 };
-    let count = (dynamic.filesz / entsize).min(MAX_ENTRIES);
-    let raw = r.bytes(dynamic.offset, (count * entsize) as usize)?;
-    let half = (entsize / 2) as usize;
-    let mut entries = Vec::new();
-    for e in raw.chunks(entsize as usize) {
-        let tag = r.word_at(e, 0);
-        if tag == 0 {
-            break;
-        }
-        entries.push((tag, r.word_at(e, half)));
-    }
-    let value = |tag: u64| entries.iter().find(|(t, _)| *t == tag).map(|(_, v)| *v);
-    let (Some(strtab), Some(strsz)) = (value(DT_STRTAB), value(DT_STRSZ)) else {
-        return Ok(());
-    };
-    let str_off = file_offset(segments, strtab).ok_or("string table outside the file")?;
-    let strings = r.bytes(str_off, strsz.min(MAX_TEXT) as usize)?;
-    let text = |off: u64| c_string(&strings, usize::try_from(off).unwrap_or(usize::MAX));
-    let split = |v: u64| -> Vec<String> {
-        text(v)
-            .split(':')
-            .filter(|p| !p.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    for &(tag, v) in &entries {
-        match tag {
-            DT_NEEDED => elf.needed.push(text(v)),
-            DT_SONAME => elf.soname = Some(text(v)),
-            DT_RPATH => elf.rpath.extend(split(v)),
-            DT_RUNPATH => elf.runpath.extend(split(v)),
-            _ => {}
-        }
-    }
-    if let (Some(addr), Some(num)) = (value(DT_VERNEED), value(DT_VERNEEDNUM)) {
-        let off = file_offset(segments, addr).ok_or("version-needed table outside the file")?;
-        elf.version_needs = version_needs(r, off, num, &text)?;
-    }
-    if let (Some(addr), Some(num)) = (value(DT_VERDEF), value(DT_VERDEFNUM)) {
-        let off = file_offset(segments, addr).ok_or("version table outside the file")?;
-        elf.version_defs = version_defs(r, off, num, &text)?;
-    }
-    Ok(())
-}
-
-/// `Elfxx_Verneed` (16 bytes) chains, each with `Elfxx_Vernaux` (16 bytes) chains.
-fn version_needs<S: Source + ?Sized>(
-    r: &Reader<'_, S>,
-    mut off: u64,
-    num: u64,
-    text: &dyn Fn(u64) -> String,
-) -> Result<Vec<VersionNeed>, String> {
-    let mut out = Vec::new();
-    for _ in 0..num.min(MAX_ENTRIES) {
-        let vn = r.bytes(off, 16)?;
-        let mut need = VersionNeed {
-            file: text(r.u32_at(&vn, 4)),
-            versions: Vec::new(),
-        };
-        let mut aux = off + r.u32_at(&vn, 8);
-        for _ in 0..r.u16_at(&vn, 2).min(MAX_ENTRIES as u16) {
-            let a = r.bytes(aux, 16)?;
-            need.versions.push(text(r.u32_at(&a, 8)));
-            match r.u32_at(&a, 12) {
-                0 => break,
-                next => aux += next,
-            }
-        }
-        out.push(need);
-        match r.u32_at(&vn, 12) {
-            0 => break,
-            next => off += next,
-        }
-    }
-    Ok(out)
-}
-
-/// `Elfxx_Verdef` (20 bytes); the first `Elfxx_Verdaux` names the version.
-fn version_defs<S: Source + ?Sized>(
-    r: &Reader<'_, S>,
-    mut off: u64,
-    num: u64,
-    text: &dyn Fn(u64) -> String,
-) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    for _ in 0..num.min(MAX_ENTRIES) {
-        let vd = r.bytes(off, 20)?;
-        let aux = r.bytes(off + r.u32_at(&vd, 12), 8)?;
-        out.push(text(r.u32_at(&aux, 0)));
-        match r.u32_at(&vd, 16) {
-            0 => break,
-            next => off += next,
-        }
-    }
-    Ok(out)
 }
 
 /// `x86-64`, `AArch64`, … for messages.

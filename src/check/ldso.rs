@@ -13,8 +13,6 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-const CACHE_MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
-const OLD_MAGIC: &[u8] = b"ld.so-1.7.0";
 const MAX_DEPTH: usize = 16;
 
 /// The host's loader configuration and what it has read so far.
@@ -48,44 +46,6 @@ pub(crate) struct Closure {
     pub problems: Vec<Problem>,
 }
 
-/// Parses `/etc/ld.so.cache` ("glibc-ld.so.cache1.1", optionally after the old
-/// "ld.so-1.7.0" table): `(library name, path)` pairs. Unknown formats give nothing.
-pub(crate) fn parse_cache(bytes: &[u8]) -> Vec<(String, String)> {
-    let mut base = 0usize;
-    if bytes.starts_with(OLD_MAGIC) {
-        let Some(n) = read_u32(bytes, 12) else {
-            return Vec::new();
-        };
-        // struct cache_file (16 bytes) + 12-byte entries, aligned to 8.
-        base = (16 + 12 * n as usize).next_multiple_of(8);
-    }
-    let Some(new) = bytes.get(base..) else {
-        return Vec::new();
-    };
-    if !new.starts_with(CACHE_MAGIC) {
-        return Vec::new();
-    }
-    let Some(nlibs) = read_u32(new, 20) else {
-        return Vec::new();
-    };
-    let string = |off: u32| {
-        let tail = new.get(off as usize..)?;
-        let end = tail.iter().position(|&c| c == 0)?;
-        std::str::from_utf8(&tail[..end]).ok().map(str::to_string)
-    };
-    (0..nlibs.min(1 << 20) as usize)
-        .map_while(|i| {
-            let at = 48 + 24 * i;
-            Some((read_u32(new, at + 4)?, read_u32(new, at + 8)?))
-        })
-        .filter_map(|(k, v)| Some((string(k)?, string(v)?)))
-        .collect()
-}
-
-fn read_u32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
 /// Debian/Ubuntu multiarch directory names for a machine.
 fn multiarch(machine: u16) -> Option<&'static str> {
     match machine {
@@ -117,7 +77,7 @@ impl Loader {
         }
         default_dirs.extend(["/lib", "/usr/lib", "/usr/local/lib"].map(PathBuf::from));
         Loader {
-            cache: cache.map(parse_cache).unwrap_or_default(),
+            cache: cache.map(super::ld_cache::parse).unwrap_or_default(),
             // Empty elements mean the cwd, which the loader searches; so do we.
             ld_library_path: ld_library_path
                 .map(|p| {
@@ -273,56 +233,8 @@ pub(crate) fn glibc_of(libc: &Elf) -> Option<(u32, u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::testing::tiny_elf;
+    use crate::check::testing::{cache_bytes, tiny_elf};
     use crate::test_support::scratch;
-
-    fn cache_bytes(entries: &[(&str, &str)]) -> Vec<u8> {
-        let mut strings = Vec::new();
-        let table_end = 48 + 24 * entries.len();
-        let mut offs = Vec::new();
-        for (k, v) in entries {
-            let ko = table_end + strings.len();
-            strings.extend_from_slice(k.as_bytes());
-            strings.push(0);
-            let vo = table_end + strings.len();
-            strings.extend_from_slice(v.as_bytes());
-            strings.push(0);
-            offs.push((ko as u32, vo as u32));
-        }
-        let mut b = CACHE_MAGIC.to_vec();
-        b.extend_from_slice(&(entries.len() as u32).to_ne_bytes());
-        b.extend_from_slice(&(strings.len() as u32).to_ne_bytes());
-        b.resize(48, 0);
-        for (k, v) in offs {
-            b.extend_from_slice(&0x303i32.to_ne_bytes());
-            b.extend_from_slice(&k.to_ne_bytes());
-            b.extend_from_slice(&v.to_ne_bytes());
-            b.extend_from_slice(&[0; 12]);
-        }
-        b.extend_from_slice(&strings);
-        b
-    }
-
-    #[test]
-    fn parses_new_and_old_plus_new_caches() {
-        let new = cache_bytes(&[("libfoo.so.1", "/x/libfoo.so.1")]);
-        assert_eq!(
-            parse_cache(&new),
-            [("libfoo.so.1".to_string(), "/x/libfoo.so.1".to_string())]
-        );
-        let mut old = OLD_MAGIC.to_vec();
-        old.resize(12, 0);
-        old.extend_from_slice(&1u32.to_ne_bytes());
-        old.extend_from_slice(&[0; 12]);
-        old.resize(32, 0);
-        old.extend_from_slice(&new);
-        assert_eq!(parse_cache(&old).len(), 1);
-        assert!(parse_cache(b"garbage").is_empty());
-        assert!(parse_cache(&new[..60]).is_empty());
-        if let Ok(real) = std::fs::read("/etc/ld.so.cache") {
-            assert!(parse_cache(&real).iter().any(|(n, _)| n == "libc.so.6"));
-        }
-    }
 
     #[test]
     fn resolves_runpath_origin_and_reports_missing_and_versions() {

@@ -10,12 +10,16 @@ pub mod command;
 pub(crate) mod config;
 pub(crate) mod crash_dump;
 pub(crate) mod diagnose;
+pub(crate) mod dynamic;
 pub(crate) mod elf;
 pub(crate) mod environment;
 pub(crate) mod integrity;
+pub(crate) mod ld_cache;
 pub(crate) mod ldso;
+pub(crate) mod patterns;
 pub mod report;
 pub(crate) mod runtime;
+pub(crate) mod scan;
 pub(crate) mod terms;
 #[cfg(test)]
 pub(crate) mod testing;

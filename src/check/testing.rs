@@ -199,3 +199,31 @@ pub(crate) fn fake_release(root: &Path, epmd_port: u16) -> Subject {
         daemon_dirs: vec![("RELEASE_TMP/pipe", root.join("tmp/pipe"))],
     }
 }
+
+/// An ld.so.cache in the new format holding `(name, path)` entries.
+pub(crate) fn cache_bytes(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut strings = Vec::new();
+    let table_end = 48 + 24 * entries.len();
+    let mut offs = Vec::new();
+    for (k, v) in entries {
+        let ko = table_end + strings.len();
+        strings.extend_from_slice(k.as_bytes());
+        strings.push(0);
+        let vo = table_end + strings.len();
+        strings.extend_from_slice(v.as_bytes());
+        strings.push(0);
+        offs.push((ko as u32, vo as u32));
+    }
+    let mut b = super::ld_cache::CACHE_MAGIC.to_vec();
+    b.extend_from_slice(&(entries.len() as u32).to_ne_bytes());
+    b.extend_from_slice(&(strings.len() as u32).to_ne_bytes());
+    b.resize(48, 0);
+    for (k, v) in offs {
+        b.extend_from_slice(&0x303i32.to_ne_bytes());
+        b.extend_from_slice(&k.to_ne_bytes());
+        b.extend_from_slice(&v.to_ne_bytes());
+        b.extend_from_slice(&[0; 12]);
+    }
+    b.extend_from_slice(&strings);
+    b
+}
