@@ -4,8 +4,12 @@
 use super::report::{self, Finding, Level};
 use super::{Host, Subject, crash_dump, diagnose};
 use crate::environment::EnvMap;
+use crate::environment::vars::{self, ReleaseVars};
+use crate::release::Release;
+use crate::{Error, Result};
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Options {
@@ -76,7 +80,10 @@ pub fn explain_boot_failure(
 ) -> String {
     let found = diagnose::diagnose(output);
     let mut text = diagnose::render(&found);
-    let checks: Vec<&str> = found.iter().filter_map(|d| d.check).collect();
+    let checks: Vec<&str> = found
+        .iter()
+        .flat_map(|d| d.checks.iter().copied())
+        .collect();
     if let (Some(s), Some(h), false) = (subject, host, checks.is_empty()) {
         let findings: Vec<Finding> = super::run(s, h)
             .into_iter()
@@ -103,6 +110,136 @@ pub fn preflight_start(subject: &Subject, host: &Host) -> Result<(), String> {
 
 /// The exit code of `check` when the release cannot start.
 pub const EXIT_CANNOT_START: i32 = report::EXIT_CANNOT_START;
+
+/// How much of the run_erl log the boot-failure explanation reads.
+const LOG_LINES: usize = 200;
+
+/// `bin/NAME check [--json] [--crash-dump [FILE]]`, after env.sh, with the release's
+/// variables. Prints the report; returns the exit code.
+pub fn release_face(
+    vars: &ReleaseVars,
+    substitute: bool,
+    hostname: String,
+    args: &[OsString],
+) -> Result<i32> {
+    let opts = parse_options(args, &vars.env).map_err(|t| Error::message(1, t))?;
+    let subject = Subject::from_vars(vars, substitute);
+    let host = Host::detect(&vars.env, hostname);
+    let (text, code) = run(&opts, &subject, &host);
+    print!("{text}");
+    Ok(code)
+}
+
+/// `beamrc check RELEASE_DIR [--json] [--crash-dump [FILE]]`: the variables are computed
+/// from the caller's environment (env.sh is not sourced: `bin/NAME check` does that).
+pub fn tool_face(args: &[OsString], hostname: String) -> Result<i32> {
+    let usage = || {
+        Error::message(
+            1,
+            "ERROR: usage: beamrc check RELEASE_DIR [--json] [--crash-dump [FILE]]",
+        )
+    };
+    let (dir, rest) = args.split_first().ok_or_else(usage)?;
+    if dir.to_string_lossy().starts_with("--") {
+        return Err(usage());
+    }
+    let root = std::fs::canonicalize(dir)
+        .map_err(|e| Error::Release(format!("cannot open {}: {e}", Path::new(dir).display())))?;
+    let fallback = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let release = Release::open(root, &fallback);
+    let caller = EnvMap::from_os();
+    let argv0 = OsString::from(format!("bin/{}", release.name));
+    let prelude = vars::prelude(&release, &caller, &argv0, "check".as_ref())?;
+    let vsn_dir = vars::vsn_dir(&release, &prelude);
+    let vars = vars::finish(prelude, &vsn_dir);
+    let substitute = ["REPLACE_OS_VARS", "RELX_REPLACE_OS_VARS"]
+        .iter()
+        .any(|k| vars.env.non_empty(k).is_some());
+    let sourced = std::fs::read(vsn_dir.join("env.sh"))
+        .is_ok_and(|t| !crate::environment::env_sh::is_inert(&t));
+    let code = release_face(&vars, substitute, hostname, rest)?;
+    if sourced {
+        eprintln!(
+            "WARNING: {} has commands that beamrc check does not run; run bin/{} check to include what it sets",
+            vsn_dir.join("env.sh").display(),
+            release.name
+        );
+    }
+    Ok(code)
+}
+
+/// For `daemon`: what the run_erl log in `log_dir` shows, explained (empty if nothing is
+/// recognised), with the findings of the checks that cover it.
+pub fn explain_daemon_failure(
+    log_dir: &Path,
+    vars: &ReleaseVars,
+    substitute: bool,
+    hostname: String,
+) -> String {
+    let Some((_, tail)) = crate::process::watch::log_tail(log_dir, LOG_LINES) else {
+        return String::new();
+    };
+    explain_with_checks(&tail, vars, substitute, hostname)
+}
+
+/// For a supervised `start` whose VM exited with `code`: the slogan of the crash dump it
+/// wrote (in `ERL_CRASH_DUMP`, the cwd or the release root, newer than `since`), explained.
+pub fn explain_exit(
+    vars: &ReleaseVars,
+    substitute: bool,
+    hostname: String,
+    since: SystemTime,
+) -> String {
+    let env_dump = vars.env.get("ERL_CRASH_DUMP").map(PathBuf::from);
+    let candidates = [
+        env_dump,
+        Some(PathBuf::from("erl_crash.dump")),
+        Some(vars.root.join("erl_crash.dump")),
+    ];
+    let fresh = candidates.into_iter().flatten().find(|p| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since)
+    });
+    let Some(dump) = fresh else {
+        return String::new();
+    };
+    let head = std::fs::read(&dump)
+        .map(|b| String::from_utf8_lossy(&b[..b.len().min(64 * 1024)]).into_owned())
+        .unwrap_or_default();
+    match crash_dump::slogan(&head) {
+        Some((slogan, _)) => {
+            let text = explain_with_checks(&slogan, vars, substitute, hostname);
+            if text.is_empty() {
+                text
+            } else {
+                format!("(from the slogan of {})\n{text}", dump.display())
+            }
+        }
+        None => String::new(),
+    }
+}
+
+fn explain_with_checks(
+    output: &str,
+    vars: &ReleaseVars,
+    substitute: bool,
+    hostname: String,
+) -> String {
+    let subject = Subject::from_vars(vars, substitute);
+    let host = Host::detect(&vars.env, hostname);
+    explain_boot_failure(output, Some(&subject), Some(&host))
+}
+
+/// Before `start` execs or spawns the VM: the fatal runtime checks, as an error (exit 126).
+pub fn preflight_start_vars(vars: &ReleaseVars, hostname: String) -> Result<()> {
+    let subject = Subject::from_vars(vars, false);
+    let host = Host::detect(&vars.env, hostname);
+    preflight_start(&subject, &host).map_err(|text| Error::message(126, text))
+}
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,8 @@ pub(crate) struct Diagnosis {
     /// The line(s) it was recognised in, as written.
     pub lines: Vec<String>,
     pub hint: &'static str,
-    /// The preflight check (a `report::Finding::check` prefix) that covers this cause.
-    pub check: Option<&'static str>,
+    /// The preflight checks (`report::Finding::check`) that cover this cause.
+    pub checks: &'static [&'static str],
 }
 
 use super::patterns::PATTERNS;
@@ -30,7 +30,7 @@ pub(crate) fn diagnose(text: &str) -> Vec<Diagnosis> {
                         what,
                         lines: vec![clip(line)],
                         hint: p.hint,
-                        check: p.check,
+                        checks: p.checks,
                     },
                 ));
                 break;
@@ -173,7 +173,7 @@ mod tests {
             d[0].what,
             "beam.smp needs the shared library libtinfo.so.5, which is not installed on this host"
         );
-        assert_eq!(d[0].check, Some("runtime.library"));
+        assert_eq!(d[0].checks, ["runtime.library"]);
         let t = "Kernel pid terminated (application_controller) ({application_start_failure,demo,{bad_return,x}})\n";
         let d = diagnose(t);
         assert_eq!(d.len(), 1);

@@ -75,7 +75,8 @@ pub struct Subject {
 impl Subject {
     /// A Mix release, from the variables computed for a command; `substitute`: whether
     /// OS-variable substitution was requested (`REPLACE_OS_VARS`, …).
-    pub fn from_vars(release: &Release, vars: &ReleaseVars, substitute: bool) -> Subject {
+    pub fn from_vars(vars: &ReleaseVars, substitute: bool) -> Subject {
+        let release = Release::open(vars.root.clone(), &vars.name);
         let env = &vars.env;
         let script = crate::release::ElixirScript::read(&vars.vsn_dir.join("elixir"));
         let policy =
@@ -83,12 +84,15 @@ impl Subject {
         let boot_name = vars.boot_script.to_string_lossy();
         Subject {
             kind: Kind::Mix,
-            root: release.root.clone(),
+            root: vars.root.clone(),
             name: vars.name.clone(),
             vsn: vars.vsn.clone(),
             start_erl: release.start_erl.clone(),
+
             vsn_dir: vars.vsn_dir.clone(),
-            erts_bin: release.erts_bin(&vars.vsn_dir, &script),
+            erts_bin: release
+                .erts_bin(&vars.vsn_dir, &script)
+                .map(|b| std::fs::canonicalize(&b).unwrap_or(b)),
             boot: vars.vsn_dir.join(format!("{boot_name}.boot")),
             vm_args: vars.vm_args.clone(),
             sys_config: crate::paths::with_suffix(&vars.default_sys_config(), ".config"),

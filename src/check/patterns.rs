@@ -6,7 +6,8 @@ pub(crate) struct Pattern {
     /// The text in words, when the line matches.
     pub matches: fn(&str) -> Option<String>,
     pub hint: &'static str,
-    pub check: Option<&'static str>,
+    /// The preflight checks (`report::Finding::check`) that cover this cause.
+    pub checks: &'static [&'static str],
     /// Generic patterns only count when nothing specific matched.
     pub generic: bool,
 }
@@ -25,7 +26,7 @@ fn has(line: &str, needle: &str) -> Option<()> {
 pub(crate) const PATTERNS: &[Pattern] = &[
     Pattern {
         id: "wrong_architecture",
-        check: Some("runtime.format"),
+        checks: &["runtime.format"],
         generic: false,
         matches: |l| {
             (l.contains("Syntax error: \"(\" unexpected")
@@ -39,7 +40,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "glibc_too_old",
-        check: Some("runtime.symbol_version"),
+        checks: &["runtime.symbol_version"],
         generic: false,
         matches: |l| {
             let v = between(l, "version `GLIBC_", "'")?;
@@ -50,7 +51,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "openssl_mismatch",
-        check: Some("runtime.library"),
+        checks: &["runtime.library"],
         generic: false,
         matches: |l| {
             (l.contains("Unable to load crypto library")
@@ -62,7 +63,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "missing_library",
-        check: Some("runtime.library"),
+        checks: &["runtime.library"],
         generic: false,
         matches: |l| {
             let lib = between(l, "error while loading shared libraries: ", ":")?;
@@ -75,7 +76,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "nif_load_failed",
-        check: Some("runtime.library"),
+        checks: &["runtime.library"],
         generic: false,
         matches: |l| {
             between(l, "Failed to load NIF library", "'")
@@ -85,7 +86,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "home_unset",
-        check: Some("env.home"),
+        checks: &["env.home"],
         generic: false,
         matches: |l| {
             has(l, "HOME must be set")
@@ -95,7 +96,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "cannot_get_bootfile",
-        check: Some("integrity.boot"),
+        checks: &["integrity.boot"],
         generic: false,
         matches: |l| {
             between(l, "'cannot get bootfile',", "}").map(|f| {
@@ -109,7 +110,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "elixir_for_another_otp",
-        check: Some("integrity.erts"),
+        checks: &["integrity.erts"],
         generic: false,
         matches: |l| {
             has(l, "{undef,[{elixir,start_cli").map(|()| "the VM cannot run elixir:start_cli/0: the Elixir in lib/ is missing or was compiled for another OTP".into())
@@ -118,7 +119,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "load_failed",
-        check: Some("integrity.erts"),
+        checks: &["integrity.erts"],
         generic: false,
         matches: |l| {
             between(l, "{load_failed,", "}").map(|m| {
@@ -132,7 +133,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "config_syntax",
-        check: Some("config.sys_config"),
+        checks: &["config.sys_config"],
         generic: false,
         matches: |l| {
             let file = between(l, "error in config file ", " (")?.trim_matches(['"', '\\']);
@@ -147,7 +148,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "invalid_config",
-        check: Some("config.sys_config"),
+        checks: &["config.sys_config"],
         generic: false,
         matches: |l| {
             between(l, "invalid config data: ", "\"")
@@ -157,7 +158,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "name_in_use",
-        check: Some("env.name_in_use"),
+        checks: &["env.name_in_use"],
         generic: false,
         matches: |l| {
             let name = between(l, "the name ", " seems to be in use")?;
@@ -167,7 +168,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "long_name",
-        check: Some("config.name"),
+        checks: &["config.name"],
         generic: false,
         matches: |l| {
             has(l, "Can't set long node name").map(|()| {
@@ -179,7 +180,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "short_name",
-        check: Some("config.name"),
+        checks: &["config.name"],
         generic: false,
         matches: |l| {
             has(l, "Can't set short node name")
@@ -189,7 +190,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "epmd_down",
-        check: Some("env.epmd"),
+        checks: &["env.epmd"],
         generic: false,
         matches: |l| {
             has(l, "register/listen error: econnrefused")
@@ -199,7 +200,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "cookie_mode",
-        check: Some("config.cookie"),
+        checks: &["config.cookie"],
         generic: false,
         matches: |l| {
             between(l, "Cookie file ", " must be accessible by owner only")
@@ -209,7 +210,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "runtime_config_eacces",
-        check: Some("env.dirs"),
+        checks: &["env.dirs"],
         generic: false,
         matches: |l| {
             (l.contains("Could not write runtime configuration")
@@ -223,7 +224,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "env_var_missing",
-        check: None,
+        checks: &[],
         generic: false,
         matches: |l| {
             between(l, "environment variable \"", "\"")
@@ -238,7 +239,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "config_provider",
-        check: None,
+        checks: &[],
         generic: false,
         matches: |l| {
             between(l, "Config provider ", " failed").map(|p| {
@@ -249,7 +250,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "app_start_failure",
-        check: None,
+        checks: &[],
         generic: false,
         matches: |l| {
             let rest = between(l, "application_start_failure,", "}")?;
@@ -263,7 +264,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "app_exited",
-        check: None,
+        checks: &[],
         generic: false,
         matches: |l| {
             let app = between(l, "Application ", " exited with reason: ")?;
@@ -277,7 +278,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "port_in_use",
-        check: None,
+        checks: &[],
         generic: false,
         matches: |l| {
             has(l, "eaddrinuse").map(|()| {
@@ -289,7 +290,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "child_setup_closed",
-        check: None,
+        checks: &[],
         generic: false,
         matches: |l| {
             has(l, "erl_child_setup closed").map(|()| {
@@ -300,8 +301,23 @@ pub(crate) const PATTERNS: &[Pattern] = &[
         hint: "check the kernel log (dmesg) for the OOM killer and the container's memory limit",
     },
     Pattern {
+        id: "no_distribution",
+        checks: &[
+            "config.name",
+            "env.epmd",
+            "env.name_in_use",
+            "env.dist_port",
+        ],
+        generic: false,
+        matches: |l| {
+            has(l, "nodistribution")
+                .map(|()| "distribution could not start (the name is in use, epmd is unreachable, or the name does not suit the host)".into())
+        },
+        hint: "the VM's stderr names the cause (\"seems to be in use\", \"Can't set … node name\", \"register/listen error\"); the checks below test each",
+    },
+    Pattern {
         id: "do_boot",
-        check: None,
+        checks: &[],
         generic: true,
         matches: |l| {
             has(l, "init terminating in do_boot")
@@ -311,7 +327,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "kernel_pid_terminated",
-        check: None,
+        checks: &[],
         generic: true,
         matches: |l| {
             (l.contains("Kernel pid terminated") || l.contains("could not start kernel pid"))
