@@ -59,7 +59,29 @@ pub fn run(daemon: &Daemon, inputs: &Inputs) -> Result<i32> {
         debug!("not waiting for boot (no native connection or BEAMRC_START_TIMEOUT=0)");
         return Ok(0);
     };
-    wait_booted(&client, daemon, timeout)
+    wait_booted(&client, daemon, timeout).map_err(|e| explained(e, daemon, inputs))
+}
+
+/// A boot failure with what `check` recognises in the log appended (issue 11).
+fn explained(err: Error, daemon: &Daemon, inputs: &Inputs) -> Error {
+    match err {
+        Error::Lifecycle(mut text) => {
+            let substitute = super::configure::substitution_requested(&inputs.vars);
+            let hostname = super::gather::hostname();
+            let why = crate::check::command::explain_daemon_failure(
+                &daemon.log_dir,
+                &inputs.vars,
+                substitute,
+                hostname,
+            );
+            if !why.is_empty() {
+                text.push('\n');
+                text.push_str(why.trim_end());
+            }
+            Error::Lifecycle(text)
+        }
+        other => other,
+    }
 }
 
 fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {

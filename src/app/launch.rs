@@ -32,6 +32,12 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     let vsn_dir = vars::vsn_dir(&release, &prelude);
     let env = source_env_sh(&vsn_dir, &exe, prelude, argv0, args)?;
     let vars = vars::finish(env, &vsn_dir);
+    if word == "check" {
+        // issue 11: the preflight (no VM); after env.sh, so its settings count.
+        let substitute = super::configure::substitution_requested(&vars);
+        let args = args.get(1..).unwrap_or_default();
+        return crate::check::command::release_face(&vars, substitute, gather::hostname(), args);
+    }
 
     match &command {
         Command::Help => {

@@ -13,6 +13,9 @@ use std::time::Duration;
 
 pub fn start(spec: ExecSpec, inputs: &Inputs) -> Result<i32> {
     let env = &inputs.vars.env;
+    // issue 11: erlexec and beam.smp can run here (format, loader, libraries), or one
+    // readable error instead of the loader's.
+    crate::check::command::preflight_start_vars(&inputs.vars, super::gather::hostname())?;
     let socket = env.non_empty("NOTIFY_SOCKET").map(|s| s.to_os_string());
     let readiness = match &socket {
         Some(socket) => Some(Readiness::new(socket.clone(), inputs)?),
@@ -32,7 +35,19 @@ pub fn start(spec: ExecSpec, inputs: &Inputs) -> Result<i32> {
                 }) as Box<dyn Fn() + Send + Sync>
             }),
         };
-        return Ok(init::supervise(&spec, opts));
+        let started = std::time::SystemTime::now();
+        let code = init::supervise(&spec, opts);
+        if code != 0 && code < 128 {
+            let substitute = super::configure::substitution_requested(&inputs.vars);
+            let why = crate::check::command::explain_exit(
+                &inputs.vars,
+                substitute,
+                super::gather::hostname(),
+                started,
+            );
+            eprint!("{why}");
+        }
+        return Ok(code);
     }
     if let Some(r) = readiness {
         // The VM will have our PID; a detached watcher reports for it.

@@ -25,6 +25,9 @@ pub fn main(args: &[OsString]) -> Result<i32> {
                 "ERROR: usage: beamrc install RELEASE_DIR",
             )),
         },
+        Some("check") => {
+            crate::check::command::tool_face(&args[1..], crate::app::gather::hostname())
+        }
         Some(other) => Err(Error::message(
             1,
             format!("ERROR: unknown beamrc command {other:?} (try beamrc --help)"),
