@@ -87,7 +87,7 @@ pub fn explain_boot_failure(
     if let (Some(s), Some(h), false) = (subject, host, checks.is_empty()) {
         let findings: Vec<Finding> = super::run(s, h)
             .into_iter()
-            .filter(|f| f.level > Level::Ok && checks.contains(&f.check))
+            .filter(|f| f.level > Level::Ok && checks.iter().any(|c| covers(c, f.check)))
             .collect();
         if !findings.is_empty() {
             text.push_str("check:\n");
@@ -185,14 +185,22 @@ pub fn explain_daemon_failure(
     explain_with_checks(&tail, vars, substitute, hostname)
 }
 
-/// For a supervised `start` whose VM exited with `code`: the slogan of the crash dump it
-/// wrote (in `ERL_CRASH_DUMP`, the cwd or the release root, newer than `since`), explained.
+/// How long after its start a VM's exit counts as a boot failure.
+const BOOT_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// For a supervised `start` whose VM exited with a failure status soon after `since`:
+/// the slogan of the crash dump it wrote (in `ERL_CRASH_DUMP`, the cwd or the release
+/// root, newer than `since`), explained; without a dump (the name-in-use case writes
+/// none), the errors the checks find.
 pub fn explain_exit(
     vars: &ReleaseVars,
     substitute: bool,
     hostname: String,
     since: SystemTime,
 ) -> String {
+    if since.elapsed().is_ok_and(|d| d > BOOT_WINDOW) {
+        return String::new();
+    }
     let env_dump = vars.env.get("ERL_CRASH_DUMP").map(PathBuf::from);
     let candidates = [
         env_dump,
@@ -204,23 +212,34 @@ pub fn explain_exit(
             .and_then(|m| m.modified())
             .is_ok_and(|t| t >= since)
     });
-    let Some(dump) = fresh else {
-        return String::new();
-    };
-    let head = std::fs::read(&dump)
-        .map(|b| String::from_utf8_lossy(&b[..b.len().min(64 * 1024)]).into_owned())
-        .unwrap_or_default();
-    match crash_dump::slogan(&head) {
-        Some((slogan, _)) => {
-            let text = explain_with_checks(&slogan, vars, substitute, hostname);
-            if text.is_empty() {
-                text
-            } else {
-                format!("(from the slogan of {})\n{text}", dump.display())
-            }
+    let slogan = fresh.as_ref().and_then(|dump| {
+        let mut head = Vec::new();
+        use std::io::Read;
+        std::fs::File::open(dump)
+            .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+            .ok()?;
+        crash_dump::slogan(&String::from_utf8_lossy(&head)).map(|(s, _)| (dump.clone(), s))
+    });
+    if let Some((dump, slogan)) = slogan {
+        let text = explain_with_checks(&slogan, vars, substitute, hostname);
+        if !text.is_empty() {
+            return format!("(from the slogan of {})\n{text}", dump.display());
         }
-        None => String::new(),
+        return text;
     }
+    let subject = Subject::from_vars(vars, substitute);
+    let host = Host::detect(&vars.env, hostname);
+    let errors: Vec<Finding> = super::run(&subject, &host)
+        .into_iter()
+        .filter(|f| f.level == Level::Error)
+        .collect();
+    if errors.is_empty() {
+        return String::new();
+    }
+    format!(
+        "the VM exited while booting; check finds:\n{}",
+        report::text(&errors)
+    )
 }
 
 fn explain_with_checks(
@@ -232,6 +251,11 @@ fn explain_with_checks(
     let subject = Subject::from_vars(vars, substitute);
     let host = Host::detect(&vars.env, hostname);
     explain_boot_failure(output, Some(&subject), Some(&host))
+}
+
+/// `runtime.library` covers itself; `config.` covers every `config.*`.
+fn covers(check: &str, finding: &str) -> bool {
+    check == finding || (check.ends_with('.') && finding.starts_with(check))
 }
 
 /// Before `start` execs or spawns the VM: the fatal runtime checks, as an error (exit 126).

@@ -64,7 +64,9 @@ pub(crate) fn check(s: &Subject, hostname: &str) -> Configured {
         Err(f) => c.findings.push(*f),
     }
     if let Some((kind, name)) = &c.name {
-        c.findings.push(name_form(*kind, name, hostname));
+        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        let domain = domain_of(hostname, &read("/etc/hosts"), &read("/etc/resolv.conf"));
+        c.findings.push(name_form(*kind, name, hostname, domain));
     }
     c.findings.push(cookie_finding(
         s,
@@ -261,12 +263,58 @@ fn name(
     }
 }
 
+/// Whether the VM can find a domain for a dotless host name (inet_db's `domain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Domain {
+    /// `/etc/hosts` gives the host name a dotted alias, or resolv.conf a `domain`.
+    Known,
+    /// Only a resolv.conf `search` list.
+    Maybe,
+    None,
+}
+
+pub(crate) fn domain_of(hostname: &str, hosts: &str, resolv: &str) -> Domain {
+    let words = |t: &str| -> Vec<Vec<String>> {
+        t.lines()
+            .map(|l| {
+                l.split('#')
+                    .next()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .collect()
+    };
+    let aliased = words(hosts).iter().any(|w| {
+        w.iter().skip(1).any(|n| n == hostname)
+            && w.iter()
+                .skip(1)
+                .any(|n| n.starts_with(&format!("{hostname}.")))
+    });
+    let resolv = words(resolv);
+    if aliased
+        || resolv
+            .iter()
+            .any(|w| w.first().is_some_and(|k| k == "domain"))
+    {
+        Domain::Known
+    } else if resolv
+        .iter()
+        .any(|w| w.first().is_some_and(|k| k == "search"))
+    {
+        Domain::Maybe
+    } else {
+        Domain::None
+    }
+}
+
 fn is_ip(host: &str) -> bool {
     host.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// Short names take a host without dots, long names one with dots (or an IP address).
-pub(crate) fn name_form(kind: NameKind, name: &str, hostname: &str) -> Finding {
+pub(crate) fn name_form(kind: NameKind, name: &str, hostname: &str, domain: Domain) -> Finding {
     let (alive, host) = match name.split_once('@') {
         Some((a, h)) => (a, Some(h)),
         None => (name, None),
@@ -304,18 +352,17 @@ pub(crate) fn name_form(kind: NameKind, name: &str, hostname: &str) -> Finding {
         } else {
             "use RELEASE_DISTRIBUTION=name for a fully qualified host, or drop the domain"
         }),
-        (NameKind::Long, Some(h)) if !h.contains('.') && !is_ip(h) && h != "localhost" => Finding::error(
-            "config.name",
-            format!("long name {name} has a host without dots ({h}); the VM would stop with \"Can't set long node name!\""),
-        )
-        .at("RELEASE_NODE / RELEASE_DISTRIBUTION")
-        .hint("give a fully qualified host or an IP address (RELEASE_NODE=app@$POD_IP), or use RELEASE_DISTRIBUTION=sname"),
-        (NameKind::Long, None) if !hostname.contains('.') => Finding::warning(
-            "config.name",
-            format!("long name {name} without a host, and this host's name ({hostname}) has no domain: unless the resolver supplies one the VM stops with \"Can't set long node name!\""),
-        )
-        .at("RELEASE_NODE")
-        .hint(format!("set RELEASE_NODE={name}@<fully qualified host or IP>, or use RELEASE_DISTRIBUTION=sname")),
+        (NameKind::Long, None) if !hostname.contains('.') => {
+            let what = format!("long name {name} without a host, and this host's name ({hostname}) has no domain");
+            let hint = format!("set RELEASE_NODE={name}@<fully qualified host or IP> (e.g. {name}@$POD_IP), or use RELEASE_DISTRIBUTION=sname");
+            match domain {
+                Domain::None => Finding::error("config.name", format!("{what} and no resolver domain: the VM would stop with \"Can't set long node name!\"")),
+                Domain::Maybe => Finding::warning("config.name", format!("{what}; unless the resolver supplies one the VM stops with \"Can't set long node name!\"")),
+                Domain::Known => Finding::ok("config.name", format!("node name {name} ({flag}) takes the resolver's domain")),
+            }
+            .at("RELEASE_NODE")
+            .hint(hint)
+        }
         _ => Finding::ok("config.name", format!("node name {name} ({flag}) suits this host")),
     }
 }
@@ -335,7 +382,7 @@ mod tests {
     use super::*;
 
     fn level(kind: NameKind, name: &str, host: &str) -> (super::super::report::Level, String) {
-        let f = name_form(kind, name, host);
+        let f = name_form(kind, name, host, Domain::None);
         (f.level, f.line())
     }
 
@@ -350,16 +397,46 @@ mod tests {
             t.contains("Can't set short node name") && t.contains("RELEASE_DISTRIBUTION=name"),
             "{t}"
         );
-        let (l, t) = level(NameKind::Long, "demo@box", "box");
+        // OTP takes an explicit host for -name as it is
+        assert_eq!(level(NameKind::Long, "demo@box", "box").0, Ok);
+        let (l, t) = level(NameKind::Long, "demo", "box");
         assert_eq!(l, Error);
-        assert!(t.contains("Can't set long node name"), "{t}");
+        assert!(
+            t.contains("Can't set long node name") && t.contains("demo@$POD_IP"),
+            "{t}"
+        );
+        let f = name_form(NameKind::Long, "demo", "box", Domain::Maybe);
+        assert_eq!(f.level, Warning);
+        assert_eq!(
+            name_form(NameKind::Long, "demo", "box", Domain::Known).level,
+            Ok
+        );
         assert_eq!(level(NameKind::Long, "demo@10.0.0.7", "box").0, Ok);
         assert_eq!(level(NameKind::Long, "demo@box.example.com", "box").0, Ok);
-        assert_eq!(level(NameKind::Long, "demo", "box").0, Warning);
         assert_eq!(level(NameKind::Long, "demo", "box.lan").0, Ok);
         let (l, t) = level(NameKind::Long, "app@", "box");
         assert_eq!(l, Error);
         assert!(t.contains("POD_IP"), "{t}");
         assert_eq!(level(NameKind::Short, "bad name", "box").0, Error);
+    }
+
+    #[test]
+    fn domains() {
+        assert_eq!(
+            domain_of("vm", "127.0.1.1 vm.example.com vm\n", ""),
+            Domain::Known
+        );
+        assert_eq!(
+            domain_of("vm", "127.0.0.1 localhost\n", "domain lan\n"),
+            Domain::Known
+        );
+        assert_eq!(
+            domain_of("vm", "", "search a.b\nnameserver 1.1.1.1\n"),
+            Domain::Maybe
+        );
+        assert_eq!(
+            domain_of("vm", "# vm.x vm\n", "nameserver 1.1.1.1\n"),
+            Domain::None
+        );
     }
 }

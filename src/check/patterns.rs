@@ -6,7 +6,8 @@ pub(crate) struct Pattern {
     /// The text in words, when the line matches.
     pub matches: fn(&str) -> Option<String>,
     pub hint: &'static str,
-    /// The preflight checks (`report::Finding::check`) that cover this cause.
+    /// The preflight checks (`report::Finding::check`; `x.` means every `x.*`) that cover
+    /// this cause.
     pub checks: &'static [&'static str],
     /// Generic patterns only count when nothing specific matched.
     pub generic: bool,
@@ -30,6 +31,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
         generic: false,
         matches: |l| {
             (l.contains("Syntax error: \"(\" unexpected")
+                || l.contains("Error 8 executing")
                 || l.contains("Exec format error")
                 || l.contains("cannot execute binary file"))
             .then(|| {
@@ -119,17 +121,21 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "load_failed",
-        checks: &["integrity.erts"],
+        checks: &["integrity."],
         generic: false,
         matches: |l| {
-            between(l, "{load_failed,", "}").map(|m| {
+            let mods = between(l, "{load_failed,", "}")?.trim_matches(['[', ']']);
+            Some(if mods.contains("Elixir.") && !mods.contains("kernel") {
                 format!(
-                    "the VM could not load its own modules ({}): lib/ and ERTS do not match",
-                    m.trim_matches(['[', ']'])
+                    "the VM could not load {mods}: their application directory under lib/ is missing or incomplete"
+                )
+            } else {
+                format!(
+                    "the VM could not load its own modules ({mods}): lib/ and ERTS do not match"
                 )
             })
         },
-        hint: "the release's lib/ was built for another OTP than the ERTS running it; use the bundled ERTS or rebuild",
+        hint: "re-copy the release (every application in releases/VSN/NAME.rel needs lib/APP-VSN), and run it with the ERTS it was built with",
     },
     Pattern {
         id: "config_syntax",
@@ -253,6 +259,9 @@ pub(crate) const PATTERNS: &[Pattern] = &[
         checks: &[],
         generic: false,
         matches: |l| {
+            if l.contains("nodistribution") {
+                return None; // kernel failing on distribution: no_distribution says it
+            }
             let rest = between(l, "application_start_failure,", "}")?;
             let app = rest.split(',').next()?.trim();
             let child = between(l, "failed_to_start_child,", ",")
@@ -317,7 +326,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "do_boot",
-        checks: &[],
+        checks: &["integrity."],
         generic: true,
         matches: |l| {
             has(l, "init terminating in do_boot")
@@ -327,7 +336,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
     },
     Pattern {
         id: "kernel_pid_terminated",
-        checks: &[],
+        checks: &["config.", "env."],
         generic: true,
         matches: |l| {
             (l.contains("Kernel pid terminated") || l.contains("could not start kernel pid"))
