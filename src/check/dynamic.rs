@@ -2,6 +2,8 @@
 //! `DT_RUNPATH`, and the GNU version-needed / version-definition tables.
 use super::elf::{Elf, MAX_ENTRIES, MAX_TEXT, PT_LOAD, Reader, Segment, Source, VersionNeed};
 
+/// Longest string read from the string table (paths, library and version names).
+const MAX_STRING: u64 = 4096;
 const DT_NEEDED: u64 = 1;
 const DT_STRTAB: u64 = 5;
 const DT_STRSZ: u64 = 10;
@@ -51,8 +53,15 @@ pub(super) fn read_dynamic<S: Source + ?Sized>(
         return Ok(());
     };
     let str_off = file_offset(segments, strtab).ok_or("string table outside the file")?;
-    let strings = r.bytes(str_off, strsz.min(MAX_TEXT) as usize)?;
-    let text = |off: u64| c_string(&strings, usize::try_from(off).unwrap_or(usize::MAX));
+    // Strings are read where they are (through the file's window), not the whole table.
+    let strsz = strsz.min(MAX_TEXT);
+    let text = |off: u64| {
+        let len = strsz.saturating_sub(off).min(MAX_STRING) as usize;
+        r.src
+            .bytes_at(str_off + off, len)
+            .map(|b| c_string(&b, 0))
+            .unwrap_or_default()
+    };
     let split = |v: u64| -> Vec<String> {
         text(v)
             .split(':')

@@ -5,8 +5,9 @@
 //!
 //! Only what is read is trusted: every offset is bounds-checked, every count is capped,
 //! and a malformed file is an `Err` naming what was wrong, never a panic. Files are read
-//! with positioned reads (`pread`), a few hundred bytes at a time, so a 10 MiB `beam.smp`
-//! costs a handful of small reads.
+//! with positioned reads (`pread`) through an 8 KiB window, so a 10 MiB `beam.smp` costs a
+//! handful of reads.
+use std::cell::RefCell;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -35,11 +36,53 @@ impl Source for [u8] {
     }
 }
 
-impl Source for std::fs::File {
+/// A file read through an 8 KiB window: the headers, tables and strings the loader looks
+/// at sit close together, so a few reads serve hundreds of small lookups.
+pub(crate) struct FileSource {
+    file: std::fs::File,
+    window: RefCell<(u64, Vec<u8>)>,
+}
+
+const WINDOW: usize = 8 * 1024;
+
+impl FileSource {
+    pub(crate) fn new(file: std::fs::File) -> FileSource {
+        FileSource {
+            file,
+            window: RefCell::new((0, Vec::new())),
+        }
+    }
+}
+
+impl Source for FileSource {
     fn bytes_at(&self, offset: u64, len: usize) -> Option<Vec<u8>> {
-        let mut buf = vec![0; len];
-        self.read_exact_at(&mut buf, offset).ok()?;
-        Some(buf)
+        let mut w = self.window.borrow_mut();
+        let inside = |(start, buf): &(u64, Vec<u8>)| {
+            let at = usize::try_from(offset.checked_sub(*start)?).ok()?;
+            buf.get(at..at.checked_add(len)?).map(<[u8]>::to_vec)
+        };
+        if let Some(b) = inside(&w) {
+            return Some(b);
+        }
+        // Reuse the window's buffer: no allocation per miss.
+        let mut buf = std::mem::take(&mut w.1);
+        buf.clear();
+        buf.resize(len.max(WINDOW), 0);
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self
+                .file
+                .read_at(&mut buf[filled..], offset + filled as u64)
+            {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        buf.truncate(filled);
+        *w = (offset, buf);
+        inside(&w)
     }
 }
 
@@ -81,7 +124,7 @@ pub(crate) struct Elf {
 
 pub(crate) fn read_path(path: &Path) -> Result<Format, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    read(&file)
+    read(&FileSource::new(file))
 }
 
 pub(crate) fn read(src: &(impl Source + ?Sized)) -> Result<Format, String> {

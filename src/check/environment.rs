@@ -108,11 +108,17 @@ fn writable(s: &Subject, var: &str, dir: &Path, fatal: bool) -> Option<Finding> 
     Some(f.at(var.to_string()).hint(hint))
 }
 
-fn epmd_port(s: &Subject) -> u16 {
-    s.env
-        .non_empty_str("ERL_EPMD_PORT")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(4369)
+fn epmd_port(s: &Subject) -> Result<u16, Finding> {
+    match s.env.non_empty_str("ERL_EPMD_PORT") {
+        None => Ok(4369),
+        Some(p) => p.trim().parse().map_err(|_| {
+            Finding::error(
+                "env.epmd",
+                format!("ERL_EPMD_PORT={p:?} is not a port number"),
+            )
+            .at("ERL_EPMD_PORT")
+        }),
+    }
 }
 
 fn has_flag(s: &Subject, c: &Configured, flag: &str, value: &str) -> bool {
@@ -137,7 +143,10 @@ fn epmd(s: &Subject, c: &Configured, name: &str) -> Vec<Finding> {
             "ERL_DIST_PORT is set: the node runs without epmd",
         )];
     }
-    let port = epmd_port(s);
+    let port = match epmd_port(s) {
+        Ok(p) => p,
+        Err(f) => return vec![f],
+    };
     let alive = name.split('@').next().unwrap_or(name);
     let deadline = Instant::now() + PROBE;
     match crate::dist::epmd::port_please("127.0.0.1", port, alive, deadline) {

@@ -17,8 +17,7 @@ const MAX_DEPTH: usize = 16;
 
 /// The host's loader configuration and what it has read so far.
 pub(crate) struct Loader {
-    /// `(name, path)` from ld.so.cache, in cache order.
-    cache: Vec<(String, String)>,
+    cache: super::ld_cache::Cache,
     ld_library_path: Vec<String>,
     default_dirs: Vec<PathBuf>,
     read: RefCell<HashMap<PathBuf, Option<Elf>>>,
@@ -62,7 +61,7 @@ impl Loader {
     /// `cache`: the bytes of ld.so.cache (none on musl hosts); `machine`/`class`: the
     /// host's, which choose the default directories.
     pub(crate) fn new(
-        cache: Option<&[u8]>,
+        cache: Option<Vec<u8>>,
         ld_library_path: Option<&OsStr>,
         machine: u16,
         class: u8,
@@ -77,7 +76,7 @@ impl Loader {
         }
         default_dirs.extend(["/lib", "/usr/lib", "/usr/local/lib"].map(PathBuf::from));
         Loader {
-            cache: cache.map(super::ld_cache::parse).unwrap_or_default(),
+            cache: cache.map(super::ld_cache::Cache::new).unwrap_or_default(),
             // Empty elements mean the cwd, which the loader searches; so do we.
             ld_library_path: ld_library_path
                 .map(|p| {
@@ -138,8 +137,8 @@ impl Loader {
         }
         let cached = self
             .cache
-            .iter()
-            .filter(|(n, _)| n == name)
+            .entries()
+            .filter(|(n, _)| *n == name)
             .map(|(_, p)| PathBuf::from(p))
             .find(|p| fits(p));
         cached.or_else(|| in_dirs(&mut self.default_dirs.iter().cloned()))
@@ -261,7 +260,7 @@ mod tests {
         std::fs::write(&nif_path, &nif).unwrap();
         let cache = cache_bytes(&[("libc2.so", d.join("cached/libc2.so").to_str().unwrap())]);
         let lp = d.join("wrong");
-        let loader = Loader::new(Some(&cache), Some(lp.as_os_str()), m, 64);
+        let loader = Loader::new(Some(cache), Some(lp.as_os_str()), m, 64);
         let e = loader.elf(&nif_path).unwrap();
         let c = loader.closure(&nif_path, &e);
         assert_eq!(
@@ -309,7 +308,7 @@ mod tests {
             elf::EM_X86_64
         };
         let cache = std::fs::read("/etc/ld.so.cache").ok();
-        let loader = Loader::new(cache.as_deref(), None, machine, 64);
+        let loader = Loader::new(cache, None, machine, 64);
         let probe = Elf {
             class: 64,
             machine,

@@ -135,7 +135,7 @@ impl Host {
             machine,
             class,
             hostname,
-            loader: ldso::Loader::new(cache.as_deref(), env.get("LD_LIBRARY_PATH"), machine, class),
+            loader: ldso::Loader::new(cache, env.get("LD_LIBRARY_PATH"), machine, class),
         }
     }
 }
