@@ -14,8 +14,10 @@ use std::time::Duration;
 pub fn start(spec: ExecSpec, inputs: &Inputs) -> Result<i32> {
     let env = &inputs.vars.env;
     // issue 11: erlexec and beam.smp can run here (format, loader, libraries), or one
-    // readable error instead of the loader's.
-    crate::check::command::preflight_start_vars(&inputs.vars, super::gather::hostname())?;
+    // readable error instead of the loader's (BEAMRC_PREFLIGHT=0 skips it).
+    if switches::enabled(env, "BEAMRC_PREFLIGHT") {
+        crate::check::command::preflight_start_vars(&inputs.vars, super::gather::hostname())?;
+    }
     let socket = env.non_empty("NOTIFY_SOCKET").map(|s| s.to_os_string());
     let readiness = match &socket {
         Some(socket) => Some(Readiness::new(socket.clone(), inputs)?),
