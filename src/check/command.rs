@@ -182,7 +182,16 @@ pub fn explain_daemon_failure(
     let Some((_, tail)) = crate::process::watch::log_tail(log_dir, LOG_LINES) else {
         return String::new();
     };
-    explain_with_checks(&tail, vars, substitute, hostname)
+    explain_with_checks(this_boot(&tail), vars, substitute, hostname)
+}
+
+/// The part of a run_erl log written since run_erl last opened it (one per daemon start),
+/// so an earlier boot's failure is not explained again.
+fn this_boot(log: &str) -> &str {
+    match log.rfind("===== LOGGING STARTED") {
+        Some(at) => &log[at..],
+        None => log,
+    }
 }
 
 /// How long after its start a VM's exit counts as a boot failure.
@@ -271,6 +280,16 @@ mod tests {
 
     fn args(a: &[&str]) -> Vec<OsString> {
         a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn only_the_last_boot_of_a_log_counts() {
+        let log = "===== LOGGING STARTED a\nCan't set long node name!\n===== LOGGING STARTED b\nepmd: register/listen error: econnrefused\n";
+        let text = explain_boot_failure(this_boot(log), None, None);
+        assert!(
+            text.contains("epmd is not running") && !text.contains("long node name"),
+            "{text}"
+        );
     }
 
     #[test]
