@@ -333,7 +333,7 @@ fn unsupported_options_and_tool_usage() {
     let out = rel.run(&beamrc_bin(), &["check"], &[], None);
     assert_eq!(out.code, Some(1));
     assert!(
-        out.stderr.contains("usage: beamrc check RELEASE_DIR"),
+        out.stderr.starts_with("ERROR: ") && out.stderr.contains("RELEASE_DIR"),
         "{}",
         out.stderr
     );

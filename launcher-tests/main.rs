@@ -10,3 +10,4 @@ mod native_rpc;
 mod process_init;
 mod service;
 mod support;
+mod switches;

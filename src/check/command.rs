@@ -9,7 +9,6 @@ use crate::release::Release;
 use crate::{Error, Result};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Options {
@@ -97,23 +96,6 @@ pub fn explain_boot_failure(
     text
 }
 
-/// Before `exec` in plain `start`: `erlexec` and `beam.smp` can run on this host
-/// (format, machine, interpreter, libraries). `Err` holds the lines to print.
-pub fn preflight_start(subject: &Subject, host: &Host) -> Result<(), String> {
-    let fatal = super::runtime::fatal(subject, host);
-    if fatal.is_empty() {
-        Ok(())
-    } else {
-        Err(report::text(&fatal).trim_end().to_string())
-    }
-}
-
-/// The exit code of `check` when the release cannot start.
-pub const EXIT_CANNOT_START: i32 = report::EXIT_CANNOT_START;
-
-/// How much of the run_erl log the boot-failure explanation reads.
-const LOG_LINES: usize = 200;
-
 /// `bin/NAME check [--json] [--crash-dump [FILE]]`, after env.sh, with the release's
 /// variables. Prints the report; returns the exit code.
 pub fn release_face(
@@ -171,107 +153,9 @@ pub fn tool_face(args: &[OsString], hostname: String) -> Result<i32> {
     Ok(code)
 }
 
-/// For `daemon`: what the run_erl log in `log_dir` shows, explained (empty if nothing is
-/// recognised), with the findings of the checks that cover it.
-pub fn explain_daemon_failure(
-    log_dir: &Path,
-    vars: &ReleaseVars,
-    substitute: bool,
-    hostname: String,
-) -> String {
-    let Some((_, tail)) = crate::process::watch::log_tail(log_dir, LOG_LINES) else {
-        return String::new();
-    };
-    explain_with_checks(this_boot(&tail), vars, substitute, hostname)
-}
-
-/// The part of a run_erl log written since run_erl last opened it (one per daemon start),
-/// so an earlier boot's failure is not explained again.
-fn this_boot(log: &str) -> &str {
-    match log.rfind("===== LOGGING STARTED") {
-        Some(at) => &log[at..],
-        None => log,
-    }
-}
-
-/// How long after its start a VM's exit counts as a boot failure.
-const BOOT_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// For a supervised `start` whose VM exited with a failure status soon after `since`:
-/// the slogan of the crash dump it wrote (in `ERL_CRASH_DUMP`, the cwd or the release
-/// root, newer than `since`), explained; without a dump (the name-in-use case writes
-/// none), the errors the checks find.
-pub fn explain_exit(
-    vars: &ReleaseVars,
-    substitute: bool,
-    hostname: String,
-    since: SystemTime,
-) -> String {
-    if since.elapsed().is_ok_and(|d| d > BOOT_WINDOW) {
-        return String::new();
-    }
-    let env_dump = vars.env.get("ERL_CRASH_DUMP").map(PathBuf::from);
-    let candidates = [
-        env_dump,
-        Some(PathBuf::from("erl_crash.dump")),
-        Some(vars.root.join("erl_crash.dump")),
-    ];
-    let fresh = candidates.into_iter().flatten().find(|p| {
-        std::fs::metadata(p)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t >= since)
-    });
-    let slogan = fresh.as_ref().and_then(|dump| {
-        let mut head = Vec::new();
-        use std::io::Read;
-        std::fs::File::open(dump)
-            .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
-            .ok()?;
-        crash_dump::slogan(&String::from_utf8_lossy(&head)).map(|(s, _)| (dump.clone(), s))
-    });
-    if let Some((dump, slogan)) = slogan {
-        let text = explain_with_checks(&slogan, vars, substitute, hostname);
-        if !text.is_empty() {
-            return format!("(from the slogan of {})\n{text}", dump.display());
-        }
-        return text;
-    }
-    let subject = Subject::from_vars(vars, substitute);
-    let host = Host::detect(&vars.env, hostname);
-    let errors: Vec<Finding> = super::run(&subject, &host)
-        .into_iter()
-        .filter(|f| f.level == Level::Error)
-        .collect();
-    if errors.is_empty() {
-        return String::new();
-    }
-    format!(
-        "the VM exited while booting; check finds:\n{}",
-        report::text(&errors)
-    )
-}
-
-fn explain_with_checks(
-    output: &str,
-    vars: &ReleaseVars,
-    substitute: bool,
-    hostname: String,
-) -> String {
-    let subject = Subject::from_vars(vars, substitute);
-    let host = Host::detect(&vars.env, hostname);
-    explain_boot_failure(output, Some(&subject), Some(&host))
-}
-
 /// `runtime.library` covers itself; `config.` covers every `config.*`.
 fn covers(check: &str, finding: &str) -> bool {
     check == finding || (check.ends_with('.') && finding.starts_with(check))
-}
-
-/// Before `start` execs or spawns the VM: the fatal runtime checks, as an error (exit 126).
-pub fn preflight_start_vars(vars: &ReleaseVars, hostname: String) -> Result<()> {
-    let subject = Subject::from_vars(vars, false);
-    let host = Host::detect(&vars.env, hostname);
-    preflight_start(&subject, &host).map_err(|text| Error::message(126, text))
 }
 
 #[cfg(test)]
@@ -280,16 +164,6 @@ mod tests {
 
     fn args(a: &[&str]) -> Vec<OsString> {
         a.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn only_the_last_boot_of_a_log_counts() {
-        let log = "===== LOGGING STARTED a\nCan't set long node name!\n===== LOGGING STARTED b\nepmd: register/listen error: econnrefused\n";
-        let text = explain_boot_failure(this_boot(log), None, None);
-        assert!(
-            text.contains("epmd is not running") && !text.contains("long node name"),
-            "{text}"
-        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! their own layout) — and a [`Host`]. Everything here only reads files, except the
 //! environment checks, which also probe TCP ports on the loopback (epmd, the distribution
 //! port) with short deadlines.
+pub(crate) mod boot;
 pub mod command;
 pub(crate) mod config;
 pub(crate) mod crash_dump;
@@ -37,6 +38,7 @@ pub enum Kind {
     /// `mix release`: `releases/VSN/elixir`, `RELEASE_*` variables.
     Mix,
     /// rebar3/relx: no `releases/VSN/elixir`; `RELX_*`/`PIPE_DIR`/`RUNNER_LOG_DIR`.
+    #[allow(dead_code)] // built by the relx feed (issue 10), not yet merged
     Relx,
 }
 
@@ -121,7 +123,6 @@ impl Subject {
 /// The machine the release is about to run on.
 pub struct Host {
     pub machine: u16,
-    pub class: u8,
     pub hostname: String,
     pub(crate) loader: ldso::Loader,
 }
@@ -133,7 +134,6 @@ impl Host {
         let cache = std::fs::read("/etc/ld.so.cache").ok();
         Host {
             machine,
-            class,
             hostname,
             loader: ldso::Loader::new(cache, env.get("LD_LIBRARY_PATH"), machine, class),
         }
