@@ -12,7 +12,7 @@ use std::path::PathBuf;
     about = "A native run-control program for Erlang/Elixir releases",
     after_help = "Installed as bin/NAME, beamrc takes the release's commands:
     start, start_iex, daemon, daemon_iex, eval, rpc, remote, restart, stop, pid,
-    version, and beamrc's own ping, status and attach.
+    version, and beamrc's own ping, status, attach and check.
 
 beamrc is configured through BEAMRC_* environment variables; see the README."
 )]
