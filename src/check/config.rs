@@ -422,21 +422,14 @@ mod tests {
 
     #[test]
     fn domains() {
-        assert_eq!(
-            domain_of("vm", "127.0.1.1 vm.example.com vm\n", ""),
-            Domain::Known
-        );
-        assert_eq!(
-            domain_of("vm", "127.0.0.1 localhost\n", "domain lan\n"),
-            Domain::Known
-        );
-        assert_eq!(
-            domain_of("vm", "", "search a.b\nnameserver 1.1.1.1\n"),
-            Domain::Maybe
-        );
-        assert_eq!(
-            domain_of("vm", "# vm.x vm\n", "nameserver 1.1.1.1\n"),
-            Domain::None
-        );
+        let cases = [
+            ("127.0.1.1 vm.example.com vm\n", "", Domain::Known),
+            ("127.0.0.1 localhost\n", "domain lan\n", Domain::Known),
+            ("", "search a.b\nnameserver 1.1.1.1\n", Domain::Maybe),
+            ("# vm.x vm\n", "nameserver 1.1.1.1\n", Domain::None),
+        ];
+        for (hosts, resolv, want) in cases {
+            assert_eq!(domain_of("vm", hosts, resolv), want, "{hosts:?} {resolv:?}");
+        }
     }
 }

@@ -27,6 +27,13 @@ fn problems<'a>(f: &'a [Finding], check: &str) -> Vec<&'a Finding> {
         .collect()
 }
 
+/// The only error is of `check` and its line contains `needle`.
+#[track_caller]
+fn error_with(f: &[Finding], check: &str, needle: &str) {
+    let line = only_error(f, check).line();
+    assert!(line.contains(needle), "{line}");
+}
+
 #[track_caller]
 fn only_error<'a>(f: &'a [Finding], check: &str) -> &'a Finding {
     let errors: Vec<&Finding> = f.iter().filter(|x| x.level == Level::Error).collect();
@@ -87,8 +94,11 @@ fn missing_interpreter() {
         &[],
     );
     std::fs::write(d.join("erts-13.1.5/bin/erlexec"), bytes).unwrap();
-    let e = only_error(&run(&s, "box"), "runtime.interpreter").clone();
-    assert!(e.line().contains("musl (Alpine) build"), "{}", e.line());
+    error_with(
+        &run(&s, "box"),
+        "runtime.interpreter",
+        "musl (Alpine) build",
+    );
 }
 
 #[test]
@@ -148,23 +158,19 @@ fn integrity_breakages() {
     );
     std::fs::rename(d.join("lib/demo-0.0.9"), d.join("lib/demo-0.1.0")).unwrap();
     std::fs::remove_file(d.join("releases/0.1.0/start.boot")).unwrap();
-    let e = only_error(&run(&s, "box"), "integrity.boot").clone();
-    assert!(
-        e.line()
-            .contains("releases/0.1.0/start.boot cannot be read"),
-        "{}",
-        e.line()
+    error_with(
+        &run(&s, "box"),
+        "integrity.boot",
+        "releases/0.1.0/start.boot cannot be read",
     );
     std::fs::write(d.join("releases/0.1.0/start.boot"), [131]).unwrap();
     std::fs::rename(d.join("erts-13.1.5"), d.join("erts-13.2")).unwrap();
     let mut s2 = s.clone();
     s2.erts_bin = Some(d.join("erts-13.2/bin"));
-    let e = only_error(&run(&s2, "box"), "integrity.erts").clone();
-    assert!(
-        e.what
-            .contains("built for ERTS 13.1.5, but the release holds ERTS 13.2"),
-        "{}",
-        e.line()
+    error_with(
+        &run(&s2, "box"),
+        "integrity.erts",
+        "built for ERTS 13.1.5, but the release holds ERTS 13.2",
     );
 }
 
@@ -182,8 +188,7 @@ fn sys_config_and_vm_args() {
     std::fs::write(&s.sys_config, "[{demo, [{k, 1}]}].\n").unwrap();
     std::fs::write(&s.vm_args, "-env PORT ${BEAMRC_CHECK_UNSET_VAR}\n").unwrap();
     s.substitute = true;
-    let e = only_error(&run(&s, "box"), "config.vm_args").clone();
-    assert!(e.what.contains("BEAMRC_CHECK_UNSET_VAR"), "{}", e.line());
+    error_with(&run(&s, "box"), "config.vm_args", "BEAMRC_CHECK_UNSET_VAR");
 }
 
 #[test]
@@ -191,12 +196,7 @@ fn names_cookie_home() {
     let d = scratch("names");
     let mut s = fake_release(&d, closed_port());
     s.node = "demo@10.1.2.3".into();
-    let e = only_error(&run(&s, "box"), "config.name").clone();
-    assert!(
-        e.line().contains("Can't set short node name"),
-        "{}",
-        e.line()
-    );
+    error_with(&run(&s, "box"), "config.name", "Can't set short node name");
     s.distribution = "name".into();
     let f = run(&s, "box");
     assert_eq!(problems(&f, "config.name").len(), 0);
@@ -222,11 +222,10 @@ fn epmd_down_name_in_use_and_dist_port() {
     let port = closed_port();
     let s = fake_release(&d, port);
     std::fs::write(&s.vm_args, "-start_epmd false\n").unwrap();
-    let e = only_error(&run(&s, "box"), "env.epmd").clone();
-    assert!(
-        e.line().contains("register/listen error: econnrefused"),
-        "{}",
-        e.line()
+    error_with(
+        &run(&s, "box"),
+        "env.epmd",
+        "register/listen error: econnrefused",
     );
 
     // An epmd that knows "demo" (one PORT_PLEASE2 reply per connection).
@@ -284,7 +283,6 @@ fn unwritable_release_tmp() {
     std::fs::set_permissions(d.join("ro"), std::fs::Permissions::from_mode(0o500)).unwrap();
     s.dirs = vec![("RELEASE_TMP", d.join("ro/tmp"))];
     s.substitute = true;
-    let e = only_error(&run(&s, "box"), "env.dirs").clone();
-    assert!(e.what.contains("cannot be created"), "{}", e.line());
+    error_with(&run(&s, "box"), "env.dirs", "cannot be created");
     std::fs::set_permissions(d.join("ro"), std::fs::Permissions::from_mode(0o700)).unwrap();
 }
