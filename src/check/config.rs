@@ -24,8 +24,7 @@ pub(crate) struct Configured {
 pub(crate) fn check(s: &Subject, hostname: &str) -> Configured {
     let mut c = Configured::default();
     let lookup = subst::env_lookup(&s.env);
-    // Rendered in memory only: nothing is written by a check.
-    let scratch = s.root.join("tmp/beamrc-check-never-written");
+    let scratch = render_dir(s);
     let vm = match plan_vm_args(&s.vm_args, &scratch, s.substitute, &lookup, s.policy) {
         Ok(plan) => Some(plan),
         Err(Error::Release(_)) => None, // missing: an integrity finding
@@ -75,6 +74,16 @@ pub(crate) fn check(s: &Subject, hostname: &str) -> Configured {
     c
 }
 
+/// Where start would render (under `RELEASE_TMP`): rendered in memory only, nothing is
+/// written by a check, but the directory's privacy is judged as at start.
+fn render_dir(s: &Subject) -> PathBuf {
+    let tmp = s
+        .dirs
+        .first()
+        .map_or_else(|| s.root.join("tmp"), |(_, d)| d.clone());
+    tmp.join("rendered")
+}
+
 /// An error's text without the `ERROR: ` its Display adds.
 fn strip(e: &Error) -> String {
     let t = e.to_string();
@@ -83,7 +92,7 @@ fn strip(e: &Error) -> String {
 
 fn sys_config(s: &Subject, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<Finding> {
     let without_ext = s.sys_config.with_extension("");
-    let scratch = s.root.join("tmp/beamrc-check-never-written");
+    let scratch = render_dir(s);
     let src = crate::paths::with_suffix(&s.sys_config, ".src");
     let mut texts: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     if s.substitute || src.is_file() {
