@@ -87,6 +87,16 @@ fn a_sound_release_passes_both_faces() {
 }
 
 #[test]
+fn every_fixture_passes() {
+    // with and without ERTS, runtime config, env.sh, substitution: no false alarms
+    for f in Fixture::ALL {
+        let rel = installed(f);
+        let out = check(&rel, &[]);
+        assert!(!ok(&out).contains("ERROR"), "{f:?}: {}", out.stdout);
+    }
+}
+
+#[test]
 fn erts_for_another_architecture() {
     let rel = installed(Fixture::Plain);
     let arch = broken::make_foreign(&broken::erts_program(&rel, "beam.smp"));

@@ -3,7 +3,7 @@
 use super::report::Finding;
 use super::terms::{self, Term};
 use super::{Kind, Subject};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What `releases/VSN/NAME.rel` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,8 +98,9 @@ pub(crate) fn check(s: &Subject) -> Vec<Finding> {
         }
     };
     let before = out.len();
+    let libs = lib_dirs(s);
     for (app, vsn) in &rel.apps {
-        out.extend(application(s, app, vsn));
+        out.extend(application(s, &libs, app, vsn));
     }
     out.extend(boot_file(s, &s.boot, true));
     out.extend(erts(s, &rel));
@@ -133,8 +134,26 @@ fn missing_files(s: &Subject) -> Vec<Finding> {
         .collect()
 }
 
-fn application(s: &Subject, app: &str, vsn: &str) -> Option<Finding> {
-    let dir = s.root.join("lib").join(format!("{app}-{vsn}"));
+/// Where applications are looked for: the release's `lib/`, and for a release without ERTS
+/// also the `lib/` of the Erlang installation that runs it (OTP's own applications).
+fn lib_dirs(s: &Subject) -> Vec<PathBuf> {
+    let mut dirs = vec![s.root.join("lib")];
+    if s.erts_bin.is_none()
+        && let Some(otp_root) =
+            super::runtime::erts_bin(s).and_then(|b| Some(b.parent()?.parent()?.to_path_buf()))
+    {
+        dirs.push(otp_root.join("lib"));
+    }
+    dirs
+}
+
+fn application(s: &Subject, libs: &[PathBuf], app: &str, vsn: &str) -> Option<Finding> {
+    let name = format!("{app}-{vsn}");
+    let dir = libs
+        .iter()
+        .map(|l| l.join(&name))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| s.root.join("lib").join(&name));
     let app_file = dir.join("ebin").join(format!("{app}.app"));
     if !dir.is_dir() {
         let others: Vec<String> = std::fs::read_dir(s.root.join("lib"))
@@ -162,7 +181,7 @@ fn application(s: &Subject, app: &str, vsn: &str) -> Option<Finding> {
         Err(e) => Some(
             Finding::error(
                 "integrity.app",
-                format!("lib/{app}-{vsn}/ebin/{app}.app cannot be read: {e}"),
+                format!("{} cannot be read: {e}", s.show(&app_file)),
             )
             .at(app_file.display().to_string())
             .hint("every application needs its .app file; re-copy the release"),
@@ -170,7 +189,7 @@ fn application(s: &Subject, app: &str, vsn: &str) -> Option<Finding> {
         Ok(text) => terms::consult(&text).err().map(|e| {
             Finding::error(
                 "integrity.app",
-                format!("lib/{app}-{vsn}/ebin/{app}.app:{}: {}", e.line, e.what),
+                format!("{}:{}: {}", s.show(&app_file), e.line, e.what),
             )
             .at(app_file.display().to_string())
         }),
