@@ -26,6 +26,15 @@ pub(crate) fn check(s: &Subject, c: &Configured) -> Vec<Finding> {
     for (var, dir) in &s.daemon_dirs {
         out.extend(writable(s, var, dir, false));
     }
+    if !access(&s.root, libc::W_OK) || read_only_fs(&s.root) {
+        out.push(
+            Finding::ok(
+                "env.dirs",
+                "the release directory is read-only: fine, beamrc writes only under RELEASE_TMP",
+            )
+            .at(s.root.display().to_string()),
+        );
+    }
     if s.env.non_empty("HOME").is_none() {
         out.push(Finding::error("env.home", "HOME is not set; erlexec stops with \"erlexec: HOME must be set\"").at("HOME").hint("set HOME (systemd: Environment=HOME=/var/lib/NAME, or a User= with a home directory)"));
     }

@@ -31,6 +31,7 @@ pub(crate) const PATTERNS: &[Pattern] = &[
         generic: false,
         matches: |l| {
             (l.contains("Syntax error: \"(\" unexpected")
+                || l.contains("Syntax error: word unexpected")
                 || l.contains("Error 8 executing")
                 || l.contains("Exec format error")
                 || l.contains("cannot execute binary file"))
