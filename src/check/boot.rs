@@ -49,6 +49,7 @@ impl BootGuard {
             Action::Daemon(d) => Watched::Daemon(d.log_dir.clone()),
             _ => return None,
         };
+        let _span = tracing::debug_span!("subject").entered();
         Some(BootGuard {
             subject: Subject::from_vars(vars, substitute),
             hostname,
@@ -68,7 +69,12 @@ impl BootGuard {
         if !self.preflight || matches!(self.watched, Watched::Daemon(_)) {
             return Ok(());
         }
-        let fatal = super::runtime::fatal(&self.subject, &self.host());
+        let _span = tracing::debug_span!("preflight").entered();
+        let host = {
+            let _span = tracing::debug_span!("host").entered();
+            self.host()
+        };
+        let fatal = super::runtime::fatal(&self.subject, &host);
         if fatal.is_empty() {
             return Ok(());
         }

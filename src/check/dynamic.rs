@@ -4,6 +4,7 @@ use super::elf::{Elf, MAX_ENTRIES, MAX_TEXT, PT_LOAD, Reader, Segment, Source, V
 
 /// Longest string read from the string table (paths, library and version names).
 const MAX_STRING: u64 = 4096;
+const SHORT_STRING: u64 = 128;
 const DT_NEEDED: u64 = 1;
 const DT_STRTAB: u64 = 5;
 const DT_STRSZ: u64 = 10;
@@ -56,11 +57,15 @@ pub(super) fn read_dynamic<S: Source + ?Sized>(
     // Strings are read where they are (through the file's window), not the whole table.
     let strsz = strsz.min(MAX_TEXT);
     let text = |off: u64| {
-        let len = strsz.saturating_sub(off).min(MAX_STRING) as usize;
-        r.src
-            .bytes_at(str_off + off, len)
-            .map(|b| c_string(&b, 0))
-            .unwrap_or_default()
+        // Most names are short: a small read first, a long one only when it has no end.
+        let left = strsz.saturating_sub(off);
+        let read = |len: u64| r.src.bytes_at(str_off + off, len as usize);
+        match read(left.min(SHORT_STRING)) {
+            Some(b) if b.contains(&0) || left <= SHORT_STRING => c_string(&b, 0),
+            _ => read(left.min(MAX_STRING))
+                .map(|b| c_string(&b, 0))
+                .unwrap_or_default(),
+        }
     };
     let split = |v: u64| -> Vec<String> {
         text(v)
