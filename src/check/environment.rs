@@ -158,7 +158,8 @@ fn epmd(s: &Subject, c: &Configured, name: &str) -> Vec<Finding> {
     };
     let alive = name.split('@').next().unwrap_or(name);
     let deadline = Instant::now() + PROBE;
-    match crate::dist::epmd::port_please("127.0.0.1", port, alive, deadline) {
+    let epmd = SocketAddr::from(([127, 0, 0, 1], port));
+    match crate::dist::epmd::port_please(epmd, "127.0.0.1", alive, deadline) {
         Ok(info) => vec![Finding::error(
             "env.name_in_use",
             format!("the name {alive} is already registered in epmd (port {port}) by a node listening on port {}; the VM would stop with \"the name {name} seems to be in use by another Erlang node\"", info.port),

@@ -76,7 +76,11 @@ pub(crate) fn main(args: &[OsString]) -> Result<i32> {
             }
             let mut args = vec![release_dir.into_os_string()];
             args.extend(rest);
-            crate::check::command::tool_face(&args, crate::app::gather::hostname())
+            {
+                use crate::app::gather::Host;
+                let hostname = crate::app::gather::OsHost::default().hostname();
+                crate::check::command::tool_face(&args, hostname)
+            }
         }
         Some(ToolCommand::Completions { shell }) => {
             clap_complete::generate(
