@@ -78,7 +78,13 @@ impl BootGuard {
         if fatal.is_empty() {
             return Ok(());
         }
-        Err(Error::message(126, report::text(&fatal).trim_end()))
+        Err(Error::message(
+            126,
+            format!(
+                "{}\n(checked before starting the VM; BEAMRC_PREFLIGHT=0 skips this check)",
+                report::text(&fatal).trim_end()
+            ),
+        ))
     }
 
     /// The result of the executor, with the boot failure explained.

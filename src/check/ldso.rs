@@ -57,6 +57,18 @@ fn multiarch(machine: u16) -> Option<&'static str> {
     }
 }
 
+/// The architecture word of musl's loader path file.
+fn musl_arch(machine: u16) -> Option<&'static str> {
+    match machine {
+        elf::EM_X86_64 => Some("x86_64"),
+        elf::EM_AARCH64 => Some("aarch64"),
+        elf::EM_386 => Some("i386"),
+        elf::EM_ARM => Some("armhf"),
+        elf::EM_RISCV => Some("riscv64"),
+        _ => None,
+    }
+}
+
 impl Loader {
     /// `cache`: the bytes of ld.so.cache (none on musl hosts); `machine`/`class`: the
     /// host's, which choose the default directories.
@@ -75,6 +87,16 @@ impl Loader {
             default_dirs.extend(["/lib64", "/usr/lib64"].map(PathBuf::from));
         }
         default_dirs.extend(["/lib", "/usr/lib", "/usr/local/lib"].map(PathBuf::from));
+        // musl's loader reads /etc/ld-musl-ARCH.path instead of a cache.
+        if let Some(arch) = musl_arch(machine)
+            && let Ok(text) = std::fs::read_to_string(format!("/etc/ld-musl-{arch}.path"))
+        {
+            let listed = text
+                .split(['\n', ':'])
+                .map(str::trim)
+                .filter(|d| !d.is_empty());
+            default_dirs.splice(0..0, listed.map(PathBuf::from));
+        }
         Loader {
             cache: cache.map(super::ld_cache::Cache::new).unwrap_or_default(),
             // Empty elements mean the cwd, which the loader searches; so do we.
