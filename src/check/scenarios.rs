@@ -286,3 +286,41 @@ fn unwritable_release_tmp() {
     error_with(&run(&s, "box"), "env.dirs", "cannot be created");
     std::fs::set_permissions(d.join("ro"), std::fs::Permissions::from_mode(0o700)).unwrap();
 }
+
+#[test]
+fn the_crypto_nif_names_its_openssl() {
+    let host_crypto = std::fs::read_dir("/usr/lib/erlang/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("crypto-"))
+        .map(|e| e.path().join("priv/lib/crypto.so"))
+        .filter(|p| p.is_file());
+    let Some(host_crypto) = host_crypto else {
+        panic!("this test needs the host's OTP crypto NIF (apt-get install erlang-crypto)");
+    };
+    let d = scratch("crypto");
+    let s = fake_release(&d, closed_port());
+    let lib = d.join("lib/crypto-5.1.2/priv/lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::copy(&host_crypto, lib.join("crypto.so")).unwrap();
+    let f = run(&s, "box");
+    let text = report::text(&f);
+    assert!(text.contains("ok: the crypto NIF needs OpenSSL"), "{text}");
+    // the same NIF linked against an OpenSSL this host does not have
+    let bytes = std::fs::read(lib.join("crypto.so")).unwrap();
+    let at = bytes
+        .windows(14)
+        .position(|w| w.starts_with(b"libcrypto.so."))
+        .unwrap();
+    let mut patched = bytes.clone();
+    patched[at + 13] = b'9'; // libcrypto.so.9[...]
+    std::fs::write(lib.join("crypto.so"), patched).unwrap();
+    let f = run(&s, "box");
+    let e = only_error(&f, "runtime.library");
+    assert!(
+        e.line().contains("needs libcrypto.so.9") && e.line().contains("install OpenSSL 9"),
+        "{}",
+        e.line()
+    );
+}
