@@ -83,8 +83,13 @@ impl Finding {
     }
 }
 
+/// A multi-line text on one line: line breaks and the indentation after them become one space.
 fn one_line(s: &str) -> String {
-    s.replace('\n', " ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Exit status of `check`.
