@@ -36,7 +36,16 @@ pub(crate) fn check(s: &Subject, c: &Configured) -> Vec<Finding> {
         );
     }
     if s.env.non_empty("HOME").is_none() {
-        out.push(Finding::error("env.home", "HOME is not set; erlexec stops with \"erlexec: HOME must be set\"").at("HOME").hint("set HOME (systemd: Environment=HOME=/var/lib/NAME, or a User= with a home directory)"));
+        // OTP 25 boots without HOME (the cookie is passed on the command line); older
+        // erlexecs refused ("HOME must be set"), and code using the home directory fails.
+        out.push(
+            Finding::warning(
+                "env.home",
+                "HOME is not set: the VM boots (beamrc passes the cookie), but code that uses the home directory (:filename.basedir, ~/.erlang.cookie, older erlexecs: \"HOME must be set\") fails",
+            )
+            .at("HOME")
+            .hint("set HOME (systemd: Environment=HOME=/var/lib/NAME, or a User= with a home directory)"),
+        );
     }
     if let Some((_, name)) = &c.name {
         out.extend(epmd(s, c, name));
