@@ -7,5 +7,6 @@ mod fixtures_smoke;
 mod lifecycle;
 mod native_rpc;
 mod process_init;
+mod relx_fixtures;
 mod service;
 mod support;
