@@ -184,6 +184,11 @@ fn render(
     )
 }
 
+/// The byte ranges of `%` comments (never substituted).
+pub(crate) fn comment_ranges(text: &str) -> Vec<Range<usize>> {
+    lex(text, true).comments
+}
+
 /// OTP's rule: `dirname(F)/basename(F, ".config") ++ ".config"`.
 fn config_file_name(name: &str) -> PathBuf {
     if name.ends_with(".config") {

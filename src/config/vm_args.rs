@@ -400,7 +400,8 @@ fn analyse(args: &[String], mut warnings: Vec<String>) -> VmArgsInfo {
 
 /// Byte ranges of comments (`#` to the end of the line, excluding the newline) in a
 /// `vm.args` template, skipping over `${…}` references and `\` escapes.
-fn comment_ranges(text: &str) -> Vec<Range<usize>> {
+/// The byte ranges of `#` comments (never substituted).
+pub(crate) fn comment_ranges(text: &str) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
     let mut finder = CloseFinder::default();
     let mut out = Vec::new();
