@@ -21,6 +21,8 @@ mod rpc;
 
 pub use etf::Term;
 pub use rpc::{SCRIPT_CLIENT_PID, call, ping, rpc_eval, script_failure_message};
+/// Several rex calls over one connection (relx: parse the arguments remotely, then call).
+pub(crate) use rpc::Session;
 
 /// How to reach the running release.
 #[derive(Debug, Clone)]
