@@ -14,6 +14,7 @@ pub mod paths;
 pub mod plan;
 pub mod process;
 pub mod release;
+pub mod relx;
 
 pub use error::{Error, Result};
 
