@@ -4,7 +4,7 @@
 use super::remote::{self, Client};
 use super::settings;
 use crate::debug;
-use crate::dist::DistError;
+use crate::dist::{ClientConfig, DistError};
 use crate::plan::{Daemon, Inputs};
 use crate::{Error, Result};
 
@@ -59,20 +59,22 @@ pub fn run(daemon: &Daemon, inputs: &Inputs) -> Result<i32> {
         debug!("not waiting for boot (no native connection or BEAMRC_START_TIMEOUT=0)");
         return Ok(0);
     };
-    wait_booted(&client, daemon, timeout)
+    wait_booted(&client.cfg, daemon, timeout)
 }
 
-fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
+/// Waits until the node `cfg` names has booted, the daemon's run_erl is gone (the VM died:
+/// the log tail says why) or `timeout` passes. Shared with relx's `daemon`.
+pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration) -> Result<i32> {
     let pipe = daemon.pipe_arg();
-    debug!("waiting for {} to boot", c.cfg.target);
+    debug!("waiting for {} to boot", cfg.target);
     let mut missing_since: Option<Instant> = None;
     let mut verdict = None;
     remote::wait_until(timeout, || {
-        verdict = match remote::node_ready(&c.cfg) {
+        verdict = match remote::node_ready(cfg) {
             Ok(true) => Some(Ok(0)),
             Err(DistError::CookieMismatch { node }) => Some(Err(failure(
                 daemon,
-                format!("{node} is up but refuses our cookie (check RELEASE_COOKIE)"),
+                format!("{node} is up but refuses our cookie"),
             ))),
             // Scan each time rather than keep a pid: run_erl daemonises through
             // intermediate processes that exit, while the one serving the pipe lives as long
@@ -90,7 +92,7 @@ fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
                     .then(|| {
                         Err(failure(
                             daemon,
-                            format!("the VM for {} exited while booting", c.cfg.target),
+                            format!("the VM for {} exited while booting", cfg.target),
                         ))
                     })
             }
@@ -102,7 +104,7 @@ fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
             daemon,
             format!(
                 "{} did not finish booting within {}s (BEAMRC_START_TIMEOUT)",
-                c.cfg.target,
+                cfg.target,
                 timeout.as_secs_f64()
             ),
         ))
