@@ -3,10 +3,20 @@
 //! The kept script (`bin/NAME.sh`) is read for the values relx baked into it
 //! ([`script`]); the variables ([`vars`]), the config files ([`files`]), the node name and
 //! cookie ([`node`]), the command ([`command`]) and the programs it runs ([`argv`]) are
-//! computed purely; [`term`] prints results the way erl_call and nodetool do.
+//! computed purely; [`term`] prints results the way erl_call does. The thin effectful part:
+//! [`run`] (dispatch), `lifecycle` (daemon, stop, remote commands), [`remote`] (native calls),
+//! `shell` (hooks in `/bin/sh`).
 pub mod argv;
 pub mod command;
 pub mod files;
+pub mod help;
+pub mod hooks;
+pub mod kind;
+mod lifecycle;
 pub mod node;
+pub mod remote;
+pub mod run;
 pub mod script;
+mod shell;
+pub mod term;
 pub mod vars;

@@ -1,0 +1,472 @@
+//! `bin/NAME …` of a relx release: compute what relx's script computes (natively), then
+//! act — exec the VM, start the daemon, talk to the node, run hooks — or hand the command to
+//! the kept script where beamrc cannot go (custom `-proto_dist`, `ERL_DIST_PORT`).
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::argv::{self, Ctx};
+use super::command::{Invocation, RelxCommand};
+use super::files::{self, Kind, Resolved, Rules};
+use super::hooks::{self, Body};
+use super::node::{self, NodeFacts};
+use super::remote::Remote;
+use super::script::{Hook, RelxScript};
+use super::vars::{self, RelxVars};
+use super::{help, shell};
+use crate::config::subst::{self, UnsetPolicy};
+use crate::debug;
+use crate::dist::ClientConfig;
+use crate::environment::EnvMap;
+use crate::plan::ExecSpec;
+use crate::{Error, Result};
+
+/// What the dispatcher knows when a relx release is opened.
+pub struct Launch<'a> {
+    pub argv0: &'a OsStr,
+    pub args: &'a [OsString],
+    /// The physical path of `bin/NAME` (relx's `SCRIPT`).
+    pub exe: &'a Path,
+    pub root: &'a Path,
+    /// `bin/NAME.sh`, relx's script.
+    pub kept: &'a Path,
+    pub script: &'a RelxScript,
+    pub os_env: &'a EnvMap,
+}
+
+/// Everything computed before dispatch (§1.2 steps 1–14).
+pub(super) struct State<'a> {
+    pub(super) launch: &'a Launch<'a>,
+    pub(super) inv: Invocation,
+    pub(super) vars: RelxVars,
+    pub(super) facts: NodeFacts,
+    pub(super) node: String,
+    pub(super) vm: Resolved,
+    pub(super) sys: Resolved,
+    pub(super) cookie: Option<String>,
+}
+
+pub fn main(launch: &Launch) -> Result<i32> {
+    let script = launch.script;
+    let inv = Invocation::parse(launch.args, script);
+    let erts = vars::find_erts(launch.root, &script.erts_vsn, launch.os_env.get("PATH"))?;
+    let vars = vars::compute(launch.os_env, script, launch.root, launch.exe, erts)?;
+    if let Some(w) = &vars.warning {
+        eprintln!("{w}");
+    }
+    let env = launch.os_env;
+    let rules = Rules {
+        root: vars.root.clone(),
+        rel_dir: vars.rel_dir.clone(),
+        replace_os_vars: env.non_empty("RELX_REPLACE_OS_VARS").is_some(),
+        out_dir: env
+            .non_empty("RELX_OUT_FILE_PATH")
+            .map(PathBuf::from)
+            .filter(|p| p.is_dir()),
+        multi_node: env.non_empty("RELX_MULTI_NODE").is_some(),
+    };
+    let policy = UnsetPolicy::from_setting(env.get_str("BEAMRC_SUBST_UNSET"))?;
+    let lookup_env = vars.env.clone();
+    let lookup = subst::env_lookup(&lookup_env);
+    let vm_src = files::source(
+        Kind::VmArgs,
+        env.non_empty("VMARGS_PATH").map(Path::new),
+        &rules,
+    );
+    let vm_text = files::text(&vm_src, &lookup, policy)?;
+    let facts = node::facts(&vm_src.input, &vm_text, &vars.root, &lookup)?;
+    let node = match node::full_name(&facts, &crate::cli::gather::hostname()) {
+        Some(n) => n,
+        None => probe_host(&vars, &facts)?,
+    };
+    let sys_src = files::source(
+        Kind::SysConfig,
+        env.non_empty("RELX_CONFIG_PATH").map(Path::new),
+        &rules,
+    );
+    let sys_text = files::text(&sys_src, &lookup, policy)?;
+    let vm = files::resolve(&vm_src, vm_text, &rules, &node);
+    let sys = files::resolve(&sys_src, sys_text, &rules, &node);
+    let cookie = cookie(env, &facts)?;
+    if cookie.is_none() {
+        println!(
+            "No cookie is set or found. This limits the scripts functionality, installing, upgrading, rpc and getting a list of versions will not work."
+        );
+    }
+    let state = State {
+        launch,
+        inv,
+        vars,
+        facts,
+        node,
+        vm,
+        sys,
+        cookie,
+    };
+    if state.inv.command.writes_config() {
+        write_if_changed(&state.vm)?;
+        write_if_changed(&state.sys)?;
+    }
+    std::env::set_current_dir(&state.vars.root)
+        .map_err(|e| Error::io(format!("cannot enter {}", state.vars.root.display()), e))?;
+    dispatch(&state)
+}
+
+/// `RELX_COOKIE` → `-setcookie` in vm.args → `~/.erlang.cookie`.
+fn cookie(env: &EnvMap, facts: &NodeFacts) -> Result<Option<String>> {
+    if let Some(c) = env.non_empty_str("RELX_COOKIE") {
+        return Ok(Some(c.to_string()));
+    }
+    if let Some(c) = &facts.cookie {
+        return Ok(Some(c.clone()));
+    }
+    let Some(home) = env.non_empty("HOME") else {
+        return Ok(None);
+    };
+    let path = Path::new(home).join(".erlang.cookie");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text.trim_end_matches('\n').to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// Generated files are written only when their content changes (temp + rename).
+fn write_if_changed(file: &Resolved) -> Result<()> {
+    if !file.write || std::fs::read(&file.path).is_ok_and(|c| c == file.text.as_bytes()) {
+        return Ok(());
+    }
+    debug!("writing {}", file.path.display());
+    crate::config::render::write_fresh(&file.path, file.text.as_bytes(), 0o600)
+}
+
+/// The host part of a `-name` without host when the host name has no domain: ask a
+/// throw-away VM, as relx does (the only case that still boots one).
+fn probe_host(vars: &RelxVars, facts: &NodeFacts) -> Result<String> {
+    let words = crate::cli::gather::random_words();
+    let spec = argv::hostname_probe(vars, facts, &format!("{}{}", words[0], words[1]), &words[1]);
+    let out = crate::process::exec::command(&spec)
+        .and_then(|mut c| c.stderr(std::process::Stdio::null()).output())
+        .map_err(|e| crate::process::exec::exec_error(&spec, e))?;
+    let host = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok(format!("{}@{host}", facts.name))
+}
+
+impl State<'_> {
+    pub(super) fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            vars: &self.vars,
+            facts: &self.facts,
+            node: &self.node,
+            vm_args: &self.vm.path,
+            sys_config: &self.sys.path,
+            argv0: self.launch.argv0,
+        }
+    }
+
+    fn word(&self) -> &str {
+        &self.inv.word
+    }
+
+    /// The native client, unless the node is reached in a way only the script knows.
+    pub(super) fn remote(&self) -> Result<Option<Remote>> {
+        let env = &self.vars.env;
+        let reason = if self.facts.custom_proto() {
+            Some("-proto_dist in vm.args")
+        } else if self.vars.dist_port.is_some() {
+            Some("ERL_DIST_PORT (no EPMD to ask)")
+        } else if !crate::cli::settings::enabled(env, "BEAMRC_NATIVE") {
+            Some("BEAMRC_NATIVE=0")
+        } else if self.cookie.is_none() {
+            Some("no cookie")
+        } else {
+            None
+        };
+        if let Some(why) = reason {
+            debug!("relx: the script's own route: {why}");
+            return Ok(None);
+        }
+        let id = self.vars.node_prefix.clone().unwrap_or_else(|| {
+            let w = crate::cli::gather::random_words();
+            format!("{}{}", w[0], w[1])
+        });
+        let call_timeout = match self.vars.rpc_timeout.trim().parse::<f64>() {
+            Ok(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+            Ok(_) => None,
+            Err(_) => {
+                return Err(Error::message(
+                    2,
+                    format!(
+                        "ERROR: RELX_RPC_TIMEOUT must be a number of seconds, not {:?}",
+                        self.vars.rpc_timeout
+                    ),
+                ));
+            }
+        };
+        let cfg = ClientConfig {
+            target: self.node.clone(),
+            own_name: format!("maint{id}-{}", self.node),
+            cookie: self.cookie.clone().unwrap_or_default(),
+            epmd_port: crate::cli::settings::epmd_port(env)?,
+            connect_timeout: crate::cli::settings::seconds(
+                env,
+                "BEAMRC_RPC_CONNECT_TIMEOUT",
+                Some(Duration::from_secs(7)),
+            )?
+            .unwrap_or(Duration::from_secs(7)),
+            call_timeout,
+        };
+        Ok(Some(Remote {
+            cfg,
+            nodetool: self.vars.use_nodetool,
+        }))
+    }
+
+    /// Hands the whole command to the kept script (exec; returns only on failure).
+    pub(super) fn script_route(&self) -> Result<i32> {
+        let l = self.launch;
+        let mut argv = vec![l.kept.as_os_str().to_os_string()];
+        argv.extend(l.args.iter().cloned());
+        let spec = ExecSpec {
+            program: l.kept.to_path_buf(),
+            argv,
+            env: l.os_env.clone(),
+        };
+        Err(crate::process::exec::exec(&spec))
+    }
+
+    /// The shell variables hooks and extensions see besides the exported environment.
+    fn shell_vars(&self) -> Vec<(&'static str, String)> {
+        let v = &self.vars;
+        let s = |p: &Path| p.to_string_lossy().into_owned();
+        let (extra, _) = self.ctx().extra_dist_args();
+        let address = v
+            .dist_port
+            .as_deref()
+            .map(|p| node::dist_address(&self.facts, p))
+            .unwrap_or_default();
+        vec![
+            ("REL_VSN", v.rel_vsn.clone()),
+            ("ERTS_VSN", v.erts_vsn.clone()),
+            ("REL_DIR", s(&v.rel_dir)),
+            ("SCRIPT", s(&v.script)),
+            ("SCRIPT_DIR", s(&v.root.join("bin"))),
+            ("RELEASE_ROOT_DIR", s(&v.root)),
+            ("COOKIE", self.cookie.clone().unwrap_or_default()),
+            ("NAME_TYPE", self.facts.name_type.flag().to_string()),
+            ("VMARGS_PATH", s(&self.vm.path)),
+            ("RELX_CONFIG_PATH", s(&self.sys.path)),
+            ("ERTS_DIR", s(&v.erts_dir)),
+            ("SYSTEM_LIB_DIR", s(&v.system_lib_dir())),
+            ("DIST_ARGS", self.facts.dist_args.join(" ")),
+            ("EXTRA_DIST_ARGS", extra.join(" ")),
+            ("ADDRESS", address),
+            (
+                "START_EPMD",
+                self.facts.start_epmd.clone().unwrap_or_default(),
+            ),
+            (
+                "RELX_HOSTNAME",
+                self.node.split_once('@').map_or("", |(_, h)| h).to_string(),
+            ),
+            ("PIPE_DIR", s(&v.pipe_dir(&self.node).0)),
+            ("RUNNER_LOG_DIR", s(&v.log_dir)),
+        ]
+    }
+
+    /// Sources `body` in `/bin/sh`; `Ok(None)` when it returned, `Ok(Some(code))` when a
+    /// hook or extension ended the shell itself.
+    pub(super) fn source(&self, body: &Body) -> Result<Option<i32>> {
+        let program = hooks::program(&self.shell_vars(), &self.vars.script, body);
+        match shell::run(
+            &program,
+            &self.ctx().env(),
+            &self.vars.root,
+            &self.vars.rel_name,
+        )? {
+            shell::Ended::Completed => Ok(None),
+            shell::Ended::Exited(code) => Ok(Some(code)),
+        }
+    }
+
+    /// A phase's hooks; no shell at all when none is configured or none of the files
+    /// exists. A hook ending the shell ends the command with its status, as in relx.
+    pub(super) fn hooks(&self, hooks: &[Hook]) -> Result<()> {
+        let bin = self.vars.root.join("bin");
+        if self.inv.hooks_disabled || !hooks.iter().any(|h| bin.join(&h.script).is_file()) {
+            return Ok(());
+        }
+        match self.source(&Body::Hooks(hooks))? {
+            None => Ok(()),
+            Some(code) => Err(Error::Exit(code)),
+        }
+    }
+
+    /// `bin/NAME EXT ARGS`: the extension is sourced; one that does not exit gives 1.
+    fn extension(&self, name: &str, args: &[String]) -> Result<i32> {
+        let path = self.launch.script.extension(name).unwrap_or_default();
+        if path.is_empty() || !self.vars.root.join("bin").join(path).is_file() {
+            return Ok(1);
+        }
+        Ok(self
+            .source(&Body::Source { script: path, args })?
+            .unwrap_or(1))
+    }
+
+    pub(super) fn text_args(&self) -> Vec<String> {
+        self.inv
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn usage(&self, topic: Option<&str>) -> String {
+        let text = std::fs::read_to_string(self.launch.kept).unwrap_or_default();
+        let s = self.launch.script;
+        topic
+            .and_then(|t| help::topic(&text, &s.rel_name, t))
+            .or_else(|| help::full(&text, &s.rel_name, &s.extensions_usage()))
+            .unwrap_or_default()
+    }
+}
+
+fn dispatch(st: &State) -> Result<i32> {
+    use RelxCommand as C;
+    let hooks = &st.launch.script.hooks;
+    match &st.inv.command {
+        C::Usage => {
+            print!("{}", st.usage(Some(st.word())));
+            Ok(1)
+        }
+        C::Help => match st
+            .inv
+            .args
+            .first()
+            .map(|a| a.to_string_lossy().into_owned())
+        {
+            None => {
+                print!("{}", st.usage(None));
+                Ok(1)
+            }
+            Some(t) if st.launch.script.extension(&t).is_some() => {
+                st.extension(&t, &["help".to_string()])
+            }
+            Some(t) => {
+                print!("{}", st.usage(Some(&t)));
+                Ok(0)
+            }
+        },
+        C::Extension(name) => st.extension(name, &st.text_args()),
+        C::Console(kind) => {
+            let start = argv::console(&st.ctx(), *kind, st.word(), &st.inv.args)?;
+            for line in &start.banner {
+                println!("{line}");
+            }
+            if st.launch.script.echoes_root {
+                println!("{}", st.vars.root.display());
+            }
+            starting_up(&st.vars.rel_name, &st.vars.env);
+            st.hooks(&hooks.pre_start)?;
+            Err(crate::process::exec::exec(&start.exec))
+        }
+        C::Daemon {
+            boot,
+            deprecated_start,
+        } => {
+            if *deprecated_start {
+                println!(
+                    "'start' has been deprecated, replaced by 'daemon' and will be removed in the short-term, please consult rebar3.org on why you should be using 'foreground' and an init tool such as 'systemd'"
+                );
+            }
+            super::lifecycle::daemon(st, *boot)
+        }
+        C::Attach { deprecated } => {
+            if *deprecated {
+                println!(
+                    "'attach' has been deprecated, replaced by 'daemon_attach' and will be removed in the short-term, please consult rebar3.org on why you should be using 'foreground' and an init tool such as 'systemd'"
+                );
+            }
+            let Some(remote) = st.remote()? else {
+                return st.script_route();
+            };
+            ping_or_exit(&remote)?;
+            let pipe = st.vars.pipe_dir(&st.node).0;
+            if !writable(&pipe) {
+                println!(
+                    "failed to attach, user '{}' does not have sufficient privileges on '{}', please run node as a different user",
+                    st.vars.env.get_str("USER").unwrap_or(""),
+                    pipe.display()
+                );
+                return Ok(1);
+            }
+            Err(crate::process::exec::exec(&argv::attach(&st.ctx())))
+        }
+        C::Escript => {
+            let spec = argv::escript(&st.ctx(), &st.inv.args);
+            let status = crate::process::exec::command(&spec)
+                .and_then(|mut c| c.status())
+                .map_err(|e| crate::process::exec::exec_error(&spec, e))?;
+            Ok(if status.success() { 0 } else { 1 })
+        }
+        other => {
+            let Some(remote) = st.remote()? else {
+                return st.script_route();
+            };
+            super::lifecycle::remote_command(st, other, &remote)
+        }
+    }
+}
+
+/// `logger -t NAME[pid] "Starting up"`, or the echo relx uses without `logger`.
+fn starting_up(rel_name: &str, env: &EnvMap) {
+    let tag = format!("{rel_name}[{}]", std::process::id());
+    let logger = crate::process::exec::resolve(Path::new("logger"), env);
+    let logged = logger.ok().is_some_and(|l| {
+        std::process::Command::new(l)
+            .args(["-t", &tag, "Starting up"])
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !logged {
+        println!("{tag} Starting up");
+    }
+}
+
+/// relx's `ping_or_exit`.
+pub(super) fn ping_or_exit(remote: &Remote) -> Result<()> {
+    if remote.is_alive() {
+        Ok(())
+    } else {
+        Err(Error::message(1, "Node is not running!"))
+    }
+}
+
+/// `[ -w DIR ]`.
+pub(super) fn writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) with a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+impl State<'_> {
+    /// The status hook, sourced with the command's arguments (`status` included, as relx's
+    /// `"$@"` still holds it).
+    pub(super) fn status_hook(&self) -> Result<Option<i32>> {
+        let Some(path) = &self.launch.script.hooks.status else {
+            return Ok(None);
+        };
+        if self.inv.hooks_disabled || !self.vars.root.join("bin").join(path).is_file() {
+            return Ok(None);
+        }
+        let mut args = vec![self.inv.word.clone()];
+        args.extend(self.text_args());
+        self.source(&Body::Source {
+            script: path,
+            args: &args,
+        })
+    }
+}
