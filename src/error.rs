@@ -73,13 +73,11 @@ impl fmt::Display for Error {
     /// The text written to stderr (without a trailing newline); empty for silent errors.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage { prog, unknown } => {
-                write!(f, "{}", crate::cli::usage::text(prog))?;
-                if let Some(cmd) = unknown {
-                    write!(f, "\nERROR: Unknown command {cmd}")?;
-                }
-                Ok(())
-            }
+            // The usage text itself is the edge's: it prints it above this line.
+            Error::Usage { unknown, .. } => match unknown {
+                Some(cmd) => write!(f, "ERROR: Unknown command {cmd}"),
+                None => Ok(()),
+            },
             Error::Message { text, .. } => f.write_str(text),
             Error::Release(m) | Error::Config(m) | Error::Lifecycle(m) => write!(f, "ERROR: {m}"),
             Error::Io { what, source } => write!(f, "ERROR: {what}: {source}"),

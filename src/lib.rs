@@ -5,7 +5,10 @@
 //! build a `plan` for the command, then act on it through `process` (exec, daemon,
 //! PID 1) or the `dist` client (EPMD, handshake, rpc). Only `process`, `dist` and the
 //! thin `cli` layer have side effects beyond reading files.
-pub mod cli;
+pub(crate) mod app;
+pub mod edge;
+#[macro_use]
+pub(crate) mod log;
 pub mod config;
 pub mod dist;
 pub mod environment;

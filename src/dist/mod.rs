@@ -20,9 +20,9 @@ pub mod md5;
 mod rpc;
 
 pub use etf::Term;
-pub use rpc::{SCRIPT_CLIENT_PID, call, ping, rpc_eval, script_failure_message};
 /// Several rex calls over one connection (relx: parse the arguments remotely, then call).
 pub(crate) use rpc::Session;
+pub use rpc::{SCRIPT_CLIENT_PID, call, ping, rpc_eval, script_failure_message};
 
 /// How to reach the running release.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use super::argv;
 use super::command::RelxCommand;
 use super::remote::Remote;
 use super::run::{State, ping_or_exit, writable};
-use crate::cli::settings;
+use crate::app::switches as settings;
 use crate::{Error, Result};
 
 fn timeout(st: &State, key: &str) -> Result<Duration> {
@@ -53,7 +53,7 @@ pub(super) fn daemon(st: &State, boot: bool) -> Result<i32> {
     if !wait.is_zero() {
         match &remote {
             Some(r) => {
-                let code = crate::cli::daemon::wait_booted(&r.cfg, &daemon, wait)?;
+                let code = crate::app::daemon::wait_booted(&r.cfg, &daemon, wait)?;
                 if code != 0 {
                     return Ok(code);
                 }
@@ -118,7 +118,7 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
             ping_or_exit(r)?;
             let cookie = st.cookie.as_deref().unwrap_or_default();
             let id = st.vars.node_prefix.clone().unwrap_or_else(|| {
-                let w = crate::cli::gather::random_words();
+                let w = crate::app::gather::random_words();
                 format!("{}{}", w[0], w[1])
             });
             let spec = argv::remsh(&st.ctx(), cookie, &r.ticktime(), &id);

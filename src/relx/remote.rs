@@ -24,7 +24,7 @@ impl Remote {
     }
 
     pub fn os_pid(&self) -> std::result::Result<u32, DistError> {
-        crate::cli::remote::os_pid(&self.cfg)
+        crate::app::node::os_pid(&self.cfg)
     }
 
     fn call(&self, m: &str, f: &str, args: Vec<Term>) -> std::result::Result<Term, DistError> {
@@ -210,12 +210,12 @@ impl Remote {
     }
 
     pub fn ready(&self) -> bool {
-        matches!(crate::cli::remote::node_ready(&self.cfg), Ok(true))
+        matches!(crate::app::node::node_ready(&self.cfg), Ok(true))
     }
 
     /// Waits until `done` holds or `timeout` passes.
     pub fn wait(&self, timeout: Duration, done: impl FnMut() -> bool) -> bool {
-        crate::cli::remote::wait_until(timeout, done)
+        crate::app::node::wait_until(timeout, done)
     }
 }
 

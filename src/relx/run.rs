@@ -15,7 +15,7 @@ use super::script::{Hook, RelxScript};
 use super::vars::{self, RelxVars};
 use super::{help, shell};
 use crate::config::subst::{self, UnsetPolicy};
-use crate::debug;
+use crate::release::Release;
 use crate::dist::ClientConfig;
 use crate::environment::EnvMap;
 use crate::plan::ExecSpec;
@@ -44,6 +44,38 @@ pub(super) struct State<'a> {
     pub(super) vm: Resolved,
     pub(super) sys: Resolved,
     pub(super) cookie: Option<String>,
+}
+
+/// The release-kind switch: `Some` (the command's result) when `release` is a relx release
+/// (no `releases/VSN/elixir`, relx's extended script kept as `bin/NAME.sh`), `None` for Mix.
+pub fn try_main(
+    release: &Release,
+    argv0: &OsStr,
+    args: &[OsString],
+    exe: &Path,
+    os_env: &EnvMap,
+) -> Option<Result<i32>> {
+    let vsn = release.start_erl_data().ok()?.rel_vsn;
+    if release.vsn_dir(&vsn).join("elixir").exists() {
+        return None;
+    }
+    let kept = super::kind::own_script(&release.root, &release.name);
+    let text = std::fs::read_to_string(&kept).ok()?;
+    let script = RelxScript::parse(&text)?;
+    if script.flavour != super::script::Flavour::Extended {
+        return None;
+    }
+    let physical = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+    let launch = Launch {
+        argv0,
+        args,
+        exe: &physical,
+        root: &release.root,
+        kept: &kept,
+        script: &script,
+        os_env,
+    };
+    Some(main(&launch))
 }
 
 pub fn main(launch: &Launch) -> Result<i32> {
@@ -75,7 +107,7 @@ pub fn main(launch: &Launch) -> Result<i32> {
     );
     let vm_text = files::text(&vm_src, &lookup, policy)?;
     let facts = node::facts(&vm_src.input, &vm_text, &vars.root, &lookup)?;
-    let node = match node::full_name(&facts, &crate::cli::gather::hostname()) {
+    let node = match node::full_name(&facts, &crate::app::gather::hostname()) {
         Some(n) => n,
         None => probe_host(&vars, &facts)?,
     };
@@ -143,7 +175,7 @@ fn write_if_changed(file: &Resolved) -> Result<()> {
 /// The host part of a `-name` without host when the host name has no domain: ask a
 /// throw-away VM, as relx does (the only case that still boots one).
 fn probe_host(vars: &RelxVars, facts: &NodeFacts) -> Result<String> {
-    let words = crate::cli::gather::random_words();
+    let words = crate::app::gather::random_words();
     let spec = argv::hostname_probe(vars, facts, &format!("{}{}", words[0], words[1]), &words[1]);
     let out = crate::process::exec::command(&spec)
         .and_then(|mut c| c.stderr(std::process::Stdio::null()).output())
@@ -175,7 +207,7 @@ impl State<'_> {
             Some("-proto_dist in vm.args")
         } else if self.vars.dist_port.is_some() {
             Some("ERL_DIST_PORT (no EPMD to ask)")
-        } else if !crate::cli::settings::enabled(env, "BEAMRC_NATIVE") {
+        } else if !crate::app::switches::enabled(env, "BEAMRC_NATIVE") {
             Some("BEAMRC_NATIVE=0")
         } else if self.cookie.is_none() {
             Some("no cookie")
@@ -187,7 +219,7 @@ impl State<'_> {
             return Ok(None);
         }
         let id = self.vars.node_prefix.clone().unwrap_or_else(|| {
-            let w = crate::cli::gather::random_words();
+            let w = crate::app::gather::random_words();
             format!("{}{}", w[0], w[1])
         });
         let call_timeout = match self.vars.rpc_timeout.trim().parse::<f64>() {
@@ -207,8 +239,8 @@ impl State<'_> {
             target: self.node.clone(),
             own_name: format!("maint{id}-{}", self.node),
             cookie: self.cookie.clone().unwrap_or_default(),
-            epmd_port: crate::cli::settings::epmd_port(env)?,
-            connect_timeout: crate::cli::settings::seconds(
+            epmd_port: crate::app::switches::epmd_port(env)?,
+            connect_timeout: crate::app::switches::seconds(
                 env,
                 "BEAMRC_RPC_CONNECT_TIMEOUT",
                 Some(Duration::from_secs(7)),

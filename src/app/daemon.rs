@@ -1,8 +1,8 @@
 //! `daemon` / `daemon_iex` that tell the truth: refuse to start a second VM for a running
 //! node, start `run_erl`, then wait until the node has booted — or report, with the end of
 //! the run_erl log, why it did not.
-use super::remote::{self, Client};
-use super::settings;
+use super::node::{self, Client};
+use super::switches;
 use crate::debug;
 use crate::dist::{ClientConfig, DistError};
 use crate::plan::{Daemon, Inputs};
@@ -15,12 +15,12 @@ const LOG_LINES: usize = 20;
 /// How long to wait for boot, and the client to watch with (none: don't wait).
 fn watcher(inputs: &Inputs) -> Result<(Duration, Option<Client>)> {
     let env = &inputs.vars.env;
-    let timeout = settings::seconds(env, "BEAMRC_START_TIMEOUT", Some(Duration::from_secs(60)))?
+    let timeout = switches::seconds(env, "BEAMRC_START_TIMEOUT", Some(Duration::from_secs(60)))?
         .unwrap_or_default();
     let client = if timeout.is_zero() {
         None
     } else {
-        remote::native_client(inputs)?
+        node::native_client(inputs)?
     };
     Ok((timeout, client))
 }
@@ -30,7 +30,7 @@ pub fn preflight(inputs: &Inputs) -> Result<()> {
     let (_, client) = watcher(inputs)?;
     if let Some(c) = &client {
         // A second VM with the same name would only die on the name clash.
-        let running = match remote::os_pid(&c.cfg) {
+        let running = match node::os_pid(&c.cfg) {
             Ok(pid) => Some(format!("(OS pid {pid})")),
             Err(DistError::CookieMismatch { .. }) => Some("(it refuses our cookie)".to_string()),
             Err(_) => None,
@@ -69,8 +69,8 @@ pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration
     debug!("waiting for {} to boot", cfg.target);
     let mut missing_since: Option<Instant> = None;
     let mut verdict = None;
-    remote::wait_until(timeout, || {
-        verdict = match remote::node_ready(cfg) {
+    node::wait_until(timeout, || {
+        verdict = match node::node_ready(cfg) {
             Ok(true) => Some(Ok(0)),
             Err(DistError::CookieMismatch { node }) => Some(Err(failure(
                 daemon,

@@ -2,8 +2,8 @@
 //! beamrc is PID 1 (or `BEAMRC_INIT=1`), and systemd readiness (`READY=1` once the node has
 //! booted, `STOPPING=1` when it goes down) when `NOTIFY_SOCKET` is set. Otherwise `start`
 //! simply execs, and the launcher's PID is the VM's.
-use super::remote::{self, Client};
-use super::settings;
+use super::node::{self, Client};
+use super::switches;
 use crate::debug;
 use crate::plan::{ExecSpec, Inputs};
 use crate::process::{init, notify};
@@ -19,7 +19,7 @@ pub fn start(spec: ExecSpec, inputs: &Inputs) -> Result<i32> {
         None => None,
     };
     if init::is_pid1() || env.non_empty_str("BEAMRC_INIT") == Some("1") {
-        let shutdown_timeout = settings::seconds(env, "BEAMRC_SHUTDOWN_TIMEOUT", None)?;
+        let shutdown_timeout = switches::seconds(env, "BEAMRC_SHUTDOWN_TIMEOUT", None)?;
         debug!("init mode: supervising the VM (shutdown timeout {shutdown_timeout:?})");
         let stopping = socket.clone();
         let opts = init::InitOptions {
@@ -51,7 +51,7 @@ struct Readiness {
 
 impl Readiness {
     fn new(socket: OsString, inputs: &Inputs) -> Result<Readiness> {
-        let client = remote::native_client(inputs)?;
+        let client = node::native_client(inputs)?;
         if client.is_none() {
             eprintln!(
                 "WARNING: NOTIFY_SOCKET is set but beamrc cannot talk to the node (RELEASE_DISTRIBUTION=none or customised distribution): READY=1 is sent when the VM starts, not when it has booted"
@@ -80,7 +80,7 @@ impl Readiness {
             if !alive() {
                 return;
             }
-            if let Ok(true) = remote::node_ready(&client.cfg) {
+            if let Ok(true) = node::node_ready(&client.cfg) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));

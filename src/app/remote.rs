@@ -1,15 +1,16 @@
-//! Remote commands at the edge: rpc, stop, restart, pid natively over distribution (the
-//! script's hidden VM as the fallback), plus beamrc's ping and status.
-use super::{act, gather, settings};
+//! Remote commands: rpc, stop, restart, pid natively over distribution (the script's
+//! hidden VM as the fallback), plus beamrc's ping and status.
+use super::node::{Client, client, down_reason, is_local, node_ready, os_pid, route, wait_until};
+use super::{execute, gather, switches};
 use crate::debug;
-use crate::dist::{self, ClientConfig, DistError, Stdio, Term};
+use crate::dist::{self, DistError, Stdio, Term};
 use crate::environment::EnvMap;
 use crate::plan::command::{Command, RPC_EXPECTS};
-use crate::plan::remote::{self, Names, Route};
+use crate::plan::remote::Route;
 use crate::plan::{Inputs, commands, dry_run};
 use crate::{Error, Result};
 use std::ffi::OsString;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Runs a remote command. `dry_run` prints the route (and the VM plan when falling back).
 pub fn run(command: &Command, inputs: &Inputs, caller: &EnvMap, dry_run: bool) -> Result<i32> {
@@ -47,75 +48,8 @@ pub fn run(command: &Command, inputs: &Inputs, caller: &EnvMap, dry_run: bool) -
     }
 }
 
-/// Native or hidden VM, for a hidden node named `PREFIX-XXXX-…`.
-pub fn route(inputs: &Inputs, prefix: &str) -> Result<Route> {
-    let vars = &inputs.vars;
-    let distribution = commands::distribution(inputs)?;
-    let words = match &inputs.remote_flags {
-        Some(flags) => remote::remote_words(vars, flags.clone()),
-        None => {
-            let text = std::fs::read_to_string(&vars.remote_vm_args).ok();
-            let flags = text
-                .as_deref()
-                .map(remote::words_of_args_file)
-                .unwrap_or_default();
-            remote::remote_words(vars, flags)
-        }
-    };
-    Ok(remote::route(
-        vars,
-        distribution,
-        &words,
-        &gather::hostname(),
-        settings::enabled(&vars.env, "BEAMRC_NATIVE"),
-        prefix,
-        &inputs.rand[1],
-    ))
-}
-
-/// A client for the node, when beamrc can talk to it natively.
-pub fn native_client(inputs: &Inputs) -> Result<Option<Client>> {
-    match route(inputs, "rpc")? {
-        Route::Native(names) => client(inputs, &names).map(Some),
-        Route::Vm(reason) => {
-            debug!("no native connection: {reason}");
-            Ok(None)
-        }
-    }
-}
-
 /// The native path could not be used after all (nothing reached the node yet).
 struct Fallback(String);
-
-pub fn client(inputs: &Inputs, names: &Names) -> Result<Client> {
-    let env = &inputs.vars.env;
-    let cookie = inputs
-        .cookie
-        .clone()
-        .ok_or_else(|| Error::Config("no cookie was resolved".into()))?;
-    let cfg = ClientConfig {
-        target: names.target.clone(),
-        own_name: names.own.clone(),
-        cookie,
-        epmd_port: settings::epmd_port(env)?,
-        connect_timeout: settings::seconds(
-            env,
-            "BEAMRC_RPC_CONNECT_TIMEOUT",
-            Some(Duration::from_secs(7)),
-        )?
-        .unwrap_or(Duration::from_secs(7)),
-        call_timeout: settings::seconds(env, "BEAMRC_RPC_TIMEOUT", None)?,
-    };
-    Ok(Client {
-        cfg,
-        legacy: inputs.generation.legacy_rpc(),
-    })
-}
-
-pub struct Client {
-    pub cfg: ClientConfig,
-    pub legacy: bool,
-}
 
 fn native(
     command: &Command,
@@ -183,18 +117,6 @@ fn ping(c: &Client) -> Result<i32> {
     }
 }
 
-/// One line saying why the node does not answer.
-pub fn down_reason(cfg: &ClientConfig, e: &DistError) -> String {
-    match e {
-        DistError::NotRegistered { .. } => format!("node {} is not running", cfg.target),
-        DistError::CookieMismatch { node } => {
-            format!("connection refused by {node}: cookie mismatch")
-        }
-        DistError::EpmdUnreachable { port, .. } => format!("epmd not reachable on port {port}"),
-        other => format!("node {} does not answer: {other}", cfg.target),
-    }
-}
-
 /// LSB status: 0 running, 3 not running, 4 unknown (cannot tell: cookie, protocol).
 fn status(c: &Client) -> Result<i32> {
     match os_pid(&c.cfg) {
@@ -221,27 +143,6 @@ fn status(c: &Client) -> Result<i32> {
     }
 }
 
-/// The node's OS pid (`os:getpid()`).
-pub fn os_pid(cfg: &ClientConfig) -> std::result::Result<u32, DistError> {
-    let reply = dist::call(cfg, "os", "getpid", Vec::new())?;
-    reply
-        .list_items()
-        .and_then(|items| {
-            let digits: String = items
-                .iter()
-                .map(|t| t.as_int().and_then(|i| char::from_u32(i as u32)))
-                .collect::<Option<String>>()?;
-            digits.parse().ok()
-        })
-        .ok_or_else(|| DistError::Protocol(format!("os:getpid() answered {reply:?}")))
-}
-
-/// `init:get_status()` is `{started, started}`: the boot script has run to the end.
-pub fn node_ready(cfg: &ClientConfig) -> std::result::Result<bool, DistError> {
-    let reply = dist::call(cfg, "init", "get_status", Vec::new())?;
-    Ok(matches!(reply.as_tuple(), Some([a, b]) if a.is_atom("started") && b.is_atom("started")))
-}
-
 /// `System.stop()`, then wait until the node is gone (its OS process too, when local).
 fn stop(c: &Client, env: &EnvMap) -> std::result::Result<Result<i32>, DistError> {
     let pid = os_pid(&c.cfg)?;
@@ -249,7 +150,7 @@ fn stop(c: &Client, env: &EnvMap) -> std::result::Result<Result<i32>, DistError>
         Ok(0) => 0,
         other => return Ok(other),
     };
-    let timeout = match settings::seconds(env, "BEAMRC_STOP_TIMEOUT", Some(Duration::from_secs(60)))
+    let timeout = match switches::seconds(env, "BEAMRC_STOP_TIMEOUT", Some(Duration::from_secs(60)))
     {
         Ok(t) => t.unwrap_or_default(),
         Err(e) => return Ok(Err(e)),
@@ -295,7 +196,7 @@ fn restart(c: &Client, env: &EnvMap) -> std::result::Result<Result<i32>, DistErr
         other => return Ok(other),
     };
     let timeout =
-        match settings::seconds(env, "BEAMRC_START_TIMEOUT", Some(Duration::from_secs(60))) {
+        match switches::seconds(env, "BEAMRC_START_TIMEOUT", Some(Duration::from_secs(60))) {
             Ok(t) => t.unwrap_or_default(),
             Err(e) => return Ok(Err(e)),
         };
@@ -317,31 +218,6 @@ fn restart(c: &Client, env: &EnvMap) -> std::result::Result<Result<i32>, DistErr
     })
 }
 
-/// Polls `done` with a growing interval (5 ms → 100 ms) until it holds or time runs out.
-pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(5);
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(100));
-    }
-}
-
-/// Whether the node's host is this machine (then its OS pid means something here).
-fn is_local(node: &str) -> bool {
-    let host = node.split_once('@').map(|(_, h)| h).unwrap_or("");
-    let me = gather::hostname();
-    host == me
-        || Some(host) == me.split('.').next()
-        || dist::epmd::resolve_ipv4(host, 0).is_ok_and(|a| a.ip().is_loopback())
-}
-
 /// The script's way: exec a hidden VM with `--rpc-eval`.
 fn vm(command: &Command, inputs: &Inputs, caller: &EnvMap, dry_run: bool) -> Result<i32> {
     let expr: OsString = match command {
@@ -358,6 +234,6 @@ fn vm(command: &Command, inputs: &Inputs, caller: &EnvMap, dry_run: bool) -> Res
         );
         return Ok(0);
     }
-    act::prepare(&plan.prepare)?;
-    act::run(plan, inputs)
+    execute::prepare(&plan.prepare)?;
+    execute::run(plan, inputs)
 }

@@ -1,6 +1,6 @@
 //! `bin/NAME …`: find the release, compute the variables (running env.sh only when it has
 //! commands), plan the command, then act — or print the plan on a dry run.
-use super::{act, gather};
+use super::{execute, gather};
 use crate::environment::EnvMap;
 use crate::environment::env_sh::{self, Outcome};
 use crate::environment::vars::{self, ReleaseVars};
@@ -73,14 +73,14 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     if matches!(plan.action, crate::plan::Action::Daemon(_)) {
         super::daemon::preflight(&inputs)?;
     }
-    act::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
+    execute::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
     match plan.action {
         crate::plan::Action::Exec(spec)
             if matches!(command, Command::Start | Command::StartIex) =>
         {
             super::service::start(spec, &inputs)
         }
-        _ => act::run(plan, &inputs),
+        _ => execute::run(plan, &inputs),
     }
 }
 

@@ -20,7 +20,7 @@ pub fn enabled() -> bool {
 #[macro_export]
 macro_rules! debug {
     ($($arg:tt)*) => {
-        if $crate::cli::log::enabled() {
+        if $crate::log::enabled() {
             eprintln!("beamrc: {}", format_args!($($arg)*));
         }
     };

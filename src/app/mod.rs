@@ -1,0 +1,18 @@
+//! The application layer: one release command from inputs to effects.
+//!
+//! `launch` runs `bin/NAME …`: it gathers the inputs (`gather`, `configure`), reads beamrc's
+//! own switches (`switches`), asks the pure planner (`crate::plan`) what to do and hands the
+//! plan to the executor (`execute`, with `daemon`, `service` and `remote` for the actions that
+//! watch a node through `node`). Imports flow one way:
+//! `launch → remote → execute → {daemon, service} → node → {switches, gather}`.
+pub(crate) mod configure;
+pub(crate) mod daemon;
+pub(crate) mod execute;
+pub(crate) mod gather;
+pub(crate) mod launch;
+pub(crate) mod node;
+pub(crate) mod remote;
+pub(crate) mod service;
+pub(crate) mod switches;
+
+pub(crate) use launch::main;
