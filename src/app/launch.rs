@@ -24,6 +24,9 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let release = Release::open(root, &fallback_name);
+    if let Some(result) = crate::relx::run::try_main(&release, argv0, args, &exe, &os_env) {
+        return result;
+    }
 
     let word = args.first().cloned().unwrap_or_default();
     // The caller's environment, with the env files' variables under it.
