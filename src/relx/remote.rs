@@ -106,11 +106,7 @@ impl Remote {
                 Some([tag, v, _]) if tag.is_atom("value") => v.clone(),
                 _ => result,
             };
-            // erl_call -e prints the value as the node formats it (~p), like nodetool.
-            if is_badrpc(&value) {
-                return remote.outcome(s, value);
-            }
-            Ok(Outcome::Print(pretty(s, &value)?))
+            remote.outcome(s, value)
         })
     }
 

@@ -15,10 +15,10 @@ use super::script::{Hook, RelxScript};
 use super::vars::{self, RelxVars};
 use super::{help, shell};
 use crate::config::subst::{self, UnsetPolicy};
-use crate::release::Release;
 use crate::dist::ClientConfig;
 use crate::environment::EnvMap;
 use crate::plan::ExecSpec;
+use crate::release::Release;
 use crate::{Error, Result};
 
 /// What the dispatcher knows when a relx release is opened.

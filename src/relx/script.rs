@@ -151,6 +151,9 @@ fn parse_hooks(list: &str) -> Vec<Hook> {
 fn extension_path(text: &str, name: &str) -> Option<String> {
     let key = format!("{name}_extension=\"");
     text.lines().find_map(|line| {
+        if line.trim_start().starts_with('#') {
+            return None;
+        }
         let at = line.find(&key)?;
         let before = &line[..at];
         if !(before.trim().is_empty() || before.ends_with(';')) {
@@ -172,6 +175,7 @@ PRE_STOP_HOOKS=\"\"\nPOST_STOP_HOOKS=\"hooks/post_stop\"\nPRE_INSTALL_UPGRADE_HO
 POST_INSTALL_UPGRADE_HOOKS=\"\"\nSTATUS_HOOK=\"hooks/status\"\nEXTENSIONS=\"bar|foo|undefined\"\n\
 \nrelx_usage() {\n    command=\"$1\"\n}\n\
 relx_get_extension_script() {\n    EXTENSION=$1\n\
+    # foo_extension=\"path/to/foo_script\";bar_extension=\"path/to/bar_script\"\n\
     bar_extension=\"extensions/bar\";foo_extension=\"extensions/foo\"\n}\n\
 \x20       echo \"$RELEASE_ROOT_DIR\"\n";
 }

@@ -44,7 +44,11 @@ pub fn run(program: &str, env: &EnvMap, dir: &std::path::Path, name: &str) -> Re
     // SAFETY: only async-signal-safe calls (dup2) between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::dup2(sr, 3) < 0 || libc::dup2(dw, 4) < 0 {
+            // Move both above 9 first: either may already be 3 or 4 (then dup2 would be a
+            // no-op leaving close-on-exec set, or would clobber the other one).
+            let s = libc::fcntl(sr, libc::F_DUPFD_CLOEXEC, 10);
+            let d = libc::fcntl(dw, libc::F_DUPFD_CLOEXEC, 10);
+            if s < 0 || d < 0 || libc::dup2(s, 3) < 0 || libc::dup2(d, 4) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
