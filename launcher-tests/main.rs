@@ -7,6 +7,7 @@ mod fixtures_smoke;
 mod lifecycle;
 mod native_rpc;
 mod process_init;
+mod relx_differential;
 mod relx_fixtures;
 mod service;
 mod support;

@@ -304,7 +304,7 @@ pub struct RelxRelease {
     pub name: String,
     pub dir: PathBuf,
     pub home: PathBuf,
-    path_prefix: Option<PathBuf>,
+    pub path_prefix: Option<PathBuf>,
     epmd: OnceLock<Epmd>,
     tmp: TempDir,
 }
@@ -417,20 +417,34 @@ impl RelxRelease {
         run_command(c, None, DEFAULT_TIMEOUT)
     }
 
-    /// Replaces `erlexec`, `run_erl` and `escript` (or `erl`/`run_erl` on `PATH` without
-    /// ERTS) by recorders.
+    /// Replaces `erlexec`, `run_erl`, `to_erl` and `escript` by recorders (see
+    /// [`Recorder`]), and `erl_call` by a stand-in that answers "true" (so the script's
+    /// `daemon` does not wait forever for a node the recorder never starts). The erlexec
+    /// recorder also answers relx's host-name probe (`-eval …`) with the short host name,
+    /// as the VM would.
     pub fn install_recorders(&mut self) -> Recorder {
         let records = self.dir.join("records");
-        match self.erts_bin() {
-            Some(bin) => {
-                Recorder::install(&records, &bin, &["erlexec", "run_erl", "to_erl"], false)
-            }
-            None => {
-                let rec = Recorder::install(&records, &self.dir.join("recbin"), &["erl"], true);
-                self.path_prefix = rec.path_prefix.clone();
-                rec
-            }
-        }
+        let bin = self
+            .erts_bin()
+            .expect("relx recorders need a release with ERTS");
+        let rec = Recorder::install(&records, &bin, &["run_erl", "to_erl", "escript"], false);
+        let dir = records
+            .to_str()
+            .expect("UTF-8 record dir")
+            .replace('\'', "'\\''");
+        let erlexec = format!(
+            "#!/bin/sh\n\
+             f='{dir}'/$(date +%s%N)-$$-erlexec\n\
+             printf '%s\\0' \"$0\" \"$@\" > \"$f.argv.tmp\"\n\
+             cat /proc/$$/environ > \"$f.env.tmp\"\n\
+             mv \"$f.env.tmp\" \"$f.env\"\n\
+             mv \"$f.argv.tmp\" \"$f.argv\"\n\
+             case \" $* \" in *\" -eval \"*) hostname | cut -d. -f1 ;; esac\n\
+             exit 0\n"
+        );
+        replace_executable(&bin.join("erlexec"), erlexec.as_bytes());
+        replace_executable(&bin.join("erl_call"), b"#!/bin/sh\necho true\n");
+        rec
     }
 
     pub fn kill_all(&self) -> Vec<i32> {

@@ -81,7 +81,8 @@ pub fn try_main(
 pub fn main(launch: &Launch) -> Result<i32> {
     let script = launch.script;
     let inv = Invocation::parse(launch.args, script);
-    let erts = vars::find_erts(launch.root, &script.erts_vsn, launch.os_env.get("PATH"))?;
+    let erts = vars::find_erts(launch.root, &script.erts_vsn, launch.os_env.get("PATH"))
+        .map_err(on_stdout)?;
     let vars = vars::compute(launch.os_env, script, launch.root, launch.exe, erts)?;
     if let Some(w) = &vars.warning {
         eprintln!("{w}");
@@ -106,7 +107,7 @@ pub fn main(launch: &Launch) -> Result<i32> {
         &rules,
     );
     let vm_text = files::text(&vm_src, &lookup, policy)?;
-    let facts = node::facts(&vm_src.input, &vm_text, &vars.root, &lookup)?;
+    let facts = node::facts(&vm_src.input, &vm_text, &vars.root, &lookup).map_err(on_stdout)?;
     let node = match node::full_name(&facts, &crate::app::gather::hostname()) {
         Some(n) => n,
         None => probe_host(&vars, &facts)?,
@@ -465,12 +466,24 @@ fn starting_up(rel_name: &str, env: &EnvMap) {
     }
 }
 
-/// relx's `ping_or_exit`.
+/// relx's `ping_or_exit` (its message goes to stdout).
 pub(super) fn ping_or_exit(remote: &Remote) -> Result<()> {
     if remote.is_alive() {
         Ok(())
     } else {
-        Err(Error::message(1, "Node is not running!"))
+        Err(on_stdout(Error::message(1, "Node is not running!")))
+    }
+}
+
+/// relx `echo`es its own failures: a message error is printed on stdout here and becomes a
+/// silent exit with its code.
+fn on_stdout(err: Error) -> Error {
+    match err {
+        Error::Message { code, text } => {
+            println!("{text}");
+            Error::Exit(code)
+        }
+        other => other,
     }
 }
 
