@@ -8,6 +8,7 @@ mod lifecycle;
 mod native_rpc;
 mod process_init;
 mod relx_differential;
+mod relx_e2e;
 mod relx_fixtures;
 mod service;
 mod support;

@@ -457,3 +457,8 @@ impl Drop for RelxRelease {
         kill_processes_under(&self.dir);
     }
 }
+
+/// A shell script (`#!`), not a binary.
+pub fn is_script(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.starts_with(b"#!"))
+}

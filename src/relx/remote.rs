@@ -114,11 +114,16 @@ impl Remote {
         if let Some([_, reason]) = result.as_tuple().filter(|_| is_badrpc(&result)) {
             let reason = reason.clone();
             return Ok(if self.nodetool {
-                Outcome::Failed(format!(
-                    "RPC to {} failed: {}",
-                    self.cfg.target,
-                    pretty(s, &reason)?.trim_end()
-                ))
+                // One io_lib:format call, so ~p wraps as nodetool's line does.
+                let line = s.call(
+                    "io_lib",
+                    "format",
+                    vec![
+                        Term::charlist("RPC to ~s failed: ~p"),
+                        Term::list(vec![Term::charlist(&self.cfg.target), reason]),
+                    ],
+                )?;
+                Outcome::Failed(chars(&line))
             } else {
                 Outcome::Failed(ei_print(&result))
             });
