@@ -72,38 +72,34 @@ impl RelxFixture {
 
     /// rebar.config's `relx` options beyond the release itself.
     fn relx_options(self) -> String {
-        let name = self.name();
         match self {
             RelxFixture::Plain => String::new(),
-            RelxFixture::Hooks => format!(
-                r#",
-        {{extended_start_script_hooks, [
-            {{pre_start, [{{custom, "hooks/pre_start"}}]}},
-            {{post_start, [wait_for_vm_start, {{pid, "foo.pid"}}, {{custom, "hooks/post_start"}}]}},
-            {{pre_stop, [{{custom, "hooks/pre_stop"}}]}},
-            {{post_stop, [{{custom, "hooks/post_stop"}}]}},
-            {{status, [{{custom, "hooks/status"}}]}}]}},
-        {{extended_start_script_extensions, [
-            {{bar, "extensions/bar"}}, {{foo, "extensions/foo"}}, {{baz, "extensions/baz"}}]}},
-        {{overlay, [
-            {{copy, "hooks/pre_start", "bin/hooks/pre_start"}},
-            {{copy, "hooks/post_start", "bin/hooks/post_start"}},
-            {{copy, "hooks/pre_stop", "bin/hooks/pre_stop"}},
-            {{copy, "hooks/post_stop", "bin/hooks/post_stop"}},
-            {{copy, "hooks/status", "bin/hooks/status"}},
-            {{copy, "extensions/bar", "bin/extensions/bar"}},
-            {{copy, "extensions/foo", "bin/extensions/foo"}},
-            {{copy, "extensions/baz", "bin/extensions/baz"}}]}}"#
-            ),
-            RelxFixture::Src => format!(
-                r#",
-        {{sys_config_src, "./config/sys.config.src"}},
-        {{vm_args_src, "./config/vm.args.src"}}"#
-            ),
+            RelxFixture::Hooks => r#",
+        {extended_start_script_hooks, [
+            {pre_start, [{custom, "hooks/pre_start"}]},
+            {post_start, [wait_for_vm_start, {pid, "foo.pid"}, {custom, "hooks/post_start"}]},
+            {pre_stop, [{custom, "hooks/pre_stop"}]},
+            {post_stop, [{custom, "hooks/post_stop"}]},
+            {status, [{custom, "hooks/status"}]}]},
+        {extended_start_script_extensions, [
+            {bar, "extensions/bar"}, {foo, "extensions/foo"}, {baz, "extensions/baz"}]},
+        {overlay, [
+            {copy, "hooks/pre_start", "bin/hooks/pre_start"},
+            {copy, "hooks/post_start", "bin/hooks/post_start"},
+            {copy, "hooks/pre_stop", "bin/hooks/pre_stop"},
+            {copy, "hooks/post_stop", "bin/hooks/post_stop"},
+            {copy, "hooks/status", "bin/hooks/status"},
+            {copy, "extensions/bar", "bin/extensions/bar"},
+            {copy, "extensions/foo", "bin/extensions/foo"},
+            {copy, "extensions/baz", "bin/extensions/baz"}]}"#
+            .to_string(),
+            RelxFixture::Src => r#",
+        {sys_config_src, "./config/sys.config.src"},
+        {vm_args_src, "./config/vm.args.src"}"#
+            .to_string(),
             RelxFixture::NoErts => String::new(),
             RelxFixture::PlainBin => ",\n        {extended_start_script, false}".to_string(),
         }
-        .replace("@NAME@", name)
     }
 
     /// Files written over `rebar3 new release NAME`'s output, as (path, contents).

@@ -165,7 +165,6 @@ impl Remote {
             Ok(mut s) => f(&mut s, self),
             Err(e) => Err(e),
         };
-        drop(io);
         let outcome = match outcome {
             Ok(o) => o,
             Err(DistError::Timeout("call")) => {
