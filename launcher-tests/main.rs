@@ -10,5 +10,6 @@ mod process_init;
 mod relx_differential;
 mod relx_e2e;
 mod relx_fixtures;
+mod relx_mix_hooks;
 mod service;
 mod support;

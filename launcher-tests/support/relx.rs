@@ -92,11 +92,11 @@ impl RelxFixture {
             {copy, "extensions/bar", "bin/extensions/bar"},
             {copy, "extensions/foo", "bin/extensions/foo"},
             {copy, "extensions/baz", "bin/extensions/baz"}]}"#
-            .to_string(),
+                .to_string(),
             RelxFixture::Src => r#",
         {sys_config_src, "./config/sys.config.src"},
         {vm_args_src, "./config/vm.args.src"}"#
-            .to_string(),
+                .to_string(),
             RelxFixture::NoErts => String::new(),
             RelxFixture::PlainBin => ",\n        {extended_start_script, false}".to_string(),
         }

@@ -26,20 +26,17 @@ pub fn sh_quote(s: &str) -> String {
 }
 
 /// The program: variables, helpers, the body, then the completion marker.
-/// `vars` are assigned as (unexported) shell variables; `callback` is `bin/NAME`.
-pub fn program(vars: &[(&str, String)], callback: &Path, body: &Body) -> String {
+/// `vars` are assigned as (unexported) shell variables; `callback` is the `bin/NAME` relx's
+/// helper functions call (`None`: no helpers, for Mix releases). Scripts are relative to
+/// `$SCRIPT_DIR`.
+pub fn program(vars: &[(&str, String)], callback: Option<&Path>, body: &Body) -> String {
     let mut out = String::from("set -e\n");
     for (k, v) in vars {
         out.push_str(&format!("{k}={}\n", sh_quote(v)));
     }
-    let cb = sh_quote(&callback.to_string_lossy());
-    out.push_str(&format!(
-        "erl_rpc() {{ {cb} rpc \"$@\"; }}\n\
-         erl_eval() {{ {cb} eval \"$@\"; }}\n\
-         relx_get_pid() {{ {cb} pid; }}\n\
-         ping_or_exit() {{ if ! {cb} ping > /dev/null 2>&1; then echo \"Node is not running!\"; exit 1; fi; }}\n\
-         relx_escript() {{ scriptpath=\"$1\"; shift; export RELEASE_ROOT_DIR; \"$ERTS_DIR/bin/escript\" \"$ROOTDIR/$scriptpath\" \"$@\"; }}\n"
-    ));
+    if let Some(callback) = callback {
+        out.push_str(&helpers(callback));
+    }
     let source = |out: &mut String, script: &str, args: &[String]| {
         let quoted: Vec<String> = args.iter().map(|a| sh_quote(a)).collect();
         out.push_str(&format!("set -- {}\n", quoted.join(" ")));
@@ -56,6 +53,18 @@ pub fn program(vars: &[(&str, String)], callback: &Path, body: &Body) -> String 
     }
     out.push_str("printf x >&4\nexit 0\n");
     out
+}
+
+/// relx's helper functions, calling back into `bin/NAME`.
+fn helpers(callback: &Path) -> String {
+    let cb = sh_quote(&callback.to_string_lossy());
+    format!(
+        "erl_rpc() {{ {cb} rpc \"$@\"; }}\n\
+         erl_eval() {{ {cb} eval \"$@\"; }}\n\
+         relx_get_pid() {{ {cb} pid; }}\n\
+         ping_or_exit() {{ if ! {cb} ping > /dev/null 2>&1; then echo \"Node is not running!\"; exit 1; fi; }}\n\
+         relx_escript() {{ scriptpath=\"$1\"; shift; export RELEASE_ROOT_DIR; \"$ERTS_DIR/bin/escript\" \"$ROOTDIR/$scriptpath\" \"$@\"; }}\n"
+    )
 }
 
 #[cfg(test)]
@@ -76,7 +85,7 @@ mod tests {
         ];
         let p = program(
             &[("COOKIE", "a'b".into())],
-            Path::new("/r/bin/demo"),
+            Some(Path::new("/r/bin/demo")),
             &Body::Hooks(&hooks),
         );
         assert!(p.starts_with("set -e\nCOOKIE='a'\\''b'\n"));

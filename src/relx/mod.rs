@@ -13,6 +13,7 @@ pub mod help;
 pub mod hooks;
 pub mod kind;
 mod lifecycle;
+pub mod mix_hooks;
 pub mod node;
 pub mod remote;
 pub mod run;

@@ -310,7 +310,7 @@ impl State<'_> {
     /// Sources `body` in `/bin/sh`; `Ok(None)` when it returned, `Ok(Some(code))` when a
     /// hook or extension ended the shell itself.
     pub(super) fn source(&self, body: &Body) -> Result<Option<i32>> {
-        let program = hooks::program(&self.shell_vars(), &self.vars.script, body);
+        let program = hooks::program(&self.shell_vars(), Some(&self.vars.script), body);
         match shell::run(
             &program,
             &self.ctx().env(),
