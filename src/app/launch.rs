@@ -44,6 +44,9 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
             });
         }
         Command::Unknown(word) => {
+            if let Some(code) = crate::relx::mix_hooks::custom_command(&vars, word, &args[1..])? {
+                return Ok(code);
+            }
             return Err(Error::Usage {
                 prog: locate::prog_name(argv0),
                 unknown: Some(word.clone()),
@@ -54,8 +57,10 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
 
     let inputs = gather_inputs(&release, vars, &command)?;
     let dry_run = dry_run_requested(&caller);
+    let hooks = crate::relx::mix_hooks::MixHooks::for_command(&inputs.vars, &command, !dry_run);
+    hooks.before()?;
     if is_remote(&command) {
-        return super::remote::run(&command, &inputs, &os_env, dry_run);
+        return hooks.after(super::remote::run(&command, &inputs, &os_env, dry_run));
     }
     let mut plan = commands::plan(&command, &inputs)?;
     plan.prepare.splice(0..0, inputs.rendered.iter().cloned());
@@ -77,14 +82,14 @@ pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
         super::daemon::preflight(&inputs)?;
     }
     execute::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
-    match plan.action {
+    hooks.after(match plan.action {
         crate::plan::Action::Exec(spec)
             if matches!(command, Command::Start | Command::StartIex) =>
         {
             super::service::start(spec, &inputs)
         }
         _ => execute::run(plan, &inputs),
-    }
+    })
 }
 
 /// `releases/VSN/release.env` and `RELEASE_ENV_FILE`, under the caller's own variables.
