@@ -49,7 +49,10 @@ fn main() {
         ("help (sname without host)", &["help"], 20.0),
         ("help rpc (sname without host)", &["help", "rpc"], 20.0),
     ];
-    println!("{:<32} {:>10} {:>10} {:>8}  target", "command", "beamrc", "script", "ratio");
+    println!(
+        "{:<32} {:>10} {:>10} {:>8}  target",
+        "command", "beamrc", "script", "ratio"
+    );
     for (label, args, target) in cases {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         // `help` exits 1 in relx; time `help rpc`-like commands that exit 0, and for the bare
@@ -59,7 +62,11 @@ fn main() {
             if wrap {
                 let cmd = |p: &Path| format!("'{}' help >/dev/null; true", p.display());
                 a.push(time_once(Path::new("/bin/sh"), &["-c", &cmd(&ours)], &env));
-                b.push(time_once(Path::new("/bin/sh"), &["-c", &cmd(&script)], &env));
+                b.push(time_once(
+                    Path::new("/bin/sh"),
+                    &["-c", &cmd(&script)],
+                    &env,
+                ));
             } else {
                 a.push(time_once(&ours, args, &env));
                 b.push(time_once(&script, args, &env));

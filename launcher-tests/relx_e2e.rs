@@ -269,3 +269,23 @@ fn relx_e2e_install_refuses_what_it_cannot_drive() {
     assert_eq!(out.code, Some(0), "{out}");
     assert!(out.stdout.starts_with("Usage: noerts eval"));
 }
+
+#[test]
+fn relx_e2e_dist_port_goes_through_the_script() {
+    // shelltest extended_start_script_tests step 19: ERL_DIST_PORT daemon / ping / stop
+    let rel = installed(RelxFixture::Plain);
+    let port = crate::support::free_port().to_string();
+    let env = [("ERL_DIST_PORT", port.as_str())];
+    ours(&rel, &["daemon"], &env).assert_success("daemon with ERL_DIST_PORT");
+    let ping = crate::support::wait_for(
+        std::time::Duration::from_secs(30),
+        "the node answers on ERL_DIST_PORT",
+        || {
+            let o = ours(&rel, &["ping"], &env);
+            o.success().then_some(o)
+        },
+    );
+    assert_eq!(ping.stdout, "pong\n");
+    same(&rel, &["rpc", "erlang", "node"], &env);
+    ours(&rel, &["stop"], &env).assert_success("stop");
+}
