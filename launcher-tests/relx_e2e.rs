@@ -289,3 +289,29 @@ fn relx_e2e_dist_port_goes_through_the_script() {
     same(&rel, &["rpc", "erlang", "node"], &env);
     ours(&rel, &["stop"], &env).assert_success("stop");
 }
+
+#[test]
+fn relx_e2e_longname_and_reboot_with_heart() {
+    // CT: longname_ping, reboot (heart brings the node back through HEART_COMMAND, which
+    // names bin/NAME — beamrc — with `daemon`); shelltest reboot_restart_test
+    let rel = installed(RelxFixture::Plain);
+    let vm = rel.dir.join("long.vm.args");
+    std::fs::write(&vm, "-name erlapp@127.0.0.1\n-setcookie longcookie\n-heart\n").unwrap();
+    let vm = vm.to_str().unwrap().to_string();
+    let env = [("VMARGS_PATH", vm.as_str())];
+    ours(&rel, &["daemon"], &env).assert_success("daemon -name");
+    assert_eq!(ours(&rel, &["ping"], &env).stdout, "pong\n");
+    same(&rel, &["rpc", "erlang", "node"], &env);
+    let before = ours(&rel, &["pid"], &env).stdout;
+    ours(&rel, &["reboot"], &env).assert_success("reboot");
+    let after = crate::support::wait_for(
+        std::time::Duration::from_secs(60),
+        "heart restarts the node",
+        || {
+            let o = ours(&rel, &["pid"], &env);
+            (o.success() && o.stdout != before).then_some(o.stdout)
+        },
+    );
+    assert_ne!(after, before);
+    ours(&rel, &["stop"], &env).assert_success("stop");
+}
