@@ -85,36 +85,23 @@ impl Pair {
     /// host-name probe left out).
     #[track_caller]
     fn compare(&self, args: &[&str], env: &[(&str, &str)]) {
-        let mut env_s: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    v.replace("@DIR@", self.script.dir.to_str().unwrap()),
-                )
-            })
-            .collect();
-        env_s.push(("TERM".into(), "dumb".into()));
-        env_s.push(("BEAMRC_START_TIMEOUT".into(), "0".into()));
-        let mut env_o: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    v.replace("@DIR@", self.ours.dir.to_str().unwrap()),
-                )
-            })
-            .collect();
-        env_o.push(("TERM".into(), "dumb".into()));
-        env_o.push(("BEAMRC_START_TIMEOUT".into(), "0".into()));
-        let as_ref = |v: &[(String, String)]| -> Vec<(String, String)> { v.to_vec() };
+        let env_for = |rel: &RelxRelease| -> Vec<(String, String)> {
+            let dir = rel.dir.to_str().unwrap();
+            let mut v: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, val)| (k.to_string(), val.replace("@DIR@", dir)))
+                .collect();
+            v.push(("TERM".into(), "dumb".into()));
+            v.push(("BEAMRC_START_TIMEOUT".into(), "0".into()));
+            v
+        };
         let run = |rel: &RelxRelease, env: Vec<(String, String)>| {
             let mut c = rel.cmd(&rel.bin(), args);
             c.envs(env);
             crate::support::run_command(c, None, crate::support::DEFAULT_TIMEOUT)
         };
-        let out_s = run(&self.script, as_ref(&env_s));
-        let out_o = run(&self.ours, as_ref(&env_o));
+        let out_s = run(&self.script, env_for(&self.script));
+        let out_o = run(&self.ours, env_for(&self.ours));
         let probe = |r: &Recorded| r.argv.iter().any(|a| a == "-eval");
         let recs_s: Vec<Recorded> = self
             .rec_script

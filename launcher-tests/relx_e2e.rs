@@ -16,21 +16,30 @@ fn pipes(rel: &RelxRelease) -> String {
     format!("{}/pipes/", rel.dir.display())
 }
 
-/// Runs `args` through beamrc (`bin/NAME`) with the test's pipe dir.
+/// Runs `program args` with the test's pipe dir.
 #[track_caller]
-fn ours(rel: &RelxRelease, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
+fn run(
+    rel: &RelxRelease,
+    program: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> RunOutput {
     let pipe = pipes(rel);
     let mut env = env.to_vec();
     env.push(("PIPE_DIR", &pipe));
-    rel.run(&rel.bin(), args, &env)
+    rel.run(program, args, &env)
 }
 
+/// Through beamrc (`bin/NAME`).
+#[track_caller]
+fn ours(rel: &RelxRelease, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
+    run(rel, &rel.bin(), args, env)
+}
+
+/// Through relx's kept script (`bin/NAME.sh`).
 #[track_caller]
 fn script(rel: &RelxRelease, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
-    let pipe = pipes(rel);
-    let mut env = env.to_vec();
-    env.push(("PIPE_DIR", &pipe));
-    rel.run(&rel.oracle(), args, &env)
+    run(rel, &rel.oracle(), args, env)
 }
 
 /// Same stdout and exit code through both.
@@ -296,7 +305,11 @@ fn relx_e2e_longname_and_reboot_with_heart() {
     // names bin/NAME — beamrc — with `daemon`); shelltest reboot_restart_test
     let rel = installed(RelxFixture::Plain);
     let vm = rel.dir.join("long.vm.args");
-    std::fs::write(&vm, "-name erlapp@127.0.0.1\n-setcookie longcookie\n-heart\n").unwrap();
+    std::fs::write(
+        &vm,
+        "-name erlapp@127.0.0.1\n-setcookie longcookie\n-heart\n",
+    )
+    .unwrap();
     let vm = vm.to_str().unwrap().to_string();
     let env = [("VMARGS_PATH", vm.as_str())];
     ours(&rel, &["daemon"], &env).assert_success("daemon -name");

@@ -179,14 +179,6 @@ impl RelxFixture {
     }
 }
 
-fn fnv1a(data: &[u8], mut h: u64) -> u64 {
-    for &b in data {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 /// `rebar3 version`, once (the cache key; panics with an install hint without rebar3).
 pub fn rebar3_version() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
@@ -203,19 +195,13 @@ pub fn rebar3_version() -> &'static str {
     })
 }
 
+/// `relx-NAME-HASH`: the hash covers the recipe, `rebar3 version` and every project file
+/// (std's SipHash with its fixed keys: stable for one toolchain, which is all a cache needs).
 fn cache_key(f: RelxFixture) -> String {
-    let mut h = 0xcbf2_9ce4_8422_2325;
-    for part in [RECIPE_VERSION, rebar3_version()] {
-        h = fnv1a(part.as_bytes(), h);
-        h = fnv1a(&[0], h);
-    }
-    for (path, text) in f.files() {
-        h = fnv1a(path.as_bytes(), h);
-        h = fnv1a(&[0], h);
-        h = fnv1a(text.as_bytes(), h);
-        h = fnv1a(&[0], h);
-    }
-    format!("relx-{}-{h:016x}", f.name())
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (RECIPE_VERSION, rebar3_version(), f.files()).hash(&mut h);
+    format!("relx-{}-{:016x}", f.name(), h.finish())
 }
 
 /// The cached release root of `f`, built on first use.
@@ -353,12 +339,15 @@ impl RelxRelease {
         self.root.join("releases").join(self.fixture.version())
     }
 
+    /// `erts-*/bin`, when the release bundles ERTS.
     pub fn erts_bin(&self) -> Option<PathBuf> {
-        std::fs::read_dir(&self.root)
-            .ok()?
-            .flatten()
-            .find(|e| e.file_name().to_string_lossy().starts_with("erts-"))
-            .map(|e| e.path().join("bin"))
+        let entries = std::fs::read_dir(&self.root).ok()?;
+        let erts = entries.flatten().map(|e| e.path()).find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("erts-"))
+        })?;
+        Some(erts.join("bin"))
     }
 
     /// Runs the real `beamrc install` on the copy (the script becomes `bin/NAME.sh`).

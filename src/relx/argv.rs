@@ -235,6 +235,20 @@ pub fn attach(ctx: &Ctx) -> ExecSpec {
     }
 }
 
+/// `-boot REL_DIR/start_clean -mode interactive -boot_var SYSTEM_LIB_DIR DIR`: the clean
+/// boot relx's helper VMs (remsh, host probe) use.
+fn clean_boot(vars: &RelxVars) -> Vec<OsString> {
+    vec![
+        "-boot".into(),
+        vars.rel_dir.join("start_clean").into_os_string(),
+        "-mode".into(),
+        "interactive".into(),
+        "-boot_var".into(),
+        "SYSTEM_LIB_DIR".into(),
+        vars.system_lib_dir().into_os_string(),
+    ]
+}
+
 /// `remote_console`: a hidden VM with `-remsh NAME`. `ticktime` is the node's
 /// `net_kernel:get_net_ticktime()`; `id` the helper-name id (random or
 /// `NODETOOL_NODE_PREFIX`). The cookie is passed as relx passes it (`-setcookie`).
@@ -251,17 +265,15 @@ pub fn remsh(ctx: &Ctx, cookie: &str, ticktime: &str, id: &str) -> ExecSpec {
     } else {
         format!("remsh{id}-{}", ctx.node)
     };
-    let mut argv: Vec<OsString> = vec![ctx.erlexec().into_os_string(), flag.into(), own.into()];
+    let mut argv: Vec<OsString> = vec![
+        ctx.erlexec().into_os_string(),
+        flag.into(),
+        own.into(),
+        "-remsh".into(),
+        ctx.node.into(),
+    ];
+    argv.extend(clean_boot(vars));
     for a in [
-        "-remsh",
-        ctx.node,
-        "-boot",
-        &vars.rel_dir.join("start_clean").to_string_lossy(),
-        "-mode",
-        "interactive",
-        "-boot_var",
-        "SYSTEM_LIB_DIR",
-        &vars.system_lib_dir().to_string_lossy(),
         "-setcookie",
         cookie,
         "-hidden",
@@ -334,14 +346,8 @@ pub fn hostname_probe(
 ) -> ExecSpec {
     let erlexec = vars.bindir().join("erlexec");
     let mut argv: Vec<OsString> = vec![erlexec.clone().into_os_string()];
+    argv.extend(clean_boot(vars));
     for a in [
-        "-boot",
-        &vars.rel_dir.join("start_clean").to_string_lossy(),
-        "-mode",
-        "interactive",
-        "-boot_var",
-        "SYSTEM_LIB_DIR",
-        &vars.system_lib_dir().to_string_lossy(),
         "-eval",
         "[_,H]=re:split(atom_to_list(node()),\"@\",[unicode,{return,list}]), io:format(\"~s~n\",[H]), halt()",
         "-setcookie",
