@@ -13,3 +13,4 @@ mod relx_fixtures;
 mod relx_mix_hooks;
 mod service;
 mod support;
+mod switches;

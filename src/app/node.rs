@@ -1,82 +1,11 @@
-//! Talking to the release's running node: the route (native or hidden VM), the native
-//! client for it, and the queries the commands and waits are built from.
-use super::{gather, switches};
-use crate::debug;
+//! Questions to the release's running node over a native link, and the polling wait the
+//! lifecycle commands are built from.
+use super::gather;
 use crate::dist::{self, ClientConfig, DistError};
-use crate::plan::remote::{self, Names, Route};
-use crate::plan::{Inputs, commands};
-use crate::{Error, Result};
 use std::time::{Duration, Instant};
 
-/// Native or hidden VM, for a hidden node named `PREFIX-XXXX-…`.
-pub fn route(inputs: &Inputs, prefix: &str) -> Result<Route> {
-    let vars = &inputs.vars;
-    let distribution = commands::distribution(inputs)?;
-    let words = match &inputs.remote_flags {
-        Some(flags) => remote::remote_words(vars, flags.clone()),
-        None => {
-            let text = std::fs::read_to_string(&vars.remote_vm_args).ok();
-            let flags = text
-                .as_deref()
-                .map(remote::words_of_args_file)
-                .unwrap_or_default();
-            remote::remote_words(vars, flags)
-        }
-    };
-    Ok(remote::route(
-        vars,
-        distribution,
-        &words,
-        &gather::hostname(),
-        switches::enabled(&vars.env, "BEAMRC_NATIVE"),
-        prefix,
-        &inputs.rand[1],
-    ))
-}
-
-/// A client for the node, when beamrc can talk to it natively.
-pub fn native_client(inputs: &Inputs) -> Result<Option<Client>> {
-    match route(inputs, "rpc")? {
-        Route::Native(names) => client(inputs, &names).map(Some),
-        Route::Vm(reason) => {
-            debug!("no native connection: {reason}");
-            Ok(None)
-        }
-    }
-}
-
-pub fn client(inputs: &Inputs, names: &Names) -> Result<Client> {
-    let env = &inputs.vars.env;
-    let cookie = inputs
-        .cookie
-        .clone()
-        .ok_or_else(|| Error::Config("no cookie was resolved".into()))?;
-    let cfg = ClientConfig {
-        target: names.target.clone(),
-        own_name: names.own.clone(),
-        cookie,
-        epmd_port: switches::epmd_port(env)?,
-        connect_timeout: switches::seconds(
-            env,
-            "BEAMRC_RPC_CONNECT_TIMEOUT",
-            Some(Duration::from_secs(7)),
-        )?
-        .unwrap_or(Duration::from_secs(7)),
-        call_timeout: switches::seconds(env, "BEAMRC_RPC_TIMEOUT", None)?,
-    };
-    Ok(Client {
-        cfg,
-        legacy: inputs.generation.legacy_rpc(),
-    })
-}
-
-pub struct Client {
-    pub cfg: ClientConfig,
-    pub legacy: bool,
-}
-
 /// One line saying why the node does not answer.
-pub fn down_reason(cfg: &ClientConfig, e: &DistError) -> String {
+pub(crate) fn down_reason(cfg: &ClientConfig, e: &DistError) -> String {
     match e {
         DistError::NotRegistered { .. } => format!("node {} is not running", cfg.target),
         DistError::CookieMismatch { node } => {
@@ -88,7 +17,7 @@ pub fn down_reason(cfg: &ClientConfig, e: &DistError) -> String {
 }
 
 /// The node's OS pid (`os:getpid()`).
-pub fn os_pid(cfg: &ClientConfig) -> std::result::Result<u32, DistError> {
+pub(crate) fn os_pid(cfg: &ClientConfig) -> Result<u32, DistError> {
     let reply = dist::call(cfg, "os", "getpid", Vec::new())?;
     reply
         .list_items()
@@ -103,20 +32,26 @@ pub fn os_pid(cfg: &ClientConfig) -> std::result::Result<u32, DistError> {
 }
 
 /// `init:get_status()` is `{started, started}`: the boot script has run to the end.
-pub fn node_ready(cfg: &ClientConfig) -> std::result::Result<bool, DistError> {
+pub(crate) fn node_ready(cfg: &ClientConfig) -> Result<bool, DistError> {
     let reply = dist::call(cfg, "init", "get_status", Vec::new())?;
     Ok(matches!(reply.as_tuple(), Some([a, b]) if a.is_atom("started") && b.is_atom("started")))
 }
 
 /// Polls `done` with a growing interval (5 ms → 100 ms) until it holds or time runs out.
-pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
+pub(crate) fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let _span = tracing::debug_span!("wait", timeout_s = timeout.as_secs_f64()).entered();
+    let started = Instant::now();
     let mut pause = Duration::from_millis(5);
     loop {
         if done() {
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "wait done"
+            );
             return true;
         }
-        if Instant::now() >= deadline {
+        if started.elapsed() >= timeout {
+            tracing::debug!("wait timed out");
             return false;
         }
         std::thread::sleep(pause);

@@ -14,6 +14,7 @@ pub fn main() -> i32 {
     if std::env::var_os(env_sh::DUMP_MARKER).is_some() {
         return env_sh::run_dump(args.get(1..).unwrap_or(&[]));
     }
+    crate::log::init_early();
     let argv0 = args.first().cloned().unwrap_or_default();
     let rest = args.get(1..).unwrap_or(&[]);
     let result = if crate::release::locate::prog_name(&argv0) == "beamrc" {
@@ -36,7 +37,7 @@ fn report(err: &crate::Error) {
     if let crate::Error::Usage { prog, .. } = err {
         text.push_str(&usage::text(prog));
     }
-    let line = err.to_string();
+    let line = err.line();
     if !line.is_empty() {
         if !text.is_empty() {
             text.push('\n');

@@ -87,7 +87,7 @@ pub fn console(ctx: &Ctx, kind: Console, word: &str, args: &[OsString]) -> Resul
             "embedded",
             &["-noinput", "+Bd"],
         ),
-        Console::Console => (vars.release_boot().into_os_string(), "embedded", &[]),
+        Console::Interactive => (vars.release_boot().into_os_string(), "embedded", &[]),
         Console::Clean => (
             vars.rel_dir.join("start_clean").into_os_string(),
             "interactive",
@@ -217,6 +217,8 @@ pub fn daemon(ctx: &Ctx, boot: bool, args: &[OsString]) -> (Daemon, bool) {
             },
             pipe_dir,
             log_dir: vars.log_dir.clone(),
+            // relx's daemon waits itself (lifecycle::daemon), with its hooks after boot.
+            boot: None,
         },
         defaulted,
     )

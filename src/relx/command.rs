@@ -8,7 +8,8 @@ use super::script::RelxScript;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Console {
     Foreground,
-    Console,
+    /// `console`
+    Interactive,
     Clean,
     /// `console_boot FILE`: the boot file is the first argument.
     Boot,
@@ -70,7 +71,7 @@ impl Invocation {
         use RelxCommand as C;
         let command = match word.as_str() {
             "foreground" => C::Console(Console::Foreground),
-            "console" => C::Console(Console::Console),
+            "console" => C::Console(Console::Interactive),
             "console_clean" => C::Console(Console::Clean),
             "console_boot" => C::Console(Console::Boot),
             "daemon" => C::Daemon {
@@ -120,20 +121,6 @@ impl RelxCommand {
     /// generated vm.args / sys.config on disk). Everything else reads them in memory.
     pub fn writes_config(&self) -> bool {
         matches!(self, RelxCommand::Console(_) | RelxCommand::Daemon { .. })
-    }
-
-    /// Commands that need the node's name with its host part (all but usage, help, and
-    /// extensions, which relx computes it for anyway: beamrc computes it natively for
-    /// those too, costing nothing).
-    pub fn talks_to_node(&self) -> bool {
-        !matches!(
-            self,
-            RelxCommand::Console(_)
-                | RelxCommand::Help
-                | RelxCommand::Usage
-                | RelxCommand::Escript
-                | RelxCommand::Extension(_)
-        )
     }
 }
 

@@ -1,17 +1,11 @@
 //! The relx commands that start, stop or talk to the node, with relx's output and exit codes
 //! and beamrc's bounded waits (`BEAMRC_START_TIMEOUT`, `BEAMRC_STOP_TIMEOUT`).
-use std::time::Duration;
 
 use super::argv;
 use super::command::RelxCommand;
 use super::remote::Remote;
 use super::run::{State, ping_or_exit, writable};
-use crate::app::switches as settings;
 use crate::{Error, Result};
-
-fn timeout(st: &State, key: &str) -> Result<Duration> {
-    Ok(settings::seconds(&st.vars.env, key, Some(Duration::from_secs(60)))?.unwrap_or_default())
-}
 
 /// `daemon` / `daemon_boot FILE`: refuse a second VM of a running node, prepare the pipe
 /// and log directories, pre_start hooks, run_erl, wait for boot (bounded; the log tail says
@@ -49,7 +43,7 @@ pub(super) fn daemon(st: &State, boot: bool) -> Result<i32> {
     if !status.success() {
         return Ok(crate::process::exit_code(status));
     }
-    let wait = timeout(st, "BEAMRC_START_TIMEOUT")?;
+    let wait = st.switches.start_timeout;
     if !wait.is_zero() {
         match &remote {
             Some(r) => {
@@ -117,10 +111,7 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
         C::Remote => {
             ping_or_exit(r)?;
             let cookie = st.cookie.as_deref().unwrap_or_default();
-            let id = st.vars.node_prefix.clone().unwrap_or_else(|| {
-                let w = crate::app::gather::random_words();
-                format!("{}{}", w[0], w[1])
-            });
+            let id = st.helper_id();
             let spec = argv::remsh(&st.ctx(), cookie, &r.ticktime(), &id);
             Err(crate::process::exec::exec(&spec))
         }
@@ -166,7 +157,7 @@ fn stop(st: &State, r: &Remote) -> Result<i32> {
     if !r.init("stop") {
         return Ok(1);
     }
-    let wait = timeout(st, "BEAMRC_STOP_TIMEOUT")?;
+    let wait = st.switches.stop_timeout;
     let gone = wait.is_zero()
         || r.wait(wait, || {
             pid.is_none_or(|p| !crate::process::watch::pid_alive(p)) && !r.is_alive()
@@ -189,7 +180,7 @@ fn restart(st: &State, r: &Remote) -> Result<i32> {
     if !r.init("restart") {
         return Ok(1);
     }
-    let wait = timeout(st, "BEAMRC_START_TIMEOUT")?;
+    let wait = st.switches.start_timeout;
     if wait.is_zero() {
         return Ok(0);
     }

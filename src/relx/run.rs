@@ -14,10 +14,12 @@ use super::remote::Remote;
 use super::script::{Hook, RelxScript};
 use super::vars::{self, RelxVars};
 use super::{help, shell};
-use crate::config::subst::{self, UnsetPolicy};
+use crate::app::gather::Host;
+use crate::config::subst;
 use crate::dist::ClientConfig;
 use crate::environment::EnvMap;
 use crate::plan::ExecSpec;
+use crate::plan::switches::Switches;
 use crate::release::Release;
 use crate::{Error, Result};
 
@@ -44,11 +46,16 @@ pub(super) struct State<'a> {
     pub(super) vm: Resolved,
     pub(super) sys: Resolved,
     pub(super) cookie: Option<String>,
+    /// beamrc's own switches (`BEAMRC_*`), read once.
+    pub(super) switches: Switches,
+    /// Random id for helper node names (`NODETOOL_NODE_PREFIX` replaces it).
+    pub(super) id: String,
 }
 
 /// The release-kind switch: `Some` (the command's result) when `release` is a relx release
 /// (no `releases/VSN/elixir`, relx's extended script kept as `bin/NAME.sh`), `None` for Mix.
-pub fn try_main(
+pub(crate) fn try_main(
+    host: &dyn Host,
     release: &Release,
     argv0: &OsStr,
     args: &[OsString],
@@ -75,10 +82,10 @@ pub fn try_main(
         script: &script,
         os_env,
     };
-    Some(main(&launch))
+    Some(main(host, &launch))
 }
 
-pub fn main(launch: &Launch) -> Result<i32> {
+pub(crate) fn main(host: &dyn Host, launch: &Launch) -> Result<i32> {
     let script = launch.script;
     let inv = Invocation::parse(launch.args, script);
     let erts = vars::find_erts(launch.root, &script.erts_vsn, launch.os_env.get("PATH"))
@@ -98,7 +105,9 @@ pub fn main(launch: &Launch) -> Result<i32> {
             .filter(|p| p.is_dir()),
         multi_node: env.non_empty("RELX_MULTI_NODE").is_some(),
     };
-    let policy = UnsetPolicy::from_setting(env.get_str("BEAMRC_SUBST_UNSET"))?;
+    let switches = Switches::read(&vars.env)?;
+    crate::log::init_late(switches.log.as_deref());
+    let policy = switches.subst_unset;
     let lookup_env = vars.env.clone();
     let lookup = subst::env_lookup(&lookup_env);
     let vm_src = files::source(
@@ -108,9 +117,11 @@ pub fn main(launch: &Launch) -> Result<i32> {
     );
     let vm_text = files::text(&vm_src, &lookup, policy)?;
     let facts = node::facts(&vm_src.input, &vm_text, &vars.root, &lookup).map_err(on_stdout)?;
-    let node = match node::full_name(&facts, &crate::app::gather::hostname()) {
+    let words = host.random_words();
+    let id = format!("{}{}", words[0], words[1]);
+    let node = match node::full_name(&facts, &host.hostname()) {
         Some(n) => n,
-        None => probe_host(&vars, &facts)?,
+        None => probe_host(&vars, &facts, &id, &words[1])?,
     };
     let sys_src = files::source(
         Kind::SysConfig,
@@ -135,6 +146,8 @@ pub fn main(launch: &Launch) -> Result<i32> {
         vm,
         sys,
         cookie,
+        switches,
+        id,
     };
     if state.inv.command.writes_config() {
         write_if_changed(&state.vm)?;
@@ -169,15 +182,14 @@ fn write_if_changed(file: &Resolved) -> Result<()> {
     if !file.write || std::fs::read(&file.path).is_ok_and(|c| c == file.text.as_bytes()) {
         return Ok(());
     }
-    debug!("writing {}", file.path.display());
+    tracing::debug!("writing {}", file.path.display());
     crate::config::render::write_fresh(&file.path, file.text.as_bytes(), 0o600)
 }
 
 /// The host part of a `-name` without host when the host name has no domain: ask a
 /// throw-away VM, as relx does (the only case that still boots one).
-fn probe_host(vars: &RelxVars, facts: &NodeFacts) -> Result<String> {
-    let words = crate::app::gather::random_words();
-    let spec = argv::hostname_probe(vars, facts, &format!("{}{}", words[0], words[1]), &words[1]);
+fn probe_host(vars: &RelxVars, facts: &NodeFacts, id: &str, dummy: &str) -> Result<String> {
+    let spec = argv::hostname_probe(vars, facts, id, dummy);
     let out = crate::process::exec::command(&spec)
         .and_then(|mut c| c.stderr(std::process::Stdio::null()).output())
         .map_err(|e| crate::process::exec::exec_error(&spec, e))?;
@@ -186,6 +198,14 @@ fn probe_host(vars: &RelxVars, facts: &NodeFacts) -> Result<String> {
 }
 
 impl State<'_> {
+    /// `relx_gen_id`: `NODETOOL_NODE_PREFIX`, else the random id.
+    pub(super) fn helper_id(&self) -> String {
+        self.vars
+            .node_prefix
+            .clone()
+            .unwrap_or_else(|| self.id.clone())
+    }
+
     pub(super) fn ctx(&self) -> Ctx<'_> {
         Ctx {
             vars: &self.vars,
@@ -203,12 +223,11 @@ impl State<'_> {
 
     /// The native client, unless the node is reached in a way only the script knows.
     pub(super) fn remote(&self) -> Result<Option<Remote>> {
-        let env = &self.vars.env;
         let reason = if self.facts.custom_proto() {
             Some("-proto_dist in vm.args")
         } else if self.vars.dist_port.is_some() {
             Some("ERL_DIST_PORT (no EPMD to ask)")
-        } else if !crate::app::switches::enabled(env, "BEAMRC_NATIVE") {
+        } else if !self.switches.native {
             Some("BEAMRC_NATIVE=0")
         } else if self.cookie.is_none() {
             Some("no cookie")
@@ -216,13 +235,10 @@ impl State<'_> {
             None
         };
         if let Some(why) = reason {
-            debug!("relx: the script's own route: {why}");
+            tracing::debug!("relx: the script's own route: {why}");
             return Ok(None);
         }
-        let id = self.vars.node_prefix.clone().unwrap_or_else(|| {
-            let w = crate::app::gather::random_words();
-            format!("{}{}", w[0], w[1])
-        });
+        let id = self.helper_id();
         let call_timeout = match self.vars.rpc_timeout.trim().parse::<f64>() {
             Ok(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
             Ok(_) => None,
@@ -240,13 +256,8 @@ impl State<'_> {
             target: self.node.clone(),
             own_name: format!("maint{id}-{}", self.node),
             cookie: self.cookie.clone().unwrap_or_default(),
-            epmd_port: crate::app::switches::epmd_port(env)?,
-            connect_timeout: crate::app::switches::seconds(
-                env,
-                "BEAMRC_RPC_CONNECT_TIMEOUT",
-                Some(Duration::from_secs(7)),
-            )?
-            .unwrap_or(Duration::from_secs(7)),
+            epmd_port: self.switches.epmd_port,
+            connect_timeout: self.switches.connect_timeout,
             call_timeout,
         };
         Ok(Some(Remote {

@@ -36,13 +36,6 @@ pub struct Hooks {
     pub status: Option<String>,
 }
 
-impl Hooks {
-    /// True when no hook of any phase is configured.
-    pub fn is_empty(&self) -> bool {
-        *self == Hooks::default()
-    }
-}
-
 /// The baked-in values of a relx script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelxScript {
@@ -223,7 +216,7 @@ mod tests {
 ERL_OPTS=\"\"\n\nfind_sys_config() {\n}\n";
         let s = RelxScript::parse(plain).unwrap();
         assert_eq!(s.flavour, Flavour::Plain);
-        assert!(s.hooks.is_empty() && s.extensions.is_empty());
+        assert!(s.hooks == Hooks::default() && s.extensions.is_empty());
         assert_eq!(s.extensions_usage(), "undefined");
     }
 }
