@@ -328,3 +328,23 @@ fn relx_e2e_longname_and_reboot_with_heart() {
     assert_ne!(after, before);
     ours(&rel, &["stop"], &env).assert_success("stop");
 }
+
+#[test]
+fn relx_e2e_dry_run_changes_nothing() {
+    let rel = installed(RelxFixture::Src);
+    let out = ours(
+        &rel,
+        &["foreground"],
+        &[("BEAMRC_DRY_RUN", "1"), ("VAR1", "5")],
+    );
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("erlexec"), "{out}");
+    assert!(out.stdout.contains("sys.config"), "{out}");
+    assert!(
+        !rel.version_dir().join("sys.config").exists(),
+        "nothing written"
+    );
+    let out = ours(&rel, &["daemon"], &[("BEAMRC_DRY_RUN", "1")]);
+    assert!(out.stdout.contains("run_erl"), "{out}");
+    assert!(!rel.root.join("log").exists(), "no log dir created");
+}

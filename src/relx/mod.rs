@@ -8,6 +8,8 @@
 //! `shell` (hooks in `/bin/sh`).
 pub mod argv;
 pub mod command;
+mod dispatch;
+mod dry;
 pub mod files;
 pub mod help;
 pub mod hooks;
