@@ -149,15 +149,15 @@ pub(crate) fn main(host: &dyn Host, launch: &Launch) -> Result<i32> {
         switches,
         id,
     };
+    if state.switches.dry_run {
+        return super::dry::run(&state);
+    }
     if state.inv.command.writes_config() {
         write_if_changed(&state.vm)?;
         write_if_changed(&state.sys)?;
     }
     std::env::set_current_dir(&state.vars.root)
         .map_err(|e| Error::io(format!("cannot enter {}", state.vars.root.display()), e))?;
-    if state.switches.dry_run {
-        return super::dry::run(&state);
-    }
     super::dispatch::dispatch(&state)
 }
 
