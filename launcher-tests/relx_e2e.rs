@@ -348,3 +348,31 @@ fn relx_e2e_dry_run_changes_nothing() {
     assert!(out.stdout.contains("run_erl"), "{out}");
     assert!(!rel.root.join("log").exists(), "no log dir created");
 }
+
+#[test]
+fn relx_e2e_remote_console_argv_matches_the_script() {
+    // remote_console needs a running node (the script asks it for its tick time): boot the
+    // daemon with the real erlexec, then record the remsh VM each side would exec.
+    let rel = installed(RelxFixture::Hooks);
+    ours(&rel, &["daemon"], &[]).assert_success("daemon");
+    let bin = rel.erts_bin().unwrap();
+    let rec =
+        crate::support::Recorder::install(&rel.dir.join("records"), &bin, &["erlexec"], false);
+    let o = ours(&rel, &["remote_console"], &[]);
+    let r_ours = rec.take();
+    let s = script(&rel, &["remote_console"], &[]);
+    let r_script = rec.take();
+    assert_eq!((o.code, s.code), (Some(0), Some(0)), "{o}\n{s}");
+    assert_eq!(r_ours.argv, r_script.argv);
+    for key in [
+        "NAME",
+        "ROOTDIR",
+        "BINDIR",
+        "PROGNAME",
+        "EMU",
+        "LD_LIBRARY_PATH",
+    ] {
+        assert_eq!(r_ours.env(key), r_script.env(key), "env {key}");
+    }
+    ours(&rel, &["stop"], &[]).assert_success("stop");
+}
