@@ -73,6 +73,12 @@ pub(crate) fn try_main(
         return None;
     }
     let physical = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+    // A shell running a script found through PATH sees `$0` as the path it found.
+    let argv0 = if argv0.as_encoded_bytes().contains(&b'/') {
+        argv0
+    } else {
+        exe.as_os_str()
+    };
     let launch = Launch {
         argv0,
         args,
