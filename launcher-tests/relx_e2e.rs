@@ -119,6 +119,7 @@ fn relx_e2e_remote_commands_match_the_script() {
         &[("NODETOOL_TIMEOUT", "foo")],
     );
     assert_eq!(nan.code, Some(2), "{nan}");
+    assert!(nan.stderr.contains("Illegal number:"), "{nan}");
     // a second daemon of a running node is refused (relx starts a VM that dies)
     let again = ours(&rel, &["daemon"], &[]);
     assert_eq!(again.code, Some(1), "{again}");

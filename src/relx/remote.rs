@@ -291,3 +291,28 @@ fn chars(t: &Term) -> String {
     walk(t, &mut out);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chardata_and_lists() {
+        let deep = Term::List(
+            vec![
+                Term::Int(i64::from(b'o')),
+                Term::Charlist(b"k ".to_vec()),
+                Term::Binary("é".as_bytes().to_vec()),
+            ],
+            Box::new(Term::Nil),
+        );
+        assert_eq!(chars(&deep), "ok é");
+        assert_eq!(
+            as_list(&Term::Charlist(vec![1, 2])),
+            Some(vec![Term::Int(1), Term::Int(2)])
+        );
+        assert_eq!(as_list(&Term::atom("x")), None);
+        let bad = Term::Tuple(vec![Term::atom("badrpc"), Term::atom("nodedown")]);
+        assert!(is_badrpc(&bad) && !is_badrpc(&Term::atom("ok")));
+    }
+}

@@ -126,7 +126,7 @@ pub fn rpc_timeout(env: &EnvMap) -> Result<String> {
                 Error::message(
                     2,
                     format!(
-                        "ERROR: NODETOOL_TIMEOUT must be a number of milliseconds, not {text:?}"
+                        "ERROR: NODETOOL_TIMEOUT: Illegal number: {text} (milliseconds expected)"
                     ),
                 )
             })?;
@@ -262,7 +262,11 @@ mod tests {
         assert_eq!(rpc_timeout(&both).unwrap(), "7");
         let bad = rpc_timeout(&env(&[("NODETOOL_TIMEOUT", "foo")])).unwrap_err();
         assert_eq!(bad.code(), 2);
-        assert!(bad.to_string().contains("NODETOOL_TIMEOUT"));
+        // relx's shelltest matches dash's "Illegal number:" on stderr
+        assert!(
+            bad.to_string()
+                .contains("NODETOOL_TIMEOUT: Illegal number: foo")
+        );
     }
 
     #[test]
