@@ -79,6 +79,8 @@ fn relx_e2e_remote_commands_match_the_script() {
         &["eval", "\"a string\"."][..],
         &["eval", "lists:seq(1,3)."][..],
         &["eval", "X = 1,", "X + 1."][..],
+        &["rpc", "io", "format", "[\"hello\\n\"]"][..],
+        &["eval", "io:format(\"x~n\"), 5."][..],
         &["status"][..],
         &["versions"][..],
         &["bar"][..],
