@@ -35,7 +35,8 @@ pub enum RelxFixture {
     /// `hooked`: custom pre/post start/stop hooks appending `{phase, REL_NAME, 'NAME',
     /// COOKIE}.` to `<root>/test`, post_start builtins `wait_for_vm_start` and
     /// `{pid, "foo.pid"}`, a status hook, and extensions `bar` (exit 0), `foo` (exit 42),
-    /// `baz` (no exit). `-sname hooked@localhost`.
+    /// `baz` (no exit). `-sname hooked@localhost`. Hooks and extensions are copied both under
+    /// `bin/` (relx ≤ 4.7 resolves them there) and under the root (later relx).
     Hooks,
     /// `srcapp`: `vm.args.src` (`-sname ${NODENAME:-srcapp}@localhost`,
     /// `-setcookie ${COOKIE:-srcapp_cookie}`) and `sys.config.src` with `{var1, ${VAR1:-1}}`
@@ -84,14 +85,14 @@ impl RelxFixture {
         {extended_start_script_extensions, [
             {bar, "extensions/bar"}, {foo, "extensions/foo"}, {baz, "extensions/baz"}]},
         {overlay, [
-            {copy, "hooks/pre_start", "bin/hooks/pre_start"},
-            {copy, "hooks/post_start", "bin/hooks/post_start"},
-            {copy, "hooks/pre_stop", "bin/hooks/pre_stop"},
-            {copy, "hooks/post_stop", "bin/hooks/post_stop"},
-            {copy, "hooks/status", "bin/hooks/status"},
-            {copy, "extensions/bar", "bin/extensions/bar"},
-            {copy, "extensions/foo", "bin/extensions/foo"},
-            {copy, "extensions/baz", "bin/extensions/baz"}]}"#
+            {copy, "hooks/pre_start", "bin/hooks/pre_start"}, {copy, "hooks/pre_start", "hooks/pre_start"},
+            {copy, "hooks/post_start", "bin/hooks/post_start"}, {copy, "hooks/post_start", "hooks/post_start"},
+            {copy, "hooks/pre_stop", "bin/hooks/pre_stop"}, {copy, "hooks/pre_stop", "hooks/pre_stop"},
+            {copy, "hooks/post_stop", "bin/hooks/post_stop"}, {copy, "hooks/post_stop", "hooks/post_stop"},
+            {copy, "hooks/status", "bin/hooks/status"}, {copy, "hooks/status", "hooks/status"},
+            {copy, "extensions/bar", "bin/extensions/bar"}, {copy, "extensions/bar", "extensions/bar"},
+            {copy, "extensions/foo", "bin/extensions/foo"}, {copy, "extensions/foo", "extensions/foo"},
+            {copy, "extensions/baz", "bin/extensions/baz"}, {copy, "extensions/baz", "extensions/baz"}]}"#
                 .to_string(),
             RelxFixture::Src => r#",
         {sys_config_src, "./config/sys.config.src"},

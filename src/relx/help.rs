@@ -68,7 +68,21 @@ fn arm_words(line: &str) -> Option<&str> {
 fn expand(text: &str, rel_name: &str, extensions: &str) -> String {
     text.replace("${REL_NAME}", rel_name)
         .replace("$REL_NAME", rel_name)
+        .replace("$(relx_extension_descriptions)", extensions)
         .replace("$EXTENSIONS", extensions)
+}
+
+/// Later relx's `relx_extension_descriptions`: `  %-23s %s` per `cmd=text` of the
+/// `|`-separated list (`cut -d= -f1` / `-f2`), trailing newlines removed as `$(…)` does.
+pub fn descriptions(list: &str) -> String {
+    let mut out = String::new();
+    for entry in list.split('|').filter(|e| !e.is_empty()) {
+        let mut fields = entry.split('=');
+        let cmd = fields.next().unwrap_or_default();
+        let text = fields.next().unwrap_or(cmd);
+        out.push_str(&format!("  {cmd:<23} {text}\n"));
+    }
+    out.trim_end_matches('\n').to_string()
 }
 
 #[cfg(test)]
@@ -83,6 +97,15 @@ mod tests {
 \x20       *)\n            IS_EXTENSION=$(relx_is_extension \"$command\")\n\
 \x20               echo \"Usage: ${REL_NAME} [COMMAND] [ARGS]\n\nCommands:\n\n  status      x\n  $EXTENSIONS\"\n\
 \x20           fi\n            ;;\n    esac\n}\n\nfind_erts_dir() {\n}\n";
+
+    #[test]
+    fn extension_descriptions_as_later_relx_prints_them() {
+        assert_eq!(
+            descriptions("bar=runs bar|foo=foo it"),
+            "  bar                     runs bar\n  foo                     foo it"
+        );
+        assert_eq!(descriptions(""), "");
+    }
 
     #[test]
     fn topics_and_full_usage() {

@@ -28,9 +28,18 @@ pub fn sh_quote(s: &str) -> String {
 /// The program: variables, helpers, the body, then the completion marker.
 /// `vars` are assigned as (unexported) shell variables; `callback` is the `bin/NAME` relx's
 /// helper functions call (`None`: no helpers, for Mix releases). Scripts are relative to
-/// `$SCRIPT_DIR`.
-pub fn program(vars: &[(&str, String)], callback: Option<&Path>, body: &Body) -> String {
+/// `base` (relx ≤ 4.7: `bin/`; later relx: the release root; Mix: `releases/VSN`).
+pub fn program(
+    vars: &[(&str, String)],
+    callback: Option<&Path>,
+    base: &Path,
+    body: &Body,
+) -> String {
     let mut out = String::from("set -e\n");
+    out.push_str(&format!(
+        "__beamrc_base={}\n",
+        sh_quote(&base.to_string_lossy())
+    ));
     for (k, v) in vars {
         out.push_str(&format!("{k}={}\n", sh_quote(v)));
     }
@@ -40,7 +49,7 @@ pub fn program(vars: &[(&str, String)], callback: Option<&Path>, body: &Body) ->
     let source = |out: &mut String, script: &str, args: &[String]| {
         let quoted: Vec<String> = args.iter().map(|a| sh_quote(a)).collect();
         out.push_str(&format!("set -- {}\n", quoted.join(" ")));
-        let path = format!("\"$SCRIPT_DIR\"/{}", sh_quote(script));
+        let path = format!("\"$__beamrc_base\"/{}", sh_quote(script));
         out.push_str(&format!("if [ -f {path} ]; then . {path} \"$@\"; fi\n"));
     };
     match body {
@@ -86,12 +95,13 @@ mod tests {
         let p = program(
             &[("COOKIE", "a'b".into())],
             Some(Path::new("/r/bin/demo")),
+            Path::new("/r/bin"),
             &Body::Hooks(&hooks),
         );
-        assert!(p.starts_with("set -e\nCOOKIE='a'\\''b'\n"));
+        assert!(p.starts_with("set -e\n__beamrc_base='/r/bin'\nCOOKIE='a'\\''b'\n"));
         assert!(p.contains("erl_rpc() { '/r/bin/demo' rpc \"$@\"; }"));
         assert!(p.contains(
-            "set -- 'foo.pid'\nif [ -f \"$SCRIPT_DIR\"/'hooks/builtin/pid' ]; then . \"$SCRIPT_DIR\"/'hooks/builtin/pid' \"$@\"; fi\n"
+            "set -- 'foo.pid'\nif [ -f \"$__beamrc_base\"/'hooks/builtin/pid' ]; then . \"$__beamrc_base\"/'hooks/builtin/pid' \"$@\"; fi\n"
         ));
         assert!(p.contains("'hooks/it'\\''s'"));
         assert!(p.ends_with("printf x >&4\nexit 0\n"));

@@ -73,15 +73,11 @@ impl MixHooks {
         if files.is_empty() {
             return Ok(());
         }
-        let program = hooks::program(&self.shell_vars(), None, &Body::Hooks(&files));
+        let program = hooks::program(&[], None, &self.vsn_dir, &Body::Hooks(&files));
         match shell::run(&program, &self.env, &self.root, &self.name)? {
             Ended::Completed => Ok(()),
             Ended::Exited(code) => Err(Error::Exit(code)),
         }
-    }
-
-    fn shell_vars(&self) -> Vec<(&'static str, String)> {
-        vec![("SCRIPT_DIR", self.vsn_dir.to_string_lossy().into_owned())]
     }
 }
 
@@ -121,10 +117,10 @@ pub fn custom_command(vars: &ReleaseVars, word: &str, args: &[OsString]) -> Resu
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let hooks = MixHooks::for_command(vars, &Command::Help, false);
     let program = hooks::program(
-        &hooks.shell_vars(),
+        &[],
         None,
+        &vars.vsn_dir,
         &Body::Source {
             script: &script,
             args: &args,

@@ -330,7 +330,8 @@ impl State<'_> {
     /// Sources `body` in `/bin/sh`; `Ok(None)` when it returned, `Ok(Some(code))` when a
     /// hook or extension ended the shell itself.
     pub(super) fn source(&self, body: &Body) -> Result<Option<i32>> {
-        let program = hooks::program(&self.shell_vars(), Some(&self.vars.script), body);
+        let base = self.launch.script.paths_base(&self.vars.root);
+        let program = hooks::program(&self.shell_vars(), Some(&self.vars.script), &base, body);
         match shell::run(
             &program,
             &self.ctx().env(),
@@ -345,8 +346,8 @@ impl State<'_> {
     /// A phase's hooks; no shell at all when none is configured or none of the files
     /// exists. A hook ending the shell ends the command with its status, as in relx.
     pub(super) fn hooks(&self, hooks: &[Hook]) -> Result<()> {
-        let bin = self.vars.root.join("bin");
-        if self.inv.hooks_disabled || !hooks.iter().any(|h| bin.join(&h.script).is_file()) {
+        let base = self.launch.script.paths_base(&self.vars.root);
+        if self.inv.hooks_disabled || !hooks.iter().any(|h| base.join(&h.script).is_file()) {
             return Ok(());
         }
         match self.source(&Body::Hooks(hooks))? {
@@ -358,7 +359,8 @@ impl State<'_> {
     /// `bin/NAME EXT ARGS`: the extension is sourced; one that does not exit gives 1.
     pub(super) fn extension(&self, name: &str, args: &[String]) -> Result<i32> {
         let path = self.launch.script.extension(name).unwrap_or_default();
-        if path.is_empty() || !self.vars.root.join("bin").join(path).is_file() {
+        let base = self.launch.script.paths_base(&self.vars.root);
+        if path.is_empty() || !base.join(path).is_file() {
             return Ok(1);
         }
         Ok(self
@@ -379,7 +381,13 @@ impl State<'_> {
         let s = self.launch.script;
         topic
             .and_then(|t| help::topic(&text, &s.rel_name, t))
-            .or_else(|| help::full(&text, &s.rel_name, &s.extensions_usage()))
+            .or_else(|| {
+                let last = match &s.extension_descriptions {
+                    Some(d) => help::descriptions(d),
+                    None => s.extensions_usage(),
+                };
+                help::full(&text, &s.rel_name, &last)
+            })
             .unwrap_or_default()
     }
 }
@@ -422,7 +430,8 @@ impl State<'_> {
         let Some(path) = &self.launch.script.hooks.status else {
             return Ok(None);
         };
-        if self.inv.hooks_disabled || !self.vars.root.join("bin").join(path).is_file() {
+        let base = self.launch.script.paths_base(&self.vars.root);
+        if self.inv.hooks_disabled || !base.join(path).is_file() {
             return Ok(None);
         }
         let mut args = vec![self.inv.word.clone()];

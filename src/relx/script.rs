@@ -48,6 +48,10 @@ pub struct RelxScript {
     pub extensions: Vec<(String, String)>,
     /// relx ≤ 4.7 prints the release root on a line of its own before "Starting up".
     pub echoes_root: bool,
+    /// Hook and extension paths are relative to the release root (later relx), not `bin/`.
+    pub paths_from_root: bool,
+    /// `EXTENSION_DESCRIPTIONS` (`cmd=text|…`), in relx versions that print them in the usage.
+    pub extension_descriptions: Option<String>,
 }
 
 impl RelxScript {
@@ -93,6 +97,10 @@ impl RelxScript {
             hooks,
             extensions,
             echoes_root: text.contains("\n        echo \"$RELEASE_ROOT_DIR\"\n"),
+            paths_from_root: text.contains(". \"$RELEASE_ROOT_DIR/$HOOK_SCRIPT\""),
+            extension_descriptions: text
+                .contains("$(relx_extension_descriptions)")
+                .then(|| assigned(text, "EXTENSION_DESCRIPTIONS").unwrap_or_default()),
         })
     }
 
@@ -102,6 +110,15 @@ impl RelxScript {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, p)| p.as_str())
+    }
+
+    /// The directory hook and extension paths are relative to.
+    pub fn paths_base(&self, root: &std::path::Path) -> std::path::PathBuf {
+        if self.paths_from_root {
+            root.to_path_buf()
+        } else {
+            root.join("bin")
+        }
     }
 
     /// The extension names as the usage's last line shows them (`a|b`, or `undefined`).
