@@ -305,7 +305,8 @@ fn relx_diff_src_files() {
         ("NODENAME", "node1"),
         ("COOKIE", "cookie1"),
         ("VAR1", "101"),
-        ("VAR2", "a&b\\c"),
+        // (a `\` or `"` would differ on purpose: beamrc escapes values for where they land)
+        ("VAR2", "a&b'c"),
     ];
     for args in STARTS.iter().take(6) {
         pair.compare(args, &env);

@@ -1,6 +1,6 @@
 //! Which `vm.args` / `sys.config` a relx release runs with, and what has to be rendered:
 //! relx's `check_replace_os_vars` (reference §1.4), with beamrc's substitution engine
-//! (`config::subst`, comments left verbatim) and without writing into the template.
+//! (`config::template`: comments left verbatim, values written for where they land) and without writing into the template.
 //!
 //! Rules, for `FILE` = `vm.args` or `sys.config`:
 //! 1. `IN` = the user's path (`VMARGS_PATH` / `RELX_CONFIG_PATH`), else `ROOT/FILE` if it
@@ -19,7 +19,8 @@
 //! `RELX_MULTI_NODE` (`vm.NAME.args`, `sys.NAME.config`).
 use std::path::{Path, PathBuf};
 
-use crate::config::subst::{self, UnsetPolicy};
+use crate::config::subst::UnsetPolicy;
+use crate::config::template::{self, Format, Problems, Subst};
 use crate::paths::with_suffix;
 use crate::{Error, Result};
 
@@ -127,18 +128,26 @@ pub fn text(
             source.read_from.display()
         ))
     })?;
-    let comments = match source.kind {
-        Kind::VmArgs => crate::config::vm_args::comment_ranges(&text),
-        Kind::SysConfig => crate::config::sys_config::comment_ranges(&text),
+    let format = match source.kind {
+        Kind::VmArgs => Format::ArgsFile,
+        Kind::SysConfig => Format::ErlangTerms,
     };
-    subst::substitute_except(&text, &comments, lookup, policy).map_err(|missing| {
-        let display = source.read_from.display().to_string();
-        let missing: Vec<_> = missing.into_iter().map(|m| (display.clone(), m)).collect();
-        subst::missing_error(
+    let mut problems = Problems::new();
+    let display = source.read_from.display().to_string();
+    let out = template::render_text(
+        &text,
+        &display,
+        format,
+        Subst { lookup, policy },
+        Some(&mut problems),
+    );
+    if !problems.is_empty() {
+        return Err(template::problems_error(
             &format!("cannot render {}", source.kind.file_name()),
-            &missing,
-        )
-    })
+            &problems,
+        ));
+    }
+    Ok(out)
 }
 
 /// The path erlexec gets for `source` with `text`; `node` is the full node name (used
@@ -272,7 +281,8 @@ mod tests {
         let r = rules(&root);
         let s = source(Kind::SysConfig, None, &r);
         let t = text(&s, &env, UnsetPolicy::Error).unwrap();
-        assert_eq!(t, "[{a, \"aa&\\\"}]. % ${UNSET}\n");
+        // the value's `\` is escaped for an Erlang string (config's issue-15 writer)
+        assert_eq!(t, "[{a, \"aa&\\\\\"}]. % ${UNSET}\n");
         let res = resolve(&s, t, &r, "x@h");
         assert_eq!(res.path, root.join("releases/0.1.0/sys.config"));
         assert!(res.write);
@@ -312,7 +322,7 @@ mod tests {
         r.replace_os_vars = true;
         let s = source(Kind::VmArgs, None, &r);
         let res = resolve(&s, text(&s, &env, UnsetPolicy::Error).unwrap(), &r, "n");
-        assert_eq!(res.text, "-sname aa&\\\n");
+        assert_eq!(res.text, "-sname aa&\\\\\n");
         assert_eq!(res.path, root.join("tmp/rendered/vm.args"));
     }
 
