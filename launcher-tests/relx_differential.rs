@@ -373,6 +373,17 @@ fn relx_diff_vm_args_errors() {
         let out = pair.ours.run(&pair.ours.bin(), &["ping"], &[]);
         assert_eq!(out.code, Some(*code), "{text:?}: {out}");
     }
+    // no cookie anywhere: relx's notice once, remote commands through the kept script
+    for rel in [&pair.ours, &pair.script] {
+        std::fs::write(
+            rel.version_dir().join("vm.args"),
+            "-sname nocookie@localhost\n",
+        )
+        .unwrap();
+    }
+    pair.compare(&["foreground"], &[]);
+    pair.compare(&["ping"], &[]);
+    pair.compare(&["help", "rpc"], &[]);
     // the shelltest's circular chain (rc 5)
     for rel in [&pair.ours, &pair.script] {
         let two = rel.dir.join("vm-2.args");

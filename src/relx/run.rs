@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::argv::{self, Ctx};
-use super::command::Invocation;
+use super::command::{Invocation, RelxCommand};
 use super::files::{self, Kind, Resolved, Rules};
 use super::hooks::{self, Body};
 use super::node::{self, NodeFacts};
@@ -138,7 +138,18 @@ pub(crate) fn main(host: &dyn Host, launch: &Launch) -> Result<i32> {
     let vm = files::resolve(&vm_src, vm_text, &rules, &node);
     let sys = files::resolve(&sys_src, sys_text, &rules, &node);
     let cookie = cookie(env, &facts)?;
-    if cookie.is_none() {
+    // Commands that talk to the node go through the kept script without a cookie, and it
+    // says this itself.
+    let talks = !matches!(
+        inv.command,
+        RelxCommand::Console(_)
+            | RelxCommand::Daemon { .. }
+            | RelxCommand::Escript
+            | RelxCommand::Help
+            | RelxCommand::Usage
+            | RelxCommand::Extension(_)
+    );
+    if cookie.is_none() && !talks {
         println!(
             "No cookie is set or found. This limits the scripts functionality, installing, upgrading, rpc and getting a list of versions will not work."
         );
