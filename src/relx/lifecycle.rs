@@ -128,8 +128,10 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
             ping_or_exit(r)?;
             st.hooks(&hooks.pre_install_upgrade)?;
             let code = escript(st, cmd, &st.inv.args)?;
-            // relx execs the escript, so its post_install_upgrade hooks never run; they do here.
             if code == 0 {
+                keep_new_script(st, cmd)?;
+                // relx execs the escript, so its post_install_upgrade hooks never run; here
+                // they do.
                 st.hooks(&hooks.post_install_upgrade)?;
             }
             Ok(code)
@@ -203,4 +205,36 @@ fn restart(st: &State, r: &Remote) -> Result<i32> {
             wait.as_secs_f64()
         )))
     }
+}
+
+/// The escript's "permafy" copies `bin/NAME-VSN` over `bin/NAME`: that is beamrc, busy
+/// while it waits for the escript (ETXTBSY), so the copy fails and beamrc stays. What the
+/// copy means — the new version's script becomes the release's — is done to the kept
+/// `bin/NAME.sh` instead (temp + rename), so the next command reads the new `REL_VSN`.
+fn keep_new_script(st: &State, cmd: &str) -> Result<()> {
+    let permanent = !st.inv.args.iter().any(|a| a == "--no-permanent");
+    if !matches!(cmd, "install" | "upgrade" | "downgrade") || !permanent {
+        return Ok(());
+    }
+    let Some(vsn) = st
+        .inv
+        .args
+        .first()
+        .map(|v| v.to_string_lossy().into_owned())
+    else {
+        return Ok(());
+    };
+    let bin = st.vars.root.join("bin");
+    let new = bin.join(format!("{}-{vsn}", st.vars.rel_name));
+    let Ok(text) = std::fs::read_to_string(&new) else {
+        return Ok(());
+    };
+    if super::script::RelxScript::parse(&text).is_none() {
+        return Ok(());
+    }
+    let kept = st.launch.kept;
+    if std::fs::read(kept).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
+    crate::config::render::write_fresh(kept, text.as_bytes(), 0o755)
 }
