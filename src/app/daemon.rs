@@ -52,8 +52,8 @@ pub(crate) fn run(daemon: &Daemon) -> Result<i32> {
     }
 }
 
-/// Waits until the node `cfg` names has booted, its run_erl is gone (the VM died: the log
-/// tail says why) or `timeout` passes. Shared with relx's `daemon`.
+/// Waits until the node answers `init:get_status()` with `{started, started}`, run_erl
+/// stays alive, and time remains (also relx's daemon).
 pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration) -> Result<i32> {
     let pipe = daemon.pipe_arg();
     tracing::debug!("waiting up to {} for {} to boot", show(timeout), cfg.target);
@@ -64,7 +64,7 @@ pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration
             Ok(true) => Some(Ok(0)),
             Err(DistError::CookieMismatch { node }) => Some(Err(failure(
                 daemon,
-                format!("{node} is up but refuses our cookie (check RELEASE_COOKIE)"),
+                format!("{node} is up but refuses our cookie"),
             ))),
             // Scan each time rather than keep a pid: run_erl daemonises through
             // intermediate processes that exit, while the one serving the pipe lives as long

@@ -1,6 +1,5 @@
 //! Questions to the release's running node over a native link, and the polling wait the
 //! lifecycle commands are built from.
-use super::gather;
 use crate::dist::{self, ClientConfig, DistError};
 use std::time::{Duration, Instant};
 
@@ -59,10 +58,10 @@ pub(crate) fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> b
     }
 }
 
-/// Whether the node's host is this machine (then its OS pid means something here).
-pub(crate) fn is_local(node: &str) -> bool {
+/// Whether the node's host is this machine, named `me` (then its OS pid means something
+/// here).
+pub(crate) fn is_local(node: &str, me: &str) -> bool {
     let host = node.split_once('@').map(|(_, h)| h).unwrap_or("");
-    let me = gather::hostname();
     host == me
         || Some(host) == me.split('.').next()
         || dist::epmd::resolve_ipv4(host, 0).is_ok_and(|a| a.ip().is_loopback())

@@ -47,10 +47,12 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
     let result = match &remote.op {
         RemoteOp::Ping => return ping(host, &cfg).map(Outcome::Exit),
         RemoteOp::Status => return Ok(Outcome::Exit(status(host, &cfg))),
-        RemoteOp::Stop { wait } => stop(link, &cfg, *wait),
-        RemoteOp::Restart { wait } => restart(link, &cfg, *wait),
-        RemoteOp::Pid => rpc(link, &cfg, "IO.puts System.pid()").map_err(Failure::from),
-        RemoteOp::Rpc(expr) => rpc(link, &cfg, &expr.to_string_lossy()).map_err(Failure::from),
+        RemoteOp::Stop { wait } => stop(host, link, &cfg, *wait),
+        RemoteOp::Restart { wait } => restart(host, link, &cfg, *wait),
+        RemoteOp::Pid => rpc(host, link, &cfg, "IO.puts System.pid()").map_err(Failure::from),
+        RemoteOp::Rpc(expr) => {
+            rpc(host, link, &cfg, &expr.to_string_lossy()).map_err(Failure::from)
+        }
     };
     match result {
         Ok(code) => Ok(Outcome::Exit(code)),
@@ -81,7 +83,12 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
 }
 
 /// `--rpc-eval NODE EXPR` with our stdio as the remote group leader.
-fn rpc(link: &NodeLink, cfg: &ClientConfig, expr: &str) -> std::result::Result<i32, DistError> {
+fn rpc(
+    host: &dyn Host,
+    link: &NodeLink,
+    cfg: &ClientConfig,
+    expr: &str,
+) -> std::result::Result<i32, DistError> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut out = std::io::stdout().lock();
@@ -90,7 +97,7 @@ fn rpc(link: &NodeLink, cfg: &ClientConfig, expr: &str) -> std::result::Result<i
         stdin: &mut input,
         stdout: &mut out,
         stderr: &mut err,
-        stdout_is_tty: super::gather::isatty(1),
+        stdout_is_tty: host.isatty(1),
     };
     dist::rpc_eval(cfg, expr, link.legacy_rpc, &mut io)
 }
@@ -123,13 +130,18 @@ fn status(host: &dyn Host, cfg: &ClientConfig) -> i32 {
 }
 
 /// `System.stop()`, then wait until the node is gone (its OS process too, when local).
-fn stop(link: &NodeLink, cfg: &ClientConfig, wait: Duration) -> std::result::Result<i32, Failure> {
+fn stop(
+    host: &dyn Host,
+    link: &NodeLink,
+    cfg: &ClientConfig,
+    wait: Duration,
+) -> std::result::Result<i32, Failure> {
     let pid = os_pid(cfg)?;
-    let code = rpc(link, cfg, "System.stop()")?;
+    let code = rpc(host, link, cfg, "System.stop()")?;
     if code != 0 || wait.is_zero() {
         return Ok(code);
     }
-    let local = is_local(&cfg.target);
+    let local = is_local(&cfg.target, &host.hostname());
     let gone = wait_until(wait, || {
         let unregistered = matches!(
             dist::ping(cfg),
@@ -153,6 +165,7 @@ fn stop(link: &NodeLink, cfg: &ClientConfig, wait: Duration) -> std::result::Res
 /// `System.restart()`, then wait until the applications are back (a new application
 /// controller and `init:get_status()` started).
 fn restart(
+    host: &dyn Host,
     link: &NodeLink,
     cfg: &ClientConfig,
     wait: Duration,
@@ -166,7 +179,7 @@ fn restart(
         )
     };
     let before = controller()?;
-    let code = rpc(link, cfg, "System.restart()")?;
+    let code = rpc(host, link, cfg, "System.restart()")?;
     if code != 0 || wait.is_zero() {
         return Ok(code);
     }
