@@ -1,12 +1,12 @@
-//! The programs relx's script runs for each command, with the argv and environment it
-//! builds (reference §1.9): erlexec for the console family and remsh, run_erl for daemon,
-//! to_erl for attach, escript for `escript` and the upgrade family.
+//! The programs relx's script starts the VM with, and the argv and environment it builds
+//! (reference §1.9): erlexec for the console family, run_erl for daemon. The helper programs
+//! (to_erl, remsh, escript, the host probe) are in [`super::tools`].
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::command::Console;
-use super::node::{NameType, NodeFacts};
+use super::node::NodeFacts;
 use super::vars::RelxVars;
 use crate::environment::EnvMap;
 use crate::plan::{Daemon, ExecSpec};
@@ -34,7 +34,7 @@ impl Ctx<'_> {
         env
     }
 
-    fn erlexec(&self) -> PathBuf {
+    pub(super) fn erlexec(&self) -> PathBuf {
         self.vars.bindir().join("erlexec")
     }
 
@@ -224,159 +224,10 @@ pub fn daemon(ctx: &Ctx, boot: bool, args: &[OsString]) -> (Daemon, bool) {
     )
 }
 
-/// `daemon_attach`: `to_erl PIPE_DIR`.
-pub fn attach(ctx: &Ctx) -> ExecSpec {
-    let to_erl = ctx.vars.bindir().join("to_erl");
-    ExecSpec {
-        argv: vec![
-            to_erl.clone().into_os_string(),
-            ctx.vars.pipe_dir(ctx.node).0.into_os_string(),
-        ],
-        program: to_erl,
-        env: ctx.env(),
-    }
-}
-
-/// `-boot REL_DIR/start_clean -mode interactive -boot_var SYSTEM_LIB_DIR DIR`: the clean
-/// boot relx's helper VMs (remsh, host probe) use.
-fn clean_boot(vars: &RelxVars) -> Vec<OsString> {
-    vec![
-        "-boot".into(),
-        vars.rel_dir.join("start_clean").into_os_string(),
-        "-mode".into(),
-        "interactive".into(),
-        "-boot_var".into(),
-        "SYSTEM_LIB_DIR".into(),
-        vars.system_lib_dir().into_os_string(),
-    ]
-}
-
-/// `remote_console`: a hidden VM with `-remsh NAME`. `ticktime` is the node's
-/// `net_kernel:get_net_ticktime()`; `id` the helper-name id (random or
-/// `NODETOOL_NODE_PREFIX`). The cookie is passed as relx passes it (`-setcookie`).
-pub fn remsh(ctx: &Ctx, cookie: &str, ticktime: &str, id: &str) -> ExecSpec {
-    let vars = ctx.vars;
-    let host = ctx.node.split_once('@').map_or("", |(_, h)| h);
-    let flag = ctx.facts.name_type.flag();
-    let undefined = match ctx.facts.name_type {
-        NameType::Short => vars.erts_at_least(11, 0),
-        NameType::Long => vars.erts_at_least(11, 1),
-    };
-    let own = if undefined {
-        format!("undefined@{host}")
-    } else {
-        format!("remsh{id}-{}", ctx.node)
-    };
-    let mut argv: Vec<OsString> = vec![
-        ctx.erlexec().into_os_string(),
-        flag.into(),
-        own.into(),
-        "-remsh".into(),
-        ctx.node.into(),
-    ];
-    argv.extend(clean_boot(vars));
-    for a in [
-        "-setcookie",
-        cookie,
-        "-hidden",
-        "-kernel",
-        "net_ticktime",
-        ticktime,
-        "-dist_listen",
-        "false",
-    ] {
-        argv.push(a.into());
-    }
-    argv.extend(ctx.facts.dist_args.iter().map(OsString::from));
-    argv.extend(ctx.extra_dist_args().0.into_iter().map(OsString::from));
-    ExecSpec {
-        program: ctx.erlexec(),
-        argv,
-        env: ctx.env(),
-    }
-}
-
-/// `escript PATH ARGS`: `ERTS_DIR/bin/escript ROOT/PATH ARGS` with `RELEASE_ROOT_DIR`.
-pub fn escript(ctx: &Ctx, args: &[OsString]) -> ExecSpec {
-    let program = ctx.vars.bindir().join("escript");
-    let mut script = ctx.vars.root.clone().into_os_string();
-    script.push("/");
-    script.push(args.first().cloned().unwrap_or_default());
-    let mut argv = vec![program.clone().into_os_string(), script];
-    argv.extend(args.iter().skip(1).cloned());
-    let mut env = ctx.env();
-    env.set("RELEASE_ROOT_DIR", ctx.vars.root.as_os_str());
-    ExecSpec { program, argv, env }
-}
-
-/// `versions` and the upgrade family: `install_upgrade.escript CMD "{'REL', "-sname",
-/// 'NODE', 'COOKIE'}" ARGS` — the escript's interface takes the cookie as an argument.
-pub fn install_upgrade(ctx: &Ctx, cmd: &str, cookie: &str, args: &[OsString]) -> ExecSpec {
-    let vars = ctx.vars;
-    let program = vars.bindir().join("escript");
-    let tuple = format!(
-        "{{'{}', \"{}\", '{}', '{}'}}",
-        vars.rel_name,
-        ctx.facts.name_type.flag(),
-        ctx.node,
-        cookie
-    );
-    let mut argv = vec![
-        program.clone().into_os_string(),
-        vars.root
-            .join("bin/install_upgrade.escript")
-            .into_os_string(),
-        cmd.into(),
-        tuple.into(),
-    ];
-    argv.extend(args.iter().cloned());
-    ExecSpec {
-        program,
-        argv,
-        env: ctx.env(),
-    }
-}
-
-/// relx's `relx_get_nodename` VM, for a `-name` without host on a machine without a
-/// domain in its host name (the only case beamrc cannot compute). A throw-away cookie is
-/// passed instead of the release's (the probe connects to nothing).
-pub fn hostname_probe(
-    vars: &RelxVars,
-    facts: &NodeFacts,
-    id: &str,
-    dummy_cookie: &str,
-) -> ExecSpec {
-    let erlexec = vars.bindir().join("erlexec");
-    let mut argv: Vec<OsString> = vec![erlexec.clone().into_os_string()];
-    argv.extend(clean_boot(vars));
-    for a in [
-        "-eval",
-        "[_,H]=re:split(atom_to_list(node()),\"@\",[unicode,{return,list}]), io:format(\"~s~n\",[H]), halt()",
-        "-setcookie",
-        dummy_cookie,
-        "-dist_listen",
-        "false",
-    ] {
-        argv.push(a.into());
-    }
-    if let Some(line) = &facts.start_epmd {
-        argv.extend(line.split_whitespace().map(OsString::from));
-    }
-    argv.extend([
-        "-noshell".into(),
-        facts.name_type.flag().into(),
-        format!("longname{id}-{}", facts.name).into(),
-    ]);
-    ExecSpec {
-        program: erlexec,
-        argv,
-        env: vars.env.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::relx::node::NameType;
     use crate::relx::script::{RelxScript, tests_support::EXTENDED};
     use crate::relx::vars::{Erts, compute};
 

@@ -1,9 +1,9 @@
 //! Dispatch of a relx command once [`super::run`] has computed everything.
 use std::path::Path;
 
-use super::argv;
 use super::command::RelxCommand;
 use super::run::{State, ping_or_exit, writable};
+use super::{argv, tools};
 use crate::Result;
 use crate::environment::EnvMap;
 
@@ -76,10 +76,10 @@ pub(super) fn dispatch(st: &State) -> Result<i32> {
                 );
                 return Ok(1);
             }
-            Err(crate::process::exec::exec(&argv::attach(&st.ctx())))
+            Err(crate::process::exec::exec(&tools::attach(&st.ctx())))
         }
         C::Escript => {
-            let spec = argv::escript(&st.ctx(), &st.inv.args);
+            let spec = tools::escript(&st.ctx(), &st.inv.args);
             let status = crate::process::exec::command(&spec)
                 .and_then(|mut c| c.status())
                 .map_err(|e| crate::process::exec::exec_error(&spec, e))?;

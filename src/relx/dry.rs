@@ -1,9 +1,9 @@
 //! `BEAMRC_DRY_RUN=1` for relx releases: the files that would be written and the program
 //! that would run (cookie masked), through the same renderer as for Mix releases; nothing
 //! is written, started or sent.
-use super::argv;
 use super::command::RelxCommand;
 use super::run::State;
+use super::{argv, tools};
 use crate::Result;
 use crate::plan::{Action, Plan, Prepare};
 
@@ -29,16 +29,16 @@ pub(super) fn run(st: &State) -> Result<i32> {
             Action::Exec(argv::console(&ctx, *kind, &st.inv.word, &st.inv.args)?.exec)
         }
         C::Daemon { boot, .. } => Action::Daemon(argv::daemon(&ctx, *boot, &st.inv.args).0),
-        C::Attach { .. } => Action::Exec(argv::attach(&ctx)),
-        C::Escript => Action::Exec(argv::escript(&ctx, &st.inv.args)),
-        C::Remote => Action::Exec(argv::remsh(&ctx, cookie, "TICKTIME", &st.helper_id())),
-        C::Versions => Action::Exec(argv::install_upgrade(
+        C::Attach { .. } => Action::Exec(tools::attach(&ctx)),
+        C::Escript => Action::Exec(tools::escript(&ctx, &st.inv.args)),
+        C::Remote => Action::Exec(tools::remsh(&ctx, cookie, "TICKTIME", &st.helper_id())),
+        C::Versions => Action::Exec(tools::install_upgrade(
             &ctx,
             "versions",
             cookie,
             &st.inv.args,
         )),
-        C::Upgrade(cmd) => Action::Exec(argv::install_upgrade(&ctx, cmd, cookie, &st.inv.args)),
+        C::Upgrade(cmd) => Action::Exec(tools::install_upgrade(&ctx, cmd, cookie, &st.inv.args)),
         C::Help | C::Usage | C::Extension(_) => {
             Action::Print(format!("relx {}: no program to run\n", st.inv.word))
         }

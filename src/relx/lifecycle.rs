@@ -1,10 +1,10 @@
 //! The relx commands that start, stop or talk to the node, with relx's output and exit codes
 //! and beamrc's bounded waits (`BEAMRC_START_TIMEOUT`, `BEAMRC_STOP_TIMEOUT`).
 
-use super::argv;
 use super::command::RelxCommand;
 use super::remote::Remote;
 use super::run::{State, ping_or_exit, writable};
+use super::{argv, tools};
 use crate::{Error, Result};
 
 /// `daemon` / `daemon_boot FILE`: refuse a second VM of a running node, prepare the pipe
@@ -112,7 +112,7 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
             ping_or_exit(r)?;
             let cookie = st.cookie.as_deref().unwrap_or_default();
             let id = st.helper_id();
-            let spec = argv::remsh(&st.ctx(), cookie, &r.ticktime(), &id);
+            let spec = tools::remsh(&st.ctx(), cookie, &r.ticktime(), &id);
             Err(crate::process::exec::exec(&spec))
         }
         C::Versions => {
@@ -143,7 +143,7 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
 /// `install_upgrade.escript CMD …` as a child (its output and exit code are passed on).
 fn escript(st: &State, cmd: &str, args: &[std::ffi::OsString]) -> Result<i32> {
     let cookie = st.cookie.as_deref().unwrap_or_default();
-    let spec = argv::install_upgrade(&st.ctx(), cmd, cookie, args);
+    let spec = tools::install_upgrade(&st.ctx(), cmd, cookie, args);
     let status = crate::process::exec::command(&spec)
         .and_then(|mut c| c.status())
         .map_err(|e| crate::process::exec::exec_error(&spec, e))?;

@@ -20,6 +20,8 @@ pub mod node;
 pub mod remote;
 pub mod run;
 pub mod script;
+mod scripts;
 mod shell;
 pub mod term;
+pub mod tools;
 pub mod vars;
