@@ -283,8 +283,9 @@ fn relx_e2e_install_refuses_what_it_cannot_drive() {
 }
 
 #[test]
-fn relx_e2e_dist_port_goes_through_the_script() {
+fn relx_e2e_dist_port_without_epmd() {
     // shelltest extended_start_script_tests step 19: ERL_DIST_PORT daemon / ping / stop
+    // (native: straight to the port, as relx's erl_call -address)
     let rel = installed(RelxFixture::Plain);
     let port = crate::support::free_port().to_string();
     let env = [("ERL_DIST_PORT", port.as_str())];

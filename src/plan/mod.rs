@@ -77,17 +77,20 @@ pub struct NodeLink {
     pub call_timeout: Option<Duration>,
     /// The node's Elixir answers rpc_eval the pre-1.15 way.
     pub legacy_rpc: bool,
+    /// Epmd-less port, address family (`dist::endpoint` of the remote flags).
+    pub endpoint: crate::dist::Endpoint,
 }
 
 impl NodeLink {
     pub fn client_config(&self) -> crate::dist::ClientConfig {
-        // Options the client adds later keep their defaults.
+        // The rest (naming, options the client adds later) keeps the dist library's defaults.
         crate::dist::ClientConfig {
             epmd_port: self.epmd_port,
             connect_timeout: self.connect_timeout,
             call_timeout: self.call_timeout,
             ..crate::dist::ClientConfig::new(&self.target, &self.own, &self.cookie)
         }
+        .with_endpoint(self.endpoint)
     }
 }
 

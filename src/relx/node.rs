@@ -136,6 +136,11 @@ pub fn dist_address(facts: &NodeFacts, port: &str) -> String {
     }
 }
 
+/// The `inet_dist_use_interface` tuple as an address.
+pub fn interface_ip(tuple: &str) -> Option<std::net::IpAddr> {
+    tuple_to_ip(tuple)?.parse().ok()
+}
+
 /// `{127,0,0,1}` → `127.0.0.1`; eight parts → IPv6 hex groups (`addr_tuple_to_str`).
 fn tuple_to_ip(tuple: &str) -> Option<String> {
     let parts: Vec<u32> = tuple
@@ -268,6 +273,7 @@ mod tests {
             ]
         );
         assert_eq!(dist_address(&facts, "8001"), "127.0.0.1:8001");
+        assert_eq!(interface_ip("{127,0,0,1}"), Some([127, 0, 0, 1].into()));
         assert!(!facts.custom_proto());
         assert_eq!(full_name(&facts, "box.example.com").unwrap(), "demo@box");
     }

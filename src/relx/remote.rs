@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::term::ei_print;
-use crate::dist::{ClientConfig, DistError, Session, Stdio, Term};
+use crate::dist::{ClientConfig, DistError, Session, Term};
 use crate::{Error, Result};
 
 /// A node to talk to, and how to print results.
@@ -151,20 +151,12 @@ impl Remote {
         &self,
         f: impl FnOnce(&mut Session, &Remote) -> std::result::Result<Outcome, DistError>,
     ) -> Result<i32> {
-        let stdin = std::io::stdin();
-        let mut input = stdin.lock();
-        let mut out = std::io::stdout().lock();
-        let mut err = std::io::stderr().lock();
-        let mut io = Stdio {
-            stdin: &mut input,
-            stdout: &mut out,
-            stderr: &mut err,
-            stdout_is_tty: false,
-        };
-        let outcome = match Session::open(&self.cfg, self.nodetool.then_some(&mut io)) {
-            Ok(mut s) => f(&mut s, self),
-            Err(e) => Err(e),
-        };
+        let outcome = crate::dist::with_process_stdio(|io| {
+            match Session::open(&self.cfg, self.nodetool.then_some(io)) {
+                Ok(mut s) => f(&mut s, self),
+                Err(e) => Err(e),
+            }
+        });
         let outcome = match outcome {
             Ok(o) => o,
             Err(DistError::Timeout("call")) => {
@@ -172,7 +164,7 @@ impl Remote {
             }
             Err(e) => Outcome::Failed(format!("RPC to {} failed: {e}", self.cfg.target)),
         };
-        let _ = out.flush();
+        let mut out = std::io::stdout().lock();
         match outcome {
             Outcome::Print(text) => {
                 let _ = out.write_all(text.as_bytes());
@@ -183,7 +175,7 @@ impl Remote {
                 Ok(1)
             }
             Outcome::Code(code, text) => {
-                let _ = err.write_all(text.as_bytes());
+                let _ = std::io::stderr().write_all(text.as_bytes());
                 Ok(code)
             }
             Outcome::Unparsable(text) => Err(Error::message(

@@ -242,10 +242,21 @@ impl State<'_> {
 
     /// The native client, unless the node is reached in a way only the script knows.
     pub(super) fn remote(&self) -> Result<Option<Remote>> {
+        let dist_port = match &self.vars.dist_port {
+            None => Ok(None),
+            Some(p) => p.trim().parse::<u16>().map(Some),
+        };
+        let address = self
+            .facts
+            .use_interface
+            .as_deref()
+            .and_then(node::interface_ip);
         let reason = if self.facts.custom_proto() {
             Some("-proto_dist in vm.args")
-        } else if self.vars.dist_port.is_some() {
-            Some("ERL_DIST_PORT (no EPMD to ask)")
+        } else if dist_port.is_err() {
+            Some("ERL_DIST_PORT is not a port number")
+        } else if self.facts.use_interface.is_some() && address.is_none() {
+            Some("inet_dist_use_interface is not an address tuple")
         } else if !self.switches.native {
             Some("BEAMRC_NATIVE=0")
         } else if self.cookie.is_none() {
@@ -276,6 +287,13 @@ impl State<'_> {
             own_name: format!("maint{id}-{}", self.node),
             cookie: self.cookie.clone().unwrap_or_default(),
             epmd_port: self.switches.epmd_port,
+            // ERL_DIST_PORT: the node listens there without EPMD (relx's erl_call -address)
+            dist_port: dist_port.ok().flatten(),
+            family: crate::dist::Family::Inet,
+            address,
+            // as erl_call -R: the node names us from its pool (no atom growth); with
+            // NODETOOL_NODE_PREFIX the user asked for fixed names, as nodetool's
+            dynamic_name: self.vars.erts_at_least(11, 0) && self.vars.node_prefix.is_none(),
             connect_timeout: self.switches.connect_timeout,
             call_timeout,
         };
