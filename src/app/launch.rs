@@ -65,6 +65,12 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
         source_env_sh(&vsn_dir, &exe, prelude, argv0, args)?
     };
     let vars = vars::finish(env, &vsn_dir);
+    if word == "check" {
+        // issue 11: the preflight (no VM); after env.sh, so its settings count.
+        let substitute = super::configure::substitution_requested(&vars);
+        let args = args.get(1..).unwrap_or_default();
+        return crate::check::command::release_face(&vars, substitute, host.hostname(), args);
+    }
 
     if let Command::Unknown(word) = &command
         && let Some(code) = crate::relx::mix_hooks::custom_command(&vars, word, &args[1..])?
@@ -89,14 +95,25 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
     let hooks = crate::relx::mix_hooks::MixHooks::for_command(&vars, &command, !dry_run);
 
     // `version` needs nothing beyond the variables: no ERTS, config or cookie discovery.
+    let mut guard = None;
     let (plan, cookie) = if command == Command::Version {
         (commands::version(&vars), None)
     } else {
+        let preflight = switches.preflight;
         let inputs = gather_inputs(host, &release, vars, &command, switches)?;
         let plan = {
             let _span = tracing::debug_span!("plan").entered();
             commands::plan(&command, &inputs)?
         };
+        // issue 11: the start preflight, and readable errors when the boot fails.
+        let substitute = super::configure::substitution_requested(&inputs.vars);
+        guard = crate::check::boot::BootGuard::for_action(
+            &plan.action,
+            &inputs.vars,
+            substitute,
+            host.hostname(),
+            preflight,
+        );
         if command == Command::Attach && !dry_run {
             eprintln!(
                 "Attaching to {} through {}/pipe: press Ctrl+D to detach (Ctrl+C would stop the node).",
@@ -112,7 +129,13 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
         return Ok(0);
     }
     hooks.before()?;
-    hooks.after(execute::run(host, plan))
+    hooks.after(match guard {
+        Some(g) if !dry_run => {
+            g.before()?;
+            g.after(execute::run(host, plan))
+        }
+        _ => execute::run(host, plan),
+    })
 }
 
 /// `releases/VSN/release.env` and `RELEASE_ENV_FILE`, under the caller's own variables.
