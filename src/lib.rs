@@ -18,6 +18,7 @@ pub(crate) mod paths;
 pub mod plan;
 pub mod process;
 pub(crate) mod release;
+pub(crate) mod relx;
 
 pub use error::{Error, Result};
 
