@@ -10,6 +10,7 @@ pub mod config;
 pub mod dist;
 pub mod environment;
 pub mod error;
+pub mod pack;
 pub mod paths;
 pub mod plan;
 pub mod process;

@@ -1,0 +1,197 @@
+//! The start-up hook: a packed beamrc extracts its release (once) and becomes its
+//! `bin/NAME`; an unpacked one pays one open and one or two `pread`s to find that out.
+use super::reader::{self, Packed};
+use super::{cache, clean, extract, info, lock};
+use crate::environment::EnvMap;
+use crate::plan::ExecSpec;
+use crate::{Error, Result};
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+const SELF: &str = "/proc/self/exe";
+
+/// `None` when this executable carries no pack (the caller goes on as usual); otherwise
+/// the outcome of running the packed release (or of `BEAMRC_PACK_INFO` / `_CLEAN`).
+pub fn startup(args: &[OsString]) -> Option<Result<i32>> {
+    let at = Path::new(SELF);
+    match reader::open(at, at) {
+        Ok(None) => None,
+        Ok(Some(mut packed)) => {
+            packed.path = shown_name();
+            Some(run(&packed, args))
+        }
+        // Again, to name the file as people know it.
+        Err(_) => Some(
+            reader::open(at, &shown_name())
+                .and_then(|_| Err(Error::Release("cannot read this program's pack".into()))),
+        ),
+    }
+}
+
+fn shown_name() -> PathBuf {
+    std::fs::read_link(SELF).unwrap_or_else(|_| PathBuf::from(SELF))
+}
+
+/// `1|true|yes|on` / `0|false|no|off` (unset or empty: off); anything else is an error.
+pub(crate) fn switch(env: &EnvMap, key: &str) -> Result<bool> {
+    match env
+        .non_empty_str(key)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(_) => Err(Error::Config(format!(
+            "{key}={:?} is not a switch (use 1/true/yes/on or 0/false/no/off)",
+            env.get(key).unwrap_or_default()
+        ))),
+    }
+}
+
+fn run(packed: &Packed, args: &[OsString]) -> Result<i32> {
+    let env = EnvMap::from_os();
+    let digest = reader::digest_hex(packed);
+    let entry = cache::entry_name(&packed.manifest, &digest);
+    if switch(&env, "BEAMRC_PACK_INFO")? {
+        let cached = cache::root(&env).ok().map(|r| r.join(&entry));
+        let state = cached
+            .as_deref()
+            .map(|d| (d, extract::complete(d, &digest)));
+        print!("{}", info::render(packed, state));
+        return Ok(0);
+    }
+    let root = cache::root(&env)?;
+    if switch(&env, "BEAMRC_PACK_CLEAN")? {
+        println!("{}", clean::clean(&root, false)?);
+        return Ok(0);
+    }
+    let mut force = false;
+    for _ in 0..3 {
+        let dir = extract::ensure(packed, &root, &entry, force)?;
+        // Held across exec: the entry is in use as long as the release runs.
+        let held = lock::share(&dir)
+            .map_err(|e| Error::io(format!("cannot lock {}", dir.display()), e))?;
+        if !lock::still_at(&held, &dir) || !extract::complete(&dir, &digest) {
+            // Cleaned up while we waited for the lock: extract again.
+            continue;
+        }
+        let spec = spec_for(packed, &dir, &entry, &env, args)?;
+        let err = crate::process::exec::exec(&spec);
+        match &err {
+            Error::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                // The entry lost its launcher: replace it.
+                force = true;
+            }
+            _ => return Err(err),
+        }
+        drop(held);
+    }
+    Err(Error::Release(format!(
+        "the cache entry {} for {} keeps breaking",
+        root.join(&entry).display(),
+        packed.path.display()
+    )))
+}
+
+/// `CACHE/bin/NAME` with our argv (argv[0] kept, so `RELEASE_PROG` is the pack's name),
+/// and a writable `RELEASE_TMP` when the entry is read-only and none was chosen.
+fn spec_for(
+    packed: &Packed,
+    dir: &Path,
+    entry: &str,
+    env: &EnvMap,
+    args: &[OsString],
+) -> Result<ExecSpec> {
+    let program = dir.join("bin").join(&packed.manifest.name);
+    let mut env = env.clone();
+    if env.non_empty("RELEASE_TMP").is_none() && !writable(dir) {
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        let tmp = cache::writable_tmp(&env, entry, uid);
+        private_dir(&tmp, uid)?;
+        env.set("RELEASE_TMP", tmp.into_os_string());
+    }
+    let mut argv = args.to_vec();
+    if argv.is_empty() {
+        argv.push(program.clone().into_os_string());
+    }
+    Ok(ExecSpec { program, argv, env })
+}
+
+fn writable(dir: &Path) -> bool {
+    let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: c is a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Creates `dir` under a per-user base that must be ours, a directory, and closed to others.
+fn private_dir(dir: &Path, uid: u32) -> Result<()> {
+    let base = dir.parent().unwrap_or(dir);
+    let err = |e| Error::io(format!("cannot create {}", dir.display()), e);
+    match std::fs::DirBuilder::new().mode(0o700).create(base) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
+            .mode(0o700)
+            .recursive(true)
+            .create(base)
+            .map_err(err)?,
+        Err(e) => return Err(err(e)),
+    }
+    let meta = std::fs::symlink_metadata(base).map_err(err)?;
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o022 != 0 {
+        return Err(Error::Config(format!(
+            "{} is not a private directory of this user (owner {}, mode {:o}); \
+             set RELEASE_TMP to a writable directory",
+            base.display(),
+            meta.uid(),
+            meta.mode() & 0o7777
+        )));
+    }
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(dir)
+        .map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switches_use_one_grammar_and_name_bad_values() {
+        let env: EnvMap = [("A", "yes"), ("B", "Off"), ("C", "maybe"), ("D", "")]
+            .into_iter()
+            .collect();
+        assert!(switch(&env, "A").unwrap());
+        assert!(!switch(&env, "B").unwrap());
+        assert!(!switch(&env, "D").unwrap());
+        assert!(!switch(&env, "UNSET").unwrap());
+        let err = switch(&env, "C").unwrap_err();
+        assert!(err.to_string().contains("C=\"maybe\""), "{err}");
+        assert_eq!(err.code(), 4);
+    }
+
+    #[test]
+    fn an_unpacked_beamrc_is_not_a_pack() {
+        // The unit-test binary is a plain ELF: no trailer, nothing appended.
+        assert!(startup(&[]).is_none());
+    }
+
+    #[test]
+    fn a_private_tmp_must_be_ours() {
+        let base = crate::test_support::scratch("pack-private");
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        let mine = base.join("mine/entry");
+        private_dir(&mine, uid).unwrap();
+        assert!(mine.is_dir());
+        let err = private_dir(&mine, uid + 1).unwrap_err();
+        assert!(err.to_string().contains("not a private directory"), "{err}");
+    }
+}
