@@ -25,7 +25,9 @@ pub fn main() -> i32 {
     }
     let argv0 = args.first().cloned().unwrap_or_default();
     let rest = args.get(1..).unwrap_or(&[]);
-    let result = if crate::release::locate::prog_name(&argv0) == "beamrc" {
+    let result = if let Some(packed) = crate::pack::startup(&args) {
+        packed
+    } else if crate::release::locate::prog_name(&argv0) == "beamrc" {
         tool::main(rest)
     } else {
         release::main(&argv0, rest)
