@@ -58,6 +58,9 @@ pub(crate) fn shape(
                 "{} bytes follow the program but end in no pack trailer: the file is truncated or damaged",
                 file_len - end
             )),
+            Some(end) if file_len < end => Err(format!(
+                "it has {file_len} bytes, its program alone should have {end}: the file is truncated"
+            )),
             _ => Ok(Shape::Plain),
         },
     }
@@ -170,6 +173,8 @@ mod tests {
         let err = shape(&[0u8; 100], len + 5000, || Some(exe[..64].to_vec())).unwrap_err();
         assert!(err.contains("5000 bytes follow"), "{err}");
         assert_eq!(shape(b"#!/bin/sh", 9, || None), Ok(Shape::Plain));
+        let cut = shape(&[0u8; 100], 1000, || Some(exe[..64].to_vec())).unwrap_err();
+        assert!(cut.contains("the file is truncated"), "{cut}");
     }
 
     #[test]
