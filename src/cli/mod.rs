@@ -25,12 +25,13 @@ pub fn main() -> i32 {
     }
     let argv0 = args.first().cloned().unwrap_or_default();
     let rest = args.get(1..).unwrap_or(&[]);
-    let result = if let Some(packed) = crate::pack::startup(&args) {
-        packed
-    } else if crate::release::locate::prog_name(&argv0) == "beamrc" {
-        tool::main(rest)
-    } else {
-        release::main(&argv0, rest)
+    let result = match crate::pack::startup() {
+        crate::pack::Startup::Exit(result) => result,
+        crate::pack::Startup::RunAs(exe) => release::main_at(&exe, &argv0, rest),
+        crate::pack::Startup::Plain if crate::release::locate::prog_name(&argv0) == "beamrc" => {
+            tool::main(rest)
+        }
+        crate::pack::Startup::Plain => release::main(&argv0, rest),
     };
     match result {
         Ok(code) => code,

@@ -12,10 +12,17 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
+    let exe = locate::current_exe(argv0, std::env::var_os("PATH").as_deref())
+        .ok_or_else(|| Error::Release("cannot find the path of this executable".into()))?;
+    main_at(&exe, argv0, args)
+}
+
+/// The release face for the executable at `exe` (a packed release runs as its extracted
+/// `bin/NAME` without exec-ing it).
+pub fn main_at(exe: &Path, argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     let os_env = EnvMap::from_os();
     let command = Command::parse(args);
-    let exe = locate::current_exe(argv0, os_env.get("PATH"))
-        .ok_or_else(|| Error::Release("cannot find the path of this executable".into()))?;
+    let exe = exe.to_path_buf();
     let root = locate::locate_root(&exe).ok_or_else(|| {
         Error::Release(format!("{} is not inside a release's bin/", exe.display()))
     })?;
