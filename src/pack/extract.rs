@@ -102,15 +102,13 @@ fn is_occupied(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EEXIST | libc::ENOTEMPTY))
 }
 
-/// The digest over payload + manifest, checked before anything is written.
+/// The digest over everything before the trailer, checked before anything is written.
 fn verify(packed: &Packed) -> Result<()> {
     let t = &packed.trailer;
     let read_err = |e| Error::io(format!("cannot read {}", packed.path.display()), e);
     let mut file = File::open(&packed.at).map_err(read_err)?;
-    file.seek(SeekFrom::Start(t.payload_off))
-        .map_err(read_err)?;
     let mut hasher = Sha256::new();
-    let mut left = t.payload_len + t.manifest_len;
+    let mut left = t.manifest_off() + t.manifest_len;
     let mut buf = vec![0u8; 1 << 16];
     while left > 0 {
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
@@ -151,7 +149,24 @@ fn unpack(packed: &Packed, tmp: &Path) -> io::Result<()> {
     archive.set_preserve_permissions(true);
     archive.set_preserve_mtime(false);
     archive.set_overwrite(false);
-    archive.unpack(tmp)
+    archive.unpack(tmp)?;
+    write_launcher(packed, tmp)
+}
+
+/// `bin/NAME`: the pack's own first part, beamrc (the payload does not repeat it).
+fn write_launcher(packed: &Packed, tmp: &Path) -> io::Result<()> {
+    let bin = tmp.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    let target = bin.join(&packed.manifest.name);
+    let mut out = File::create(&target)?;
+    let copied = io::copy(
+        &mut File::open(&packed.at)?.take(packed.trailer.payload_off),
+        &mut out,
+    )?;
+    if copied != packed.trailer.payload_off {
+        return Err(io::Error::other("the packed file ends early"));
+    }
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
 }
 
 /// Distinguishes two scratch directories of one process.

@@ -20,7 +20,7 @@ mod tidy;
 mod trailer;
 mod writer;
 
-pub use startup::startup;
+pub use startup::{Startup, startup};
 pub use writer::pack;
 
 use crate::environment::EnvMap;

@@ -1,29 +1,44 @@
-//! The start-up hook: a packed beamrc extracts its release (once) and becomes its
-//! `bin/NAME`; an unpacked one pays one open and one or two `pread`s to find that out.
+//! The start-up hook: a packed beamrc extracts its release (once), then runs the release
+//! face in this process as if it were the entry's `bin/NAME` (no second exec: a warm run
+//! costs an open + pread, a marker read, a flock and two stats more than an installed one).
 use super::reader::{self, Packed};
 use super::{cache, clean, extract, info, lock};
 use crate::environment::EnvMap;
-use crate::plan::ExecSpec;
 use crate::{Error, Result};
-use std::ffi::{CString, OsString};
+use std::ffi::CString;
+use std::os::fd::IntoRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 const SELF: &str = "/proc/self/exe";
 
-/// `None` when this executable carries no pack (the caller goes on as usual); otherwise
-/// the outcome of running the packed release (or of `BEAMRC_PACK_INFO` / `_CLEAN`).
-pub fn startup(args: &[OsString]) -> Option<Result<i32>> {
+/// What the start-up hook found.
+#[derive(Debug)]
+pub enum Startup {
+    /// No pack: go on as usual.
+    Plain,
+    /// A pack whose release is extracted: run the release face as if this program were
+    /// `exe` (the entry's `bin/NAME`), in this process.
+    RunAs(PathBuf),
+    /// A pack that ended here (`BEAMRC_PACK_INFO`, `BEAMRC_PACK_CLEAN`, or an error).
+    Exit(Result<i32>),
+}
+
+/// Called first thing by the edge. An unpacked beamrc pays one open and one or two `pread`s.
+pub fn startup() -> Startup {
     let at = Path::new(SELF);
     match reader::open(at, at) {
-        Ok(None) => None,
+        Ok(None) => Startup::Plain,
         Ok(Some(mut packed)) => {
             packed.path = shown_name();
-            Some(run(&packed, args))
+            match run(&packed) {
+                Ok(exe) => Startup::RunAs(exe),
+                Err(e) => Startup::Exit(Err(e)),
+            }
         }
         // Again, to name the file as people know it.
-        Err(_) => Some(
+        Err(_) => Startup::Exit(
             reader::open(at, &shown_name())
                 .and_then(|_| Err(Error::Release("cannot read this program's pack".into()))),
         ),
@@ -50,7 +65,9 @@ pub(crate) fn switch(env: &EnvMap, key: &str) -> Result<bool> {
     }
 }
 
-fn run(packed: &Packed, args: &[OsString]) -> Result<i32> {
+/// The entry's `bin/NAME`, extracted and locked (`BEAMRC_PACK_INFO` / `_CLEAN` end the
+/// run with `Error::Exit(0)` after printing).
+fn run(packed: &Packed) -> Result<PathBuf> {
     let env = EnvMap::from_os();
     let digest = reader::digest_hex(packed);
     let entry = cache::entry_name(&packed.manifest, &digest);
@@ -60,64 +77,45 @@ fn run(packed: &Packed, args: &[OsString]) -> Result<i32> {
             .as_deref()
             .map(|d| (d, extract::complete(d, &digest)));
         print!("{}", info::render(packed, state));
-        return Ok(0);
+        return Err(Error::Exit(0));
     }
     let root = cache::root(&env)?;
     if switch(&env, "BEAMRC_PACK_CLEAN")? {
         println!("{}", clean::clean(&root, false)?);
-        return Ok(0);
+        return Err(Error::Exit(0));
     }
     let mut force = false;
     for _ in 0..3 {
         let dir = extract::ensure(packed, &root, &entry, force)?;
-        // Held across exec: the entry is in use as long as the release runs.
         let held = lock::share(&dir)
             .map_err(|e| Error::io(format!("cannot lock {}", dir.display()), e))?;
-        if !lock::still_at(&held, &dir) || !extract::complete(&dir, &digest) {
+        if !lock::still_at(&held, &dir) {
             // Cleaned up while we waited for the lock: extract again.
             continue;
         }
-        let spec = spec_for(packed, &dir, &entry, &env, args)?;
-        let err = crate::process::exec::exec(&spec);
-        match &err {
-            Error::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-                // The entry lost its launcher: replace it.
-                force = true;
-            }
-            _ => return Err(err),
+        let exe = dir.join("bin").join(&packed.manifest.name);
+        if !exe.is_file() {
+            // The entry lost its launcher: replace it.
+            force = true;
+            continue;
         }
-        drop(held);
+        if env.non_empty("RELEASE_TMP").is_none() && !writable(&dir) {
+            // SAFETY: getuid has no preconditions.
+            let uid = unsafe { libc::getuid() };
+            let tmp = cache::writable_tmp(&env, &entry, uid);
+            private_dir(&tmp, uid)?;
+            // SAFETY: start-up, before any thread exists; the release face reads it next.
+            unsafe { std::env::set_var("RELEASE_TMP", &tmp) };
+        }
+        // Kept open (and across exec) for as long as this release runs: the entry is in use.
+        let _ = held.into_raw_fd();
+        return Ok(exe);
     }
     Err(Error::Release(format!(
         "the cache entry {} for {} keeps breaking",
         root.join(&entry).display(),
         packed.path.display()
     )))
-}
-
-/// `CACHE/bin/NAME` with our argv (argv[0] kept, so `RELEASE_PROG` is the pack's name),
-/// and a writable `RELEASE_TMP` when the entry is read-only and none was chosen.
-fn spec_for(
-    packed: &Packed,
-    dir: &Path,
-    entry: &str,
-    env: &EnvMap,
-    args: &[OsString],
-) -> Result<ExecSpec> {
-    let program = dir.join("bin").join(&packed.manifest.name);
-    let mut env = env.clone();
-    if env.non_empty("RELEASE_TMP").is_none() && !writable(dir) {
-        // SAFETY: getuid has no preconditions.
-        let uid = unsafe { libc::getuid() };
-        let tmp = cache::writable_tmp(&env, entry, uid);
-        private_dir(&tmp, uid)?;
-        env.set("RELEASE_TMP", tmp.into_os_string());
-    }
-    let mut argv = args.to_vec();
-    if argv.is_empty() {
-        argv.push(program.clone().into_os_string());
-    }
-    Ok(ExecSpec { program, argv, env })
 }
 
 fn writable(dir: &Path) -> bool {
@@ -180,7 +178,7 @@ mod tests {
     #[test]
     fn an_unpacked_beamrc_is_not_a_pack() {
         // The unit-test binary is a plain ELF: no trailer, nothing appended.
-        assert!(startup(&[]).is_none());
+        assert!(matches!(startup(), Startup::Plain));
     }
 
     #[test]

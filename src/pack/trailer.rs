@@ -4,9 +4,10 @@
 //! [beamrc (the stub)][payload: release.tar.gz][manifest: key=value text][trailer: 80 bytes]
 //! ```
 //! The trailer's last 8 bytes are the magic, so detecting a pack is one `pread` of the file's
-//! tail. All integers are little-endian. The digest is SHA-256 over payload + manifest
-//! (the bytes from `payload_off` to the trailer), so `tail -c +$((payload_off+1)) FILE |
-//! head -c $((payload_len+manifest_len)) | sha256sum` reproduces it.
+//! tail. All integers are little-endian. The digest is SHA-256 over everything before the
+//! trailer (stub included, so the cache key changes with beamrc too): `head -c -80 FILE |
+//! sha256sum` reproduces it. The payload is a plain `.tar.gz` without `bin/NAME`, which is
+//! the stub itself and is written out of the file's first part at extraction.
 use std::fmt;
 
 pub(crate) const MAGIC: [u8; 8] = *b"BEAMRCPK";

@@ -195,23 +195,24 @@ fn write_file(
     plan: &[Entry],
     manifest: &Manifest,
 ) -> io::Result<Trailer> {
-    let mut out = BufWriter::with_capacity(1 << 16, File::create(tmp)?);
-    let copied = io::copy(&mut File::open(stub)?.take(stub_len), &mut out)?;
+    let out = BufWriter::with_capacity(1 << 16, File::create(tmp)?);
+    let mut hashed = Hashed::new(out);
+    let copied = io::copy(&mut File::open(stub)?.take(stub_len), &mut hashed)?;
     if copied != stub_len {
         return Err(io::Error::other(
             "the beamrc executable changed while packing",
         ));
     }
-    let mut hashed = Hashed::new(out);
-    let mut progress = Progress::new("packing", manifest.bytes);
+    let mut progress = Progress::new("packing", manifest.bytes - stub_len);
     let gz = flate2::write::GzEncoder::new(&mut hashed, flate2::Compression::best());
     let mut tar = tar::Builder::new(gz);
     tar.follow_symlinks(false);
-    for e in plan {
-        append(&mut tar, root, stub, e, &mut progress)?;
+    // bin/NAME is the stub itself, written out of the file's first part at extraction.
+    for e in plan.iter().filter(|e| e.source != Source::Stub) {
+        append(&mut tar, root, e, &mut progress)?;
     }
     tar.into_inner()?.finish()?;
-    let payload_len = hashed.count;
+    let payload_len = hashed.count - stub_len;
     let text = manifest.encode();
     hashed.write_all(text.as_bytes())?;
     let (mut out, digest) = hashed.finish();
@@ -229,7 +230,6 @@ fn write_file(
 fn append<W: Write>(
     tar: &mut tar::Builder<W>,
     root: &Path,
-    stub: &Path,
     e: &Entry,
     progress: &mut Progress,
 ) -> io::Result<()> {
@@ -248,24 +248,22 @@ fn append<W: Write>(
             h.set_entry_type(tar::EntryType::Symlink);
             tar.append_link(&mut h, &e.rel, target)
         }
-        Source::File(_) | Source::Stub => {
-            let (path, limit) = match &e.source {
-                Source::File(rel) => (root.join(rel), e.size),
-                _ => (stub.to_path_buf(), e.size),
-            };
+        Source::File(rel) => {
+            let path = root.join(rel);
             h.set_entry_type(tar::EntryType::Regular);
             h.set_size(e.size);
-            let file = File::open(&path)?.take(limit);
+            let file = File::open(&path)?.take(e.size);
             let mut counted = Counted {
                 inner: Exact {
                     inner: file,
-                    left: limit,
+                    left: e.size,
                     path: &path,
                 },
                 progress,
             };
             tar.append_data(&mut h, &e.rel, &mut counted)
         }
+        Source::Stub => Ok(()),
     }
 }
 
