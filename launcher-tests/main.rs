@@ -10,3 +10,4 @@ mod pack;
 mod process_init;
 mod service;
 mod support;
+mod switches;

@@ -4,6 +4,7 @@
 use super::reader::{self, Packed};
 use super::{cache, clean, extract, info, lock};
 use crate::environment::EnvMap;
+use crate::plan::switches::flag;
 use crate::{Error, Result};
 use std::ffi::CString;
 use std::os::fd::IntoRawFd;
@@ -49,29 +50,13 @@ fn shown_name() -> PathBuf {
     std::fs::read_link(SELF).unwrap_or_else(|_| PathBuf::from(SELF))
 }
 
-/// `1|true|yes|on` / `0|false|no|off` (unset or empty: off); anything else is an error.
-pub(crate) fn switch(env: &EnvMap, key: &str) -> Result<bool> {
-    match env
-        .non_empty_str(key)
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("0" | "false" | "no" | "off") => Ok(false),
-        Some("1" | "true" | "yes" | "on") => Ok(true),
-        Some(_) => Err(Error::Config(format!(
-            "{key}={:?} is not a switch (use 1/true/yes/on or 0/false/no/off)",
-            env.get(key).unwrap_or_default()
-        ))),
-    }
-}
-
 /// The entry's `bin/NAME`, extracted and locked (`BEAMRC_PACK_INFO` / `_CLEAN` end the
 /// run with `Error::Exit(0)` after printing).
 fn run(packed: &Packed) -> Result<PathBuf> {
     let env = EnvMap::from_os();
     let digest = reader::digest_hex(packed);
     let entry = cache::entry_name(&packed.manifest, &digest);
-    if switch(&env, "BEAMRC_PACK_INFO")? {
+    if flag(&env, "BEAMRC_PACK_INFO", false)? {
         let cached = cache::root(&env).ok().map(|r| r.join(&entry));
         let state = cached
             .as_deref()
@@ -80,7 +65,7 @@ fn run(packed: &Packed) -> Result<PathBuf> {
         return Err(Error::Exit(0));
     }
     let root = cache::root(&env)?;
-    if switch(&env, "BEAMRC_PACK_CLEAN")? {
+    if flag(&env, "BEAMRC_PACK_CLEAN", false)? {
         println!("{}", clean::clean(&root, false)?);
         return Err(Error::Exit(0));
     }
@@ -160,20 +145,6 @@ fn private_dir(dir: &Path, uid: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn switches_use_one_grammar_and_name_bad_values() {
-        let env: EnvMap = [("A", "yes"), ("B", "Off"), ("C", "maybe"), ("D", "")]
-            .into_iter()
-            .collect();
-        assert!(switch(&env, "A").unwrap());
-        assert!(!switch(&env, "B").unwrap());
-        assert!(!switch(&env, "D").unwrap());
-        assert!(!switch(&env, "UNSET").unwrap());
-        let err = switch(&env, "C").unwrap_err();
-        assert!(err.to_string().contains("C=\"maybe\""), "{err}");
-        assert_eq!(err.code(), 4);
-    }
 
     #[test]
     fn an_unpacked_beamrc_is_not_a_pack() {
