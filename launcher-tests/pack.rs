@@ -132,10 +132,14 @@ fn a_copied_pack_runs_every_command_from_its_cache() {
         !crate::support::pid_alive(pid)
     });
     // run_erl (which inherited the entry's lock) exits just after the VM.
-    wait_until(Duration::from_secs(10), "the idle entry to be cleaned", || {
-        let cleaned = p.run(&[], &[("BEAMRC_PACK_CLEAN", "1")]);
-        ok(&cleaned).contains("removed")
-    });
+    wait_until(
+        Duration::from_secs(10),
+        "the idle entry to be cleaned",
+        || {
+            let cleaned = p.run(&[], &[("BEAMRC_PACK_CLEAN", "1")]);
+            ok(&cleaned).contains("removed")
+        },
+    );
     assert!(entries(&p.cache).is_empty(), "{:?}", entries(&p.cache));
     // And it extracts again on the next run.
     assert_eq!(ok(&p.run(&["version"], &[])), "demo 0.1.0\n");

@@ -1,9 +1,9 @@
 //! `beamrc pack-clean` / `BEAMRC_PACK_CLEAN=1`: remove the cache entries no running
 //! instance uses.
 //!
-//! An entry is in use when someone holds its shared lock (every run does, and the VM
-//! inherits it) or when a process's executable or working directory is inside it (a VM
-//! that closed the descriptor). Only directories with a marker are removed, so a mistaken
+//! An entry is in use when someone holds its shared lock (every run does, from before the
+//! extraction is checked; `start` passes it on to the VM, `run_erl` closes it) or when a
+//! process's executable or working directory is inside it (every running VM). Only directories with a marker are removed, so a mistaken
 //! `BEAMRC_PACK_DIR` loses nothing else; scratch directories of dead extractions go too.
 use super::cache::{self, MARKER, Name};
 use super::{lock, tidy};
@@ -60,6 +60,8 @@ pub(crate) fn clean(root: &Path, dry_run: bool) -> Result<String> {
 }
 
 /// A process whose executable or working directory is inside `dir` (those we may see).
+/// `epmd` does not count: it serves every node on the host, outlives the VM that started it,
+/// and keeps running from a removed entry (its mapped binary stays valid).
 fn used_by_a_process(dir: &Path) -> bool {
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return false;
@@ -71,7 +73,8 @@ fn used_by_a_process(dir: &Path) -> bool {
             .bytes()
             .all(|b| b.is_ascii_digit())
             && ["exe", "cwd"].iter().any(|link| {
-                std::fs::read_link(pid_dir.join(link)).is_ok_and(|t| t.starts_with(dir))
+                std::fs::read_link(pid_dir.join(link))
+                    .is_ok_and(|t| t.starts_with(dir) && !t.ends_with("bin/epmd"))
             })
     })
 }

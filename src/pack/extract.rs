@@ -22,8 +22,10 @@ pub(crate) fn ensure(packed: &Packed, root: &Path, entry: &str, force: bool) -> 
     let digest = reader::digest_hex(packed);
     let dir = root.join(entry);
     if !force && complete(&dir, &digest) {
+        tracing::debug!(entry = %dir.display(), "pack: cache entry complete");
         return Ok(dir);
     }
+    let started = std::time::Instant::now();
     preflight::check(&packed.manifest, elf::host(), Path::exists).map_err(|why| {
         Error::Release(format!("{} cannot run here: {why}", packed.path.display()))
     })?;
@@ -56,7 +58,9 @@ pub(crate) fn ensure(packed: &Packed, root: &Path, entry: &str, force: bool) -> 
             e,
         ));
     }
-    install(&tmp, &dir, root, entry, &digest, force)
+    let placed = install(&tmp, &dir, root, entry, &digest, force);
+    tracing::debug!(entry = %dir.display(), force, elapsed = ?started.elapsed(), "pack: extracted");
+    placed
 }
 
 /// Renames the finished `tmp` to `dir`; a complete `dir` already there wins (unless
@@ -140,7 +144,11 @@ fn unpack(packed: &Packed, tmp: &Path) -> io::Result<()> {
     file.seek(SeekFrom::Start(packed.trailer.payload_off))?;
     let payload = BufReader::with_capacity(1 << 16, file.take(packed.trailer.payload_len));
     let gz = flate2::read::GzDecoder::new(payload);
-    let mut progress = Progress::new("extracting", packed.manifest.bytes);
+    let payload_bytes = packed
+        .manifest
+        .bytes
+        .saturating_sub(packed.trailer.payload_off);
+    let mut progress = Progress::new("extracting", payload_bytes, true);
     let counted = Counted {
         inner: gz,
         progress: &mut progress,

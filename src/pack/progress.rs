@@ -15,15 +15,18 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    pub fn new(verb: &'static str, total: u64) -> Progress {
+    /// `tty_only`: show nothing unless stderr is a terminal (a first run's extraction must not
+    /// add lines to a service's log).
+    pub fn new(verb: &'static str, total: u64, tty_only: bool) -> Progress {
+        // SAFETY: isatty only inspects the descriptor.
+        let tty = unsafe { libc::isatty(2) == 1 };
         Progress {
             verb,
             total,
             done: 0,
             shown: 0,
-            // SAFETY: isatty only inspects the descriptor.
-            tty: unsafe { libc::isatty(2) == 1 },
-            on: total >= LARGE,
+            tty,
+            on: total >= LARGE && (tty || !tty_only),
         }
     }
 
@@ -78,12 +81,12 @@ mod tests {
 
     #[test]
     fn one_line_per_tenth_and_none_when_small() {
-        let mut p = Progress::new("packing", 100 << 20);
+        let mut p = Progress::new("packing", 100 << 20, false);
         let lines: Vec<String> = (0..100).filter_map(|_| p.step(1 << 20)).collect();
         assert_eq!(lines.len(), 10);
         assert_eq!(lines[0], "beamrc: packing  10% (10.0 of 100.0 MiB)");
         assert!(lines[9].contains("100%"));
-        let mut small = Progress::new("packing", 1000);
+        let mut small = Progress::new("packing", 1000, false);
         assert_eq!(small.step(1000), None);
     }
 }

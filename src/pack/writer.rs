@@ -203,7 +203,7 @@ fn write_file(
             "the beamrc executable changed while packing",
         ));
     }
-    let mut progress = Progress::new("packing", manifest.bytes - stub_len);
+    let mut progress = Progress::new("packing", manifest.bytes - stub_len, false);
     let gz = flate2::write::GzEncoder::new(&mut hashed, flate2::Compression::best());
     let mut tar = tar::Builder::new(gz);
     tar.follow_symlinks(false);
