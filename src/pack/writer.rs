@@ -9,8 +9,7 @@ use super::manifest::Manifest;
 use super::progress::{Counted, Progress};
 use super::trailer::{self, Trailer};
 use super::{elf, reader};
-use crate::release::Release;
-use crate::release::layout::release_name;
+use crate::release::install::{self, Built, is_script};
 use crate::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -24,24 +23,12 @@ const MTIME: u64 = 1_000_000_000;
 /// Packs `dir` into `output` (default `./NAME`; a directory gets `NAME` inside);
 /// returns the report for stdout.
 pub fn pack(dir: &Path, output: Option<&Path>) -> Result<String> {
-    let root = std::fs::canonicalize(dir)
-        .map_err(|e| Error::Release(format!("{}: {e}", dir.display())))?;
-    let release = Release::open(root.clone(), "");
-    let start = release.start_erl_data().map_err(|e| {
-        Error::Release(format!(
-            "{} is not a release: {} (build one with `mix release` or `rebar3 release`)",
-            root.display(),
-            e.to_string().trim_start_matches("ERROR: ")
-        ))
-    })?;
-    let vsn_dir = release.vsn_dir(&start.rel_vsn);
-    let name = release_name(&vsn_dir).ok_or_else(|| {
-        Error::Release(format!(
-            "{} is not a release: no single NAME.rel in {}",
-            root.display(),
-            vsn_dir.display()
-        ))
-    })?;
+    let Built {
+        root,
+        start,
+        vsn_dir,
+        name,
+    } = install::open_built(dir)?;
     let erlexec = root.join(format!("erts-{}/bin/erlexec", start.erts_vsn));
     let elf = std::fs::read(&erlexec)
         .ok()
@@ -177,13 +164,6 @@ fn walk(root: &Path, name: &str) -> Result<Vec<Found>> {
         }
     }
     Ok(out)
-}
-
-fn is_script(path: &Path) -> bool {
-    let mut head = [0u8; 2];
-    File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|_| &head == b"#!")
 }
 
 /// Stub, payload, manifest, trailer; returns the trailer.
