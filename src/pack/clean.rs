@@ -16,7 +16,12 @@ pub(crate) fn clean(root: &Path, dry_run: bool) -> Result<String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(format!("nothing to clean in {}", root.display()));
         }
-        Err(e) => return Err(Error::io(format!("cannot read {}", root.display()), e)),
+        Err(e) => {
+            return Err(Error::Read {
+                path: root.to_path_buf(),
+                source: e,
+            });
+        }
     };
     let mut names: Vec<String> = read
         .flatten()

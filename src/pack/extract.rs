@@ -79,7 +79,10 @@ fn install(
             Ok(()) => return Ok(dir.to_path_buf()),
             Err(e) if !is_occupied(&e) => {
                 let _ = tidy::remove_tree(tmp);
-                return Err(Error::io(format!("cannot create {}", dir.display()), e));
+                return Err(Error::Create {
+                    path: dir.to_path_buf(),
+                    source: e,
+                });
             }
             Err(_) if !replace && complete(dir, digest) => {
                 // Another first run won the race.
@@ -109,7 +112,10 @@ fn is_occupied(e: &io::Error) -> bool {
 /// The digest over everything before the trailer, checked before anything is written.
 fn verify(packed: &Packed) -> Result<()> {
     let t = &packed.trailer;
-    let read_err = |e| Error::io(format!("cannot read {}", packed.path.display()), e);
+    let read_err = |e| Error::Read {
+        path: packed.path.to_path_buf(),
+        source: e,
+    };
     let mut file = File::open(&packed.at).map_err(read_err)?;
     let mut hasher = Sha256::new();
     let mut left = t.manifest_off() + t.manifest_len;

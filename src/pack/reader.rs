@@ -69,16 +69,24 @@ pub(crate) fn shape(
 /// Reads the pack of the file at `at` (`/proc/self/exe`, say), `None` for a plain beamrc;
 /// a damaged pack is an error naming `path`, the file's name for people.
 pub(crate) fn open(at: &Path, path: &Path) -> Result<Option<Packed>> {
-    let file =
-        File::open(at).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let file = File::open(at).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     let len = file
         .metadata()
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+        .map_err(|e| Error::Read {
+            path: path.to_path_buf(),
+            source: e,
+        })?
         .len();
     let start = len.saturating_sub(TAIL);
     let mut tail = vec![0u8; (len - start) as usize];
     file.read_exact_at(&mut tail, start)
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        .map_err(|e| Error::Read {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
     let header = || {
         let mut h = vec![0u8; 64];
         file.read_exact_at(&mut h, 0).ok().map(|_| h)
@@ -97,7 +105,10 @@ pub(crate) fn open(at: &Path, path: &Path) -> Result<Option<Packed>> {
                 .ok_or_else(|| damaged("its manifest is implausibly large".into()))?;
             let mut b = vec![0u8; n];
             file.read_exact_at(&mut b, trailer.manifest_off())
-                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+                .map_err(|e| Error::Read {
+                    path: path.to_path_buf(),
+                    source: e,
+                })?;
             b
         }
     };

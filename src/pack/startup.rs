@@ -5,8 +5,9 @@ use super::reader::{self, Packed};
 use super::{cache, clean, extract, info, lock};
 use crate::environment::EnvMap;
 use crate::plan::switches::flag;
+use crate::release::locate;
 use crate::{Error, Result};
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::os::fd::IntoRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
@@ -27,22 +28,31 @@ pub enum Startup {
 }
 
 /// Called first thing by the edge. An unpacked beamrc pays one open and one or two `pread`s.
-pub fn startup() -> Startup {
-    let at = Path::new(SELF);
-    match reader::open(at, at) {
-        Ok(None) => Startup::Plain,
+pub fn startup(argv0: &OsStr) -> Startup {
+    let proc = Path::new(SELF);
+    let found = match reader::open(proc, proc) {
         Ok(Some(mut packed)) => {
             packed.path = shown_name();
-            match run(&packed) {
-                Ok(exe) => Startup::RunAs(exe),
-                Err(e) => Startup::Exit(Err(e)),
+            Ok(Some(packed))
+        }
+        Ok(None) => Ok(None),
+        // No /proc (a minimal chroot): the file the shell ran, found as the release face does.
+        Err(Error::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            match locate::current_exe(argv0, std::env::var_os("PATH").as_deref()) {
+                Some(exe) => reader::open(&exe, &exe),
+                None => Ok(None),
             }
         }
         // Again, to name the file as people know it.
-        Err(_) => Startup::Exit(
-            reader::open(at, &shown_name())
-                .and_then(|_| Err(Error::Release("cannot read this program's pack".into()))),
-        ),
+        Err(_) => reader::open(proc, &shown_name()),
+    };
+    match found {
+        Ok(None) => Startup::Plain,
+        Ok(Some(packed)) => match run(&packed) {
+            Ok(exe) => Startup::RunAs(exe),
+            Err(e) => Startup::Exit(Err(e)),
+        },
+        Err(e) => Startup::Exit(Err(e)),
     }
 }
 
@@ -114,7 +124,10 @@ fn writable(dir: &Path) -> bool {
 /// Creates `dir` under a per-user base that must be ours, a directory, and closed to others.
 fn private_dir(dir: &Path, uid: u32) -> Result<()> {
     let base = dir.parent().unwrap_or(dir);
-    let err = |e| Error::io(format!("cannot create {}", dir.display()), e);
+    let err = |e| Error::Create {
+        path: dir.to_path_buf(),
+        source: e,
+    };
     match std::fs::DirBuilder::new().mode(0o700).create(base) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -149,7 +162,7 @@ mod tests {
     #[test]
     fn an_unpacked_beamrc_is_not_a_pack() {
         // The unit-test binary is a plain ELF: no trailer, nothing appended.
-        assert!(matches!(startup(), Startup::Plain));
+        assert!(matches!(startup(OsStr::new("beamrc")), Startup::Plain));
     }
 
     #[test]

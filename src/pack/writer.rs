@@ -79,7 +79,10 @@ pub fn pack(dir: &Path, output: Option<&Path>) -> Result<String> {
         })
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            Error::io(format!("cannot write {}", target.display()), e)
+            Error::Write {
+                path: target.to_path_buf(),
+                source: e,
+            }
         })?;
     let mut report = format!(
         "packed {} {} ({} entries, {:.1} MiB) into {} ({:.1} MiB, sha256 {})",
@@ -131,17 +134,24 @@ fn walk(root: &Path, name: &str) -> Result<Vec<Found>> {
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
         let dir = root.join(&rel);
-        let read = std::fs::read_dir(&dir)
-            .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
+        let read = std::fs::read_dir(&dir).map_err(|e| Error::Read {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
         for item in read {
-            let item = item.map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
+            let item = item.map_err(|e| Error::Read {
+                path: dir.to_path_buf(),
+                source: e,
+            })?;
             let child = rel.join(item.file_name());
             if child == Path::new("tmp") {
                 continue;
             }
             let path = root.join(&child);
-            let meta = std::fs::symlink_metadata(&path)
-                .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+            let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::Read {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
             let ft = meta.file_type();
             let kind = if ft.is_dir() {
                 stack.push(child.clone());
@@ -149,8 +159,10 @@ fn walk(root: &Path, name: &str) -> Result<Vec<Found>> {
             } else if ft.is_file() {
                 Kind::File { size: meta.len() }
             } else if ft.is_symlink() {
-                let target = std::fs::read_link(&path)
-                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+                let target = std::fs::read_link(&path).map_err(|e| Error::Read {
+                    path: path.to_path_buf(),
+                    source: e,
+                })?;
                 Kind::Symlink(target)
             } else {
                 Kind::Special
