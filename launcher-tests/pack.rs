@@ -350,7 +350,7 @@ fn a_read_only_cache_runs_with_a_private_release_tmp() {
 }
 
 #[test]
-fn a_release_without_erts_is_refused() {
+fn a_release_without_erts_or_an_output_inside_the_release_is_refused() {
     let rel = TestRelease::new(Fixture::NoErts);
     let out = rel.run(
         &beamrc_bin(),
@@ -361,4 +361,26 @@ fn a_release_without_erts_is_refused() {
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("include_erts"), "{}", out.stderr);
     assert!(!rel.dir.join("out").exists());
+
+    let inside = TestRelease::new(Fixture::Plain);
+    let bin = inside.root.join("bin");
+    let before = std::fs::read(bin.join("demo")).unwrap();
+    let out = inside.run(
+        &beamrc_bin(),
+        &[
+            "pack",
+            inside.root.to_str().unwrap(),
+            "-o",
+            bin.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("which pack only reads"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read(bin.join("demo")).unwrap(), before);
 }

@@ -66,6 +66,17 @@ pub fn pack(dir: &Path, output: Option<&Path>) -> Result<String> {
     };
 
     let target = output_path(output, &name);
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if std::fs::canonicalize(&parent).is_ok_and(|p| p.starts_with(&root)) {
+        return Err(Error::Release(format!(
+            "{} is inside the release {}, which pack only reads: choose another -o",
+            target.display(),
+            root.display()
+        )));
+    }
     let tmp = target.with_file_name(format!(
         ".{}.pack-{}",
         target.file_name().unwrap_or_default().to_string_lossy(),
