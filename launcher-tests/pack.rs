@@ -347,6 +347,18 @@ fn a_read_only_cache_runs_with_a_private_release_tmp() {
         !entry.join("tmp").exists(),
         "nothing written into the cache"
     );
+
+    // An entry someone else owns (not root, not us) could hold anything: refused.
+    std::os::unix::fs::chown(&entry, Some(65534), Some(65534)).unwrap();
+    let foreign = p.run(&["version"], &[]);
+    assert_eq!(foreign.code, Some(4), "{}", foreign.stderr);
+    assert!(
+        foreign
+            .stderr
+            .contains("is not safe to run: it belongs to uid 65534"),
+        "{}",
+        foreign.stderr
+    );
 }
 
 #[test]

@@ -107,6 +107,24 @@ pub(crate) fn marker_ok(text: &[u8], digest_hex: &str) -> bool {
     text.starts_with(want.as_bytes())
 }
 
+/// Whoever can write an entry, or rename entries in the cache directory, can run code as
+/// whoever runs the pack: the entry must be ours or root's, and the directory closed to
+/// others unless sticky (like `/tmp`).
+pub(crate) fn trust(entry_owner: u32, root_mode: u32, uid: u32) -> Result<(), String> {
+    if entry_owner != uid && entry_owner != 0 {
+        return Err(format!(
+            "it belongs to uid {entry_owner}, not to this user ({uid}) or root"
+        ));
+    }
+    if root_mode & 0o022 != 0 && root_mode & 0o1000 == 0 {
+        return Err(format!(
+            "its cache directory is writable by others (mode {:o})",
+            root_mode & 0o7777
+        ));
+    }
+    Ok(())
+}
+
 /// `RELEASE_TMP` for an entry that cannot be written (a read-only cache): per user, under
 /// `$XDG_RUNTIME_DIR/beamrc` or `/tmp/beamrc-UID`.
 pub(crate) fn writable_tmp(env: &EnvMap, entry: &str, uid: u32) -> PathBuf {
@@ -189,6 +207,17 @@ mod tests {
         assert!(!marker_ok(text.as_bytes(), "abd"));
         assert!(!marker_ok(b"", "abc"));
         assert!(!marker_ok(b"digest=abcd\n", "abc"));
+    }
+
+    #[test]
+    fn only_our_or_roots_entries_in_a_closed_or_sticky_directory_are_trusted() {
+        assert_eq!(trust(1000, 0o40755, 1000), Ok(()));
+        assert_eq!(trust(0, 0o40755, 1000), Ok(()));
+        assert_eq!(trust(1000, 0o41777, 1000), Ok(()));
+        let other = trust(1001, 0o40755, 1000).unwrap_err();
+        assert!(other.contains("uid 1001"), "{other}");
+        let open = trust(1000, 0o40777, 1000).unwrap_err();
+        assert!(open.contains("mode 777"), "{open}");
     }
 
     #[test]

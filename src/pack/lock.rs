@@ -53,16 +53,12 @@ pub(crate) fn exclusive(dir: &Path) -> io::Result<Option<OwnedFd>> {
     }
 }
 
-/// The locked descriptor still names what is at `dir` (not an entry removed meanwhile).
-pub(crate) fn still_at(fd: &OwnedFd, dir: &Path) -> bool {
-    let file = std::fs::File::from(match fd.try_clone() {
-        Ok(f) => f,
-        Err(_) => return false,
-    });
-    match (file.metadata(), std::fs::metadata(dir)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
+/// The locked directory's metadata, when the descriptor still names what is at `dir` (not
+/// an entry removed or replaced meanwhile).
+pub(crate) fn still_at(fd: &OwnedFd, dir: &Path) -> Option<std::fs::Metadata> {
+    let file = std::fs::File::from(fd.try_clone().ok()?);
+    let (a, b) = (file.metadata().ok()?, std::fs::metadata(dir).ok()?);
+    (a.dev() == b.dev() && a.ino() == b.ino()).then_some(a)
 }
 
 #[cfg(test)]
@@ -78,10 +74,10 @@ mod tests {
         let fd_flags =
             unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&shared), libc::F_GETFD) };
         assert_eq!(fd_flags & libc::FD_CLOEXEC, 0);
-        assert!(still_at(&shared, &dir));
+        assert!(still_at(&shared, &dir).is_some());
         drop(shared);
         let ex = exclusive(&dir).unwrap().unwrap();
-        assert!(still_at(&ex, &dir));
-        assert!(!still_at(&ex, &dir.join("nope")));
+        assert!(still_at(&ex, &dir).is_some());
+        assert!(still_at(&ex, &dir.join("nope")).is_none());
     }
 }

@@ -75,6 +75,7 @@ fn run(packed: &Packed) -> Result<PathBuf> {
         return Err(Error::Exit(0));
     }
     let root = cache::root(&env)?;
+    let root = std::path::absolute(&root).unwrap_or(root);
     if flag(&env, "BEAMRC_PACK_CLEAN", false)? {
         println!("{}", clean::clean(&root, false)?);
         return Err(Error::Exit(0));
@@ -84,10 +85,19 @@ fn run(packed: &Packed) -> Result<PathBuf> {
         let dir = extract::ensure(packed, &root, &entry, force)?;
         let held = lock::share(&dir)
             .map_err(|e| Error::io(format!("cannot lock {}", dir.display()), e))?;
-        if !lock::still_at(&held, &dir) {
+        let Some(meta) = lock::still_at(&held, &dir) else {
             // Cleaned up while we waited for the lock: extract again.
             continue;
-        }
+        };
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        let root_mode = std::fs::metadata(&root).map(|m| m.mode()).unwrap_or(0);
+        cache::trust(meta.uid(), root_mode, uid).map_err(|why| {
+            Error::Config(format!(
+                "the pack cache entry {} is not safe to run: {why}; set BEAMRC_PACK_DIR to a directory of yours",
+                dir.display()
+            ))
+        })?;
         let exe = dir.join("bin").join(&packed.manifest.name);
         if !exe.is_file() {
             // The entry lost its launcher: replace it.
@@ -95,8 +105,6 @@ fn run(packed: &Packed) -> Result<PathBuf> {
             continue;
         }
         if env.non_empty("RELEASE_TMP").is_none() && !writable(&dir) {
-            // SAFETY: getuid has no preconditions.
-            let uid = unsafe { libc::getuid() };
             let tmp = cache::writable_tmp(&env, &entry, uid);
             private_dir(&tmp, uid)?;
             // SAFETY: start-up, before any thread exists; the release face reads it next.
