@@ -396,3 +396,29 @@ fn a_release_without_erts_or_an_output_inside_the_release_is_refused() {
     );
     assert_eq!(std::fs::read(bin.join("demo")).unwrap(), before);
 }
+
+#[test]
+fn start_runs_in_the_foreground_and_the_vm_holds_the_entry() {
+    let p = Packed::new(Fixture::Plain);
+    let cache = p.cache.to_str().unwrap();
+    let mut start = p
+        .rel
+        .spawn(&p.file, &["start"], &[("BEAMRC_PACK_DIR", cache)]);
+    let pid = crate::support::wait_for(Duration::from_secs(30), "the node to answer", || {
+        let out = p.run(&["pid"], &[]);
+        out.success()
+            .then(|| out.stdout.trim().parse::<i32>().ok())
+            .flatten()
+    });
+    // `start` execs: the VM has the launcher's PID, and the entry's lock with it.
+    assert_eq!(pid, start.pid());
+    let entry = p.entry();
+    let holds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == entry));
+    assert!(holds, "the VM holds a descriptor on {}", entry.display());
+    ok(&p.run(&["stop"], &[]));
+    let out = start.wait(crate::support::DEFAULT_TIMEOUT);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
