@@ -401,7 +401,7 @@ fn a_release_without_erts_or_an_output_inside_the_release_is_refused() {
 fn start_runs_in_the_foreground_and_the_vm_holds_the_entry() {
     let p = Packed::new(Fixture::Plain);
     let cache = p.cache.to_str().unwrap();
-    let mut start = p
+    let start = p
         .rel
         .spawn(&p.file, &["start"], &[("BEAMRC_PACK_DIR", cache)]);
     let pid = crate::support::wait_for(Duration::from_secs(30), "the node to answer", || {
