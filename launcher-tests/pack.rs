@@ -159,7 +159,15 @@ fn packing_is_reproducible_and_pack_info_says_what_and_where() {
         .status()
         .unwrap();
     assert!(status.success());
-    let b = pack(&rel, &other, &rel.dir.join("b"));
+    // `-o DIR/` creates the directory.
+    let out = rel.run(
+        &beamrc_bin(),
+        &["pack", other.to_str().unwrap(), "-o", "b/"],
+        &[],
+        None,
+    );
+    ok(&out);
+    let b = rel.dir.join("b/demo");
     assert!(
         std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
         "two packs of one release differ"

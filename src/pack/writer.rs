@@ -65,15 +65,17 @@ pub fn pack(dir: &Path, output: Option<&Path>) -> Result<String> {
         beamrc: env!("CARGO_PKG_VERSION").into(),
     };
 
-    let target = output_path(output, &name);
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if std::fs::canonicalize(&parent).is_ok_and(|p| p.starts_with(&root)) {
+    if let Some(o) = output.filter(|o| inside(&root, o)) {
         return Err(Error::Release(format!(
             "{} is inside the release {}, which pack only reads: choose another -o",
-            target.display(),
+            o.display(),
+            root.display()
+        )));
+    }
+    let target = output_path(output, &name)?;
+    if output.is_none() && inside(&root, Path::new(".")) {
+        return Err(Error::Release(format!(
+            "the current directory is inside the release {}, which pack only reads: use -o",
             root.display()
         )));
     }
@@ -118,11 +120,29 @@ fn mib(b: u64) -> f64 {
     b as f64 / f64::from(1 << 20)
 }
 
-fn output_path(output: Option<&Path>, name: &str) -> PathBuf {
+/// Whether `path` (or, when it does not exist yet, its nearest existing ancestor) is under
+/// `root`.
+fn inside(root: &Path, path: &Path) -> bool {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .ancestors()
+        .find_map(|a| std::fs::canonicalize(a).ok())
+        .is_some_and(|c| c.starts_with(root))
+}
+
+/// `-o FILE`; a directory, or a path ending in `/` (created), gets `NAME` inside.
+fn output_path(output: Option<&Path>, name: &str) -> Result<PathBuf> {
     match output {
-        Some(o) if o.is_dir() => o.join(name),
-        Some(o) => o.to_path_buf(),
-        None => PathBuf::from(name),
+        Some(o) if o.as_os_str().as_encoded_bytes().ends_with(b"/") => {
+            std::fs::create_dir_all(o).map_err(|e| Error::Create {
+                path: o.to_path_buf(),
+                source: e,
+            })?;
+            Ok(o.join(name))
+        }
+        Some(o) if o.is_dir() => Ok(o.join(name)),
+        Some(o) => Ok(o.to_path_buf()),
+        None => Ok(PathBuf::from(name)),
     }
 }
 
