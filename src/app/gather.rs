@@ -26,8 +26,8 @@ pub(crate) trait Host {
     ) -> Option<std::path::PathBuf>;
 }
 
-/// The real process; `exe` stands in for its executable (a packed release's extracted
-/// `bin/NAME`).
+/// The real process; `exe` is the executable when the caller already knows it (a packed
+/// release runs its extracted `bin/NAME` in-process), else it is read from the kernel.
 #[derive(Default)]
 pub(crate) struct OsHost {
     pub exe: Option<std::path::PathBuf>,
@@ -104,7 +104,7 @@ fn timestamp() -> String {
 }
 
 /// The machine's host name (`gethostname(2)`).
-pub(crate) fn hostname() -> String {
+fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
@@ -115,7 +115,7 @@ pub(crate) fn hostname() -> String {
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
-pub(crate) fn isatty(fd: i32) -> bool {
+fn isatty(fd: i32) -> bool {
     // SAFETY: isatty only inspects the descriptor.
     unsafe { libc::isatty(fd) == 1 }
 }

@@ -18,8 +18,8 @@ pub(crate) fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     run(&gather::OsHost::default(), argv0, args)
 }
 
-/// The release face for the executable at `exe`: a packed release runs as its extracted
-/// `bin/NAME`, in this process (no second exec).
+/// The release face for an executable path given by the caller instead of read from
+/// `/proc/self/exe` (a packed release runs its extracted `bin/NAME` in-process).
 pub(crate) fn main_at(exe: &Path, argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     let host = gather::OsHost {
         exe: Some(exe.to_path_buf()),
@@ -235,7 +235,12 @@ fn gather_inputs(
         cli,
         locale,
         rand: host.random_words(),
-        timestamp: if starts_vm {
+        // Only a reboot release's runtime sys.config copy is named after the clock (reading
+        // local time reads the time-zone file).
+        timestamp: if sys_config
+            .as_deref()
+            .is_some_and(crate::config::sys_config::is_runtime_config)
+        {
             host.timestamp()
         } else {
             String::new()
