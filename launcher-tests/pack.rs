@@ -430,3 +430,21 @@ fn start_runs_in_the_foreground_and_the_vm_holds_the_entry() {
     let out = start.wait(crate::support::DEFAULT_TIMEOUT);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 }
+
+#[test]
+fn env_sh_runs_as_in_the_installed_release() {
+    let p = Packed::new(Fixture::EnvSh);
+    let installed = crate::support::installed(Fixture::EnvSh);
+    let expr = r#"IO.puts(System.get_env("ENVSH_SEEN")); IO.puts(System.get_env("RELEASE_NODE")); IO.puts(System.get_env("ELIXIR_ERL_OPTIONS"))"#;
+    let from_pack = p.run(&["eval", expr], &[]);
+    let from_install = installed.run(&installed.bin(), &["eval", expr], &[], None);
+    assert_eq!(
+        (ok(&from_pack), from_pack.stderr.as_str()),
+        (ok(&from_install), from_install.stderr.as_str())
+    );
+    assert!(
+        from_pack.stdout.starts_with("args:eval ") && from_pack.stdout.contains("\nenvsh_node\n"),
+        "{}",
+        from_pack.stdout
+    );
+}
