@@ -86,7 +86,7 @@ pub fn install(dir: &Path) -> Result<String> {
 
 /// Mix writes `releases/COOKIE` readable by everyone; beamrc warns about that on every start.
 /// Install only says so: who must read the cookie depends on the deployment.
-fn cookie_note(root: &Path) -> Option<String> {
+pub(crate) fn cookie_note(root: &Path) -> Option<String> {
     let path = root.join("releases/COOKIE");
     let mode = std::fs::metadata(&path).ok()?.permissions().mode();
     (mode & 0o077 != 0).then(|| {
