@@ -107,6 +107,9 @@ pub fn pack(dir: &Path, output: Option<&Path>) -> Result<String> {
         mib(written.file_len()),
         trailer::hex(&written.digest)
     );
+    if let Some(note) = install::cookie_note(&root) {
+        report.push_str(&format!("\n{note} before packing (the pack keeps modes)"));
+    }
     for s in skipped {
         report.push_str(&format!(
             "\nskipped {} (not a file, directory or symlink)",
