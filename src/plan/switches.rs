@@ -44,6 +44,8 @@ pub struct Switches {
     pub subst_unset: UnsetPolicy,
     /// `ERL_EPMD_PORT`.
     pub epmd_port: u16,
+    /// `BEAMRC_PREFLIGHT`: `start` checks erlexec and beam.smp can run here (default on).
+    pub preflight: bool,
 }
 
 impl Default for Switches {
@@ -60,6 +62,7 @@ impl Default for Switches {
             shutdown_timeout: None,
             subst_unset: UnsetPolicy::Error,
             epmd_port: DEFAULT_EPMD_PORT,
+            preflight: true,
         }
     }
 }
@@ -81,6 +84,7 @@ impl Switches {
             shutdown_timeout: seconds(env, "BEAMRC_SHUTDOWN_TIMEOUT")?,
             subst_unset: UnsetPolicy::from_setting(env.non_empty_str("BEAMRC_SUBST_UNSET"))?,
             epmd_port: epmd_port(env)?,
+            preflight: flag(env, "BEAMRC_PREFLIGHT", d.preflight)?,
         })
     }
 }
