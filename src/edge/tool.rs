@@ -89,7 +89,7 @@ pub(crate) fn main(args: &[OsString]) -> Result<i32> {
         Some(ToolCommand::PackClean { dry_run }) => {
             println!("{}", crate::pack::clean(dry_run)?);
             Ok(0)
-    },
+        }
         Some(ToolCommand::Check {
             release_dir,
             json,
