@@ -9,6 +9,7 @@ mod errors;
 mod fixtures_smoke;
 mod lifecycle;
 mod native_rpc;
+mod pack;
 mod process_init;
 mod relx_differential;
 mod relx_e2e;

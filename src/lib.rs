@@ -14,6 +14,7 @@ pub mod edge;
 pub mod environment;
 pub mod error;
 pub(crate) mod log;
+pub mod pack;
 pub(crate) mod paths;
 pub mod plan;
 pub mod process;

@@ -30,6 +30,22 @@ enum ToolCommand {
     },
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
+    /// Pack beamrc and a release (with its ERTS) into one executable
+    Pack {
+        /// The release directory (the one holding bin/, releases/ and erts-VSN/)
+        release_dir: PathBuf,
+        /// The file to write (a directory: DIR/NAME); default ./NAME
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print what a packed file holds and where it is cached
+    PackInfo { file: PathBuf },
+    /// Remove the extracted packs (cache entries) no running instance uses
+    PackClean {
+        /// Only say what would be removed
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check, without starting a VM, whether a release can start on this host
     Check {
         /// The release directory (the one holding bin/ and releases/)
@@ -57,6 +73,21 @@ pub(crate) fn main(args: &[OsString]) -> Result<i32> {
         Some(ToolCommand::Install { release_dir }) => {
             let report = crate::release::install::install(&release_dir)?;
             println!("{report}");
+            Ok(0)
+        }
+        Some(ToolCommand::Pack {
+            release_dir,
+            output,
+        }) => {
+            println!("{}", crate::pack::pack(&release_dir, output.as_deref())?);
+            Ok(0)
+        }
+        Some(ToolCommand::PackInfo { file }) => {
+            print!("{}", crate::pack::info(&file)?);
+            Ok(0)
+        }
+        Some(ToolCommand::PackClean { dry_run }) => {
+            println!("{}", crate::pack::clean(dry_run)?);
             Ok(0)
         }
         Some(ToolCommand::Check {
