@@ -12,9 +12,11 @@ pub mod dist;
 pub mod edge;
 pub mod environment;
 pub mod error;
+pub(crate) mod fleet;
 pub(crate) mod log;
 pub(crate) mod paths;
 pub mod plan;
+pub(crate) mod probe;
 pub mod process;
 pub(crate) mod release;
 

@@ -125,7 +125,8 @@ pub fn configure(
     }
     out.cookie = Some(cookie);
 
-    if !starts_vm {
+    // Probes never write a file: their hidden VM (a fallback) reads remote.vm.args as shipped.
+    if !starts_vm && !command.is_probe() {
         // A hidden VM (remote, or rpc's fallback) reads remote.vm.args: render it too.
         let src = crate::paths::with_suffix(&vars.remote_vm_args, ".src");
         if (substitute || src.is_file()) && (vars.remote_vm_args.exists() || src.is_file()) {
