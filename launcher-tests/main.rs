@@ -7,6 +7,7 @@ mod env_sh;
 mod fixtures_smoke;
 mod lifecycle;
 mod native_rpc;
+mod probes;
 mod process_init;
 mod service;
 mod support;

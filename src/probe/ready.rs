@@ -83,8 +83,8 @@ pub fn parse_args(command: &str, args: &[OsString], with_timeout: bool) -> Resul
             Some((k, v)) if k.starts_with("--") => (k.to_string(), Some(v.to_string())),
             _ => (word.clone(), None),
         };
-        let known = matches!(key.as_str(), "--app" | "--process")
-            || (with_timeout && key == "--timeout");
+        let known =
+            matches!(key.as_str(), "--app" | "--process") || (with_timeout && key == "--timeout");
         if !known {
             return Err(bad(format!("unknown argument {word:?}")));
         }
