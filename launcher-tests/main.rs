@@ -5,6 +5,7 @@ mod dist_client;
 mod e2e;
 mod env_sh;
 mod fixtures_smoke;
+mod fleet;
 mod lifecycle;
 mod native_rpc;
 mod probes;
