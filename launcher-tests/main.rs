@@ -6,6 +6,7 @@ mod e2e;
 mod env_sh;
 mod fixtures_smoke;
 mod fleet;
+mod kubernetes;
 mod lifecycle;
 mod native_rpc;
 mod probes;
