@@ -167,3 +167,36 @@ fn fleet_of_three_with_one_stopped() {
         assert_eq!(run(&rel, node, &[], &["stop"]).code, Some(0));
     }
 }
+
+#[test]
+fn fleet_mode_in_the_dry_run() {
+    let rel = installed(Fixture::Plain);
+    let out = run(
+        &rel,
+        "fa",
+        &[
+            ("BEAMRC_DRY_RUN", "1"),
+            ("BEAMRC_FLEET_NODES", "fa,fb@otherhost"),
+            ("BEAMRC_FLEET_JOBS", "4"),
+        ],
+        &["ready", "--app", "demo"],
+    );
+    let text = ok(&out);
+    assert!(text.starts_with("route native"), "{text}");
+    assert!(
+        text.contains("fleet (BEAMRC_FLEET_NODES): on fa, fb@otherhost, at most 4 at a time"),
+        "{text}"
+    );
+    let out = run(
+        &rel,
+        "fa",
+        &[("BEAMRC_FLEET_NODES", "connected"), ("BEAMRC_NATIVE", "0")],
+        &["ping"],
+    );
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("needs the native route"),
+        "{}",
+        out.stderr
+    );
+}

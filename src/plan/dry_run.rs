@@ -146,21 +146,30 @@ fn render_into(out: &mut String, plan: &Plan, caller: &EnvMap, mask: &dyn Fn(&Os
                     ready_text(check)
                 ),
             };
-            if let Some(f) = &r.fleet {
-                let nodes = match &f.nodes {
-                    FleetNodes::List(list) => list.join(", "),
-                    FleetNodes::Connected => "the target and every node in its nodes()".into(),
-                };
-                let _ = writeln!(
-                    out,
-                    "fleet (BEAMRC_FLEET_NODES): on {nodes}, at most {} at a time (BEAMRC_FLEET_JOBS), one line per node",
-                    f.jobs
-                );
-            }
             match &r.native {
                 Some(link) => {
                     let _ = writeln!(out, "route native ({})", r.why);
                     let _ = writeln!(out, "{what} on {} ({})", link.target, link_text(link));
+                    if let Some(f) = &r.fleet {
+                        let nodes = match &f.nodes {
+                            FleetNodes::List(list) => list.join(", "),
+                            FleetNodes::Connected => {
+                                "the target and every node in its nodes()".into()
+                            }
+                        };
+                        let _ = writeln!(
+                            out,
+                            "fleet (BEAMRC_FLEET_NODES): on {nodes}, at most {} at a time (BEAMRC_FLEET_JOBS), one line per node",
+                            f.jobs
+                        );
+                    }
+                    if r.fleet.is_some() || matches!(r.op, RemoteOp::Wait { .. }) {
+                        let _ = writeln!(
+                            out,
+                            "no hidden-VM fallback (fleet mode and wait are native only)"
+                        );
+                        return;
+                    }
                     let _ = writeln!(
                         out,
                         "fallback when the node refuses the handshake for protocol reasons:"
