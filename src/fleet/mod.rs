@@ -131,6 +131,12 @@ fn for_node(base: &ClientConfig, link: &NodeLink, node: &str) -> ClientConfig {
     ClientConfig {
         target: node.to_string(),
         own_name: format!("{prefix}{node}"),
+        // The interface address is the release node's; other nodes are reached at their host.
+        address: if node == base.target {
+            base.address
+        } else {
+            None
+        },
         ..base.clone()
     }
 }
