@@ -105,6 +105,41 @@ fn probes_through_a_nodes_life() {
         "{text}"
     );
 
+    // 200 readiness probes leave the node's atom and port counts as they were (node-assigned
+    // names; one call with atoms the node has).
+    let counts = || {
+        let out = rel.run(
+            &bin,
+            &[
+                "rpc",
+                "IO.puts(\"#{:erlang.system_info(:atom_count)} #{length(:erlang.ports())}\")",
+            ],
+            &[],
+            None,
+        );
+        let text = ok(&out).trim().to_string();
+        let (a, p) = text.split_once(' ').unwrap();
+        (a.parse::<i64>().unwrap(), p.parse::<i64>().unwrap())
+    };
+    let (atoms, ports) = counts();
+    for _ in 0..200 {
+        assert_eq!(
+            code(
+                &rel,
+                &["ready", "--app", "demo", "--process", "nope_process"]
+            )
+            .0,
+            Some(1)
+        );
+    }
+    let (atoms_after, ports_after) = counts();
+    assert!(
+        atoms_after - atoms <= 5,
+        "atoms grew by {}",
+        atoms_after - atoms
+    );
+    assert_eq!(ports_after, ports);
+
     // stopping
     let out = rel.run(&bin, &["rpc", SLOW_STOP], &[], None);
     assert_eq!(ok(&out).trim(), "slow_ok");
