@@ -105,6 +105,19 @@ fn probes_through_a_nodes_life() {
         "{text}"
     );
 
+    // through the hidden VM (the fallback route): the same check, evaluated there
+    let vm = [("BEAMRC_NATIVE", "0")];
+    let out = rel.run(&bin, &["ready", "--app", "demo"], &vm, None);
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.ends_with(" is ready\n"), "{}", out.stdout);
+    let out = rel.run(&bin, &["ready", "--app", "nope"], &vm, None);
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("application nope is not started"),
+        "{}",
+        out.stdout
+    );
+
     // 200 readiness probes leave the node's atom and port counts as they were (node-assigned
     // names; one call with atoms the node has).
     let counts = || {
