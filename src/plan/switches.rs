@@ -52,6 +52,8 @@ pub struct Switches {
     pub stop_delay: Option<Duration>,
     /// `BEAMRC_USER`: `start` drops to this user (and group) before exec.
     pub user: Option<UserSpec>,
+    /// `BEAMRC_PREFLIGHT`: `start` checks erlexec and beam.smp can run here (default on).
+    pub preflight: bool,
 }
 
 /// Fleet mode's nodes: a list, or the target and every node it is connected to.
@@ -90,6 +92,7 @@ impl Default for Switches {
             fleet_jobs: DEFAULT_FLEET_JOBS,
             stop_delay: None,
             user: None,
+            preflight: true,
         }
     }
 }
@@ -115,6 +118,7 @@ impl Switches {
             fleet_jobs: count(env, "BEAMRC_FLEET_JOBS", 1024)?.unwrap_or(d.fleet_jobs),
             stop_delay: seconds(env, "BEAMRC_STOP_DELAY")?,
             user: user(env)?,
+            preflight: flag(env, "BEAMRC_PREFLIGHT", d.preflight)?,
         })
     }
 }
