@@ -257,6 +257,24 @@ fn init_mode_holds_sigterm_for_the_stop_delay() {
     let out = running.wait(Duration::from_secs(60));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(code(&rel, &["ping"]).0, Some(1));
+
+    // A second SIGTERM during the delay goes through at once: with a 600 s delay the VM
+    // still stops (the wait below gives up, and fails, long before 600 s).
+    let running = rel.spawn(
+        &rel.bin(),
+        &["start"],
+        &[("BEAMRC_INIT", "1"), ("BEAMRC_STOP_DELAY", "600")],
+    );
+    wait_until(Duration::from_secs(30), "the node is ready", || {
+        code(&rel, &["ready"]).0 == Some(0)
+    });
+    running.signal(libc::SIGTERM);
+    wait_until(Duration::from_secs(10), "beamrc holds SIGTERM", || {
+        running.stderr_so_far().contains("BEAMRC_STOP_DELAY")
+    });
+    running.signal(libc::SIGTERM);
+    let out = running.wait(Duration::from_secs(60));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
 }
 
 #[test]
@@ -299,4 +317,70 @@ fn start_drops_to_the_user_before_exec() {
         assert_eq!(rel.run(&rel.bin(), &["stop"], &[], None).code, Some(0));
         let _ = running.wait(Duration::from_secs(60));
     }
+}
+
+/// As a container's PID 1 (`unshare --pid --fork --mount-proc bin/NAME start`): the VM runs
+/// as `BEAMRC_USER`, and the first SIGTERM is held for `BEAMRC_STOP_DELAY`.
+#[test]
+fn pid1_drops_to_nobody_and_holds_sigterm() {
+    let rel = installed(Fixture::Plain);
+    let st = std::process::Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(&rel.dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut cmd = rel.cmd(
+        std::path::Path::new("unshare"),
+        &["--pid", "--fork", "--mount-proc"],
+    );
+    cmd.arg(rel.bin())
+        .arg("start")
+        .env("BEAMRC_USER", "nobody")
+        .env("BEAMRC_STOP_DELAY", "1")
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .expect("unshare (util-linux) is needed, as root");
+    let children = format!("/proc/{0}/task/{0}/children", child.id());
+    let init: i32 = crate::support::wait_for(Duration::from_secs(10), "unshare's child", || {
+        std::fs::read_to_string(&children)
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|p| p.parse().ok()))
+    });
+    wait_until(Duration::from_secs(30), "the node is ready", || {
+        code(&rel, &["ready"]).0 == Some(0)
+    });
+    let status =
+        |pid: i32| std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let uid = |pid: i32| {
+        status(pid)
+            .lines()
+            .find(|l| l.starts_with("Uid:"))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        uid(init).contains("\t0\t"),
+        "beamrc stays root: {}",
+        uid(init)
+    );
+    let vm: i32 = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        uid(vm).contains("65534"),
+        "the VM runs as nobody: {}",
+        uid(vm)
+    );
+    // SAFETY: signalling the PID 1 we started.
+    unsafe { libc::kill(init, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("BEAMRC_STOP_DELAY"), "{stderr}");
 }
