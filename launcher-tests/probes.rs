@@ -339,7 +339,7 @@ fn pid1_drops_to_nobody_and_holds_sigterm() {
         .env("BEAMRC_USER", "nobody")
         .env("BEAMRC_STOP_DELAY", "1")
         .stderr(std::process::Stdio::piped());
-    let mut child = cmd
+    let child = cmd
         .spawn()
         .expect("unshare (util-linux) is needed, as root");
     let children = format!("/proc/{0}/task/{0}/children", child.id());
