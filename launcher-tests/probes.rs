@@ -216,6 +216,33 @@ fn probes_write_nothing_and_show_their_route() {
     );
 }
 
+/// `start` in init mode with `BEAMRC_STOP_DELAY`, booted, then sent SIGTERM, which it holds.
+fn start_and_hold_sigterm(rel: &TestRelease, delay: &str) -> crate::support::Running {
+    let running = rel.spawn(
+        &rel.bin(),
+        &["start"],
+        &[("BEAMRC_INIT", "1"), ("BEAMRC_STOP_DELAY", delay)],
+    );
+    wait_until(Duration::from_secs(30), "the node is ready", || {
+        code(rel, &["ready"]).0 == Some(0)
+    });
+    running.signal(libc::SIGTERM);
+    wait_until(Duration::from_secs(10), "beamrc holds SIGTERM", || {
+        running.stderr_so_far().contains("BEAMRC_STOP_DELAY")
+    });
+    running
+}
+
+/// nobody must read the release and write RELEASE_TMP and HOME.
+fn open_to_everyone(rel: &TestRelease) {
+    let st = std::process::Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(&rel.dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
 #[test]
 fn init_mode_holds_sigterm_for_the_stop_delay() {
     let rel = installed(Fixture::Plain);
@@ -240,18 +267,7 @@ fn init_mode_holds_sigterm_for_the_stop_delay() {
         "{text}"
     );
 
-    let running = rel.spawn(
-        &rel.bin(),
-        &["start"],
-        &[("BEAMRC_INIT", "1"), ("BEAMRC_STOP_DELAY", "3")],
-    );
-    wait_until(Duration::from_secs(30), "the node is ready", || {
-        code(&rel, &["ready"]).0 == Some(0)
-    });
-    running.signal(libc::SIGTERM);
-    wait_until(Duration::from_secs(10), "beamrc holds SIGTERM", || {
-        running.stderr_so_far().contains("BEAMRC_STOP_DELAY")
-    });
+    let running = start_and_hold_sigterm(&rel, "3");
     // Held: the VM is still serving (the delay is 3 s; this probe takes milliseconds).
     assert_eq!(code(&rel, &["ready"]).0, Some(0));
     let out = running.wait(Duration::from_secs(60));
@@ -260,18 +276,7 @@ fn init_mode_holds_sigterm_for_the_stop_delay() {
 
     // A second SIGTERM during the delay goes through at once: with a 600 s delay the VM
     // still stops (the wait below gives up, and fails, long before 600 s).
-    let running = rel.spawn(
-        &rel.bin(),
-        &["start"],
-        &[("BEAMRC_INIT", "1"), ("BEAMRC_STOP_DELAY", "600")],
-    );
-    wait_until(Duration::from_secs(30), "the node is ready", || {
-        code(&rel, &["ready"]).0 == Some(0)
-    });
-    running.signal(libc::SIGTERM);
-    wait_until(Duration::from_secs(10), "beamrc holds SIGTERM", || {
-        running.stderr_so_far().contains("BEAMRC_STOP_DELAY")
-    });
+    let running = start_and_hold_sigterm(&rel, "600");
     running.signal(libc::SIGTERM);
     let out = running.wait(Duration::from_secs(60));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
@@ -280,13 +285,7 @@ fn init_mode_holds_sigterm_for_the_stop_delay() {
 #[test]
 fn start_drops_to_the_user_before_exec() {
     let rel = installed(Fixture::Plain);
-    // nobody must read the release and write RELEASE_TMP and HOME.
-    let st = std::process::Command::new("chmod")
-        .args(["-R", "a+rwX"])
-        .arg(&rel.dir)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    open_to_everyone(&rel);
     let out = rel.run(
         &rel.bin(),
         &["start"],
@@ -324,12 +323,7 @@ fn start_drops_to_the_user_before_exec() {
 #[test]
 fn pid1_drops_to_nobody_and_holds_sigterm() {
     let rel = installed(Fixture::Plain);
-    let st = std::process::Command::new("chmod")
-        .args(["-R", "a+rwX"])
-        .arg(&rel.dir)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    open_to_everyone(&rel);
     let mut cmd = rel.cmd(
         std::path::Path::new("unshare"),
         &["--pid", "--fork", "--mount-proc"],
