@@ -20,6 +20,7 @@ pub mod plan;
 pub(crate) mod probe;
 pub mod process;
 pub(crate) mod release;
+pub(crate) mod relx;
 
 pub use error::{Error, Result};
 
