@@ -6,6 +6,7 @@ mod e2e;
 mod fixtures_smoke;
 mod lifecycle;
 mod native_rpc;
+mod no_etc_hosts;
 mod process_init;
 mod service;
 mod support;
