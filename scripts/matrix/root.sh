@@ -6,8 +6,11 @@
 # temp dir next to it and renamed into place, so an interrupted build never leaves a root that
 # looks complete. The root has no /etc/hosts (what debootstrap leaves); scripts/matrix/run.sh
 # copies the host's in for the ordinary run. Needs root (debootstrap, chroot, mount).
+#   scripts/matrix/root.sh --cached SUITE   # prints it if cached, else exits 1 (builds nothing)
 set -euo pipefail
-suite=${1:?usage: scripts/matrix/root.sh SUITE}
+cached_only=""
+if [ "${1:-}" = --cached ]; then cached_only=1; shift; fi
+suite=${1:?usage: scripts/matrix/root.sh [--cached] SUITE}
 case $suite in *[!a-z0-9-]*|'') echo "ERROR: bad suite name '$suite'" >&2; exit 2;; esac
 cache=${BEAMRC_MATRIX_CACHE:-/var/cache/beamrc-matrix}
 # Bump when the recipe below changes: older roots are then rebuilt.
@@ -17,6 +20,7 @@ if [ -f "$root/.beamrc-matrix/$recipe" ]; then
   echo "$root"
   exit 0
 fi
+[ -z "$cached_only" ] || exit 1
 mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.build-$suite.XXXXXX")
 chmod 755 "$tmp"   # it becomes `/` of the root: everyone must traverse it
