@@ -10,3 +10,4 @@ mod no_etc_hosts;
 mod process_init;
 mod service;
 mod support;
+mod switches;

@@ -1,19 +1,22 @@
 //! beamrc: a native run-control program for Erlang/Elixir releases.
 //!
-//! The code is split the way the work flows: find the `release` on disk, compute the
-//! `environment` (`RELEASE_*`, env files, `env.sh`, cookie), render `config` files,
-//! build a `plan` for the command, then act on it through `process` (exec, daemon,
-//! PID 1) or the `dist` client (EPMD, handshake, rpc). Only `process`, `dist` and the
-//! thin `cli` layer have side effects beyond reading files.
-pub mod cli;
+//! Layers, outside in: the `edge` (argv[0] dispatch, the `beamrc` tool face, error
+//! printing) calls the application (`app`: one release command from inputs to effects),
+//! which finds the `release` on disk, computes the `environment` (`RELEASE_*`, env files,
+//! `env.sh`, cookie), renders `config` files, reads beamrc's switches and builds a `plan`
+//! (pure), then hands it to its executor, which acts through `process` (exec, daemon, PID 1)
+//! or the `dist` client (EPMD, handshake, rpc). Lower layers never import higher ones.
+pub(crate) mod app;
 pub mod config;
 pub mod dist;
+pub mod edge;
 pub mod environment;
 pub mod error;
-pub mod paths;
+pub(crate) mod log;
+pub(crate) mod paths;
 pub mod plan;
 pub mod process;
-pub mod release;
+pub(crate) mod release;
 
 pub use error::{Error, Result};
 

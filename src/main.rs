@@ -1,4 +1,4 @@
 //! `beamrc` entry point: everything lives in the library so it can be unit-tested.
 fn main() {
-    std::process::exit(beamrc::cli::main());
+    std::process::exit(beamrc::edge::main());
 }

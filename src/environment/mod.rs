@@ -1,8 +1,8 @@
 //! The environment: the variables beamrc reads and the ones it hands to the VM.
-pub mod cookie;
-pub mod dotenv;
+pub(crate) mod cookie;
+pub(crate) mod dotenv;
 pub mod env_sh;
-pub mod vars;
+pub(crate) mod vars;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};

@@ -82,17 +82,6 @@ impl Command {
             Command::Start | Command::StartIex | Command::Daemon | Command::DaemonIex
         )
     }
-
-    /// The remote expression the script evaluates for rpc-style commands.
-    pub fn rpc_expression(&self) -> Option<OsString> {
-        match self {
-            Command::Rpc { expr } => Some(expr.clone()),
-            Command::Restart => Some("System.restart()".into()),
-            Command::Stop => Some("System.stop()".into()),
-            Command::Pid => Some("IO.puts System.pid()".into()),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -117,10 +106,6 @@ mod tests {
         );
         assert_eq!(p(&["rpc"]), Command::Rpc { expr: "".into() });
         assert_eq!(p(&["Start"]), Command::Unknown("Start".into()));
-        assert_eq!(
-            p(&["pid"]).rpc_expression(),
-            Some(OsString::from("IO.puts System.pid()"))
-        );
         assert!(!p(&["version"]).needs_cookie());
     }
 }

@@ -10,10 +10,10 @@ use crate::{Error, Result};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// The plan for a command that runs or prints locally. Remote commands (rpc, stop, …) get
-/// their hidden-VM plan from `rpc_vm`.
+/// The plan for every command: one match, one function per command. The rendered config
+/// files come first in `prepare` (remote commands keep them in their hidden VM's plan).
 pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
-    match cmd {
+    let mut plan = match cmd {
         Command::Start => start(inputs, false, false),
         Command::StartIex => start(inputs, true, false),
         Command::Daemon => start(inputs, false, true),
@@ -21,14 +21,26 @@ pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
         Command::Eval { expr, args } => eval(inputs, expr, args),
         Command::Remote => remote(inputs),
         Command::Attach => Ok(attach(inputs)),
-        Command::Version => Ok(Plan {
-            prepare: Vec::new(),
-            action: Action::Print(format!("{} {}\n", inputs.vars.name, inputs.vars.vsn)),
-        }),
-        other => match other.rpc_expression() {
-            Some(expr) => rpc_vm(inputs, &expr),
-            None => Err(Error::message(1, format!("ERROR: {other:?} has no plan"))),
-        },
+        Command::Version => Ok(version(&inputs.vars)),
+        Command::Rpc { .. }
+        | Command::Stop
+        | Command::Restart
+        | Command::Pid
+        | Command::Ping
+        | Command::Status => return super::remote::plan(cmd, inputs),
+        Command::Help | Command::Unknown(_) => {
+            Err(Error::message(1, format!("ERROR: {cmd:?} has no plan")))
+        }
+    }?;
+    plan.prepare.splice(0..0, inputs.rendered.iter().cloned());
+    Ok(plan)
+}
+
+/// `version`: needs nothing but the release's name and version.
+pub fn version(vars: &crate::environment::vars::ReleaseVars) -> Plan {
+    Plan {
+        prepare: Vec::new(),
+        action: Action::Print(format!("{} {}\n", vars.name, vars.vsn)),
     }
 }
 
@@ -87,10 +99,9 @@ fn sys_config(inputs: &Inputs, env: &mut EnvMap) -> (PathBuf, Vec<Prepare>) {
                 v.name, v.vsn, inputs.timestamp, inputs.rand[0]
             ));
             prepare.push(Prepare::CreateDir(v.tmp.clone()));
-            prepare.push(Prepare::WriteFile {
+            prepare.push(Prepare::RuntimeConfig {
                 path: crate::paths::with_suffix(&copy, ".config"),
                 contents: contents.clone(),
-                mode: 0o600,
             });
             copy
         }
@@ -154,7 +165,54 @@ fn start(inputs: &Inputs, iex: bool, daemon: bool) -> Result<Plan> {
     }
     let (more, action) = vm::action(inputs, &inv, env);
     prepare.extend(more);
+    let action = match action {
+        Action::Exec(spec) => Action::Start(start_action(inputs, spec)?),
+        Action::Daemon(mut d) => {
+            d.boot = Some(boot_wait(inputs)?);
+            Action::Daemon(d)
+        }
+        other => other,
+    };
     Ok(Plan { prepare, action })
+}
+
+/// `start` execs, or supervises in init mode; with `NOTIFY_SOCKET`, it reports readiness.
+fn start_action(inputs: &Inputs, spec: super::ExecSpec) -> Result<super::Start> {
+    let sw = &inputs.switches;
+    let why = if inputs.pid1 {
+        Some("PID 1")
+    } else if sw.init {
+        Some("BEAMRC_INIT")
+    } else {
+        None
+    };
+    let notify = match inputs.vars.env.non_empty("NOTIFY_SOCKET") {
+        Some(socket) => Some(super::Notify {
+            socket: socket.to_os_string(),
+            watch: super::remote::watch(inputs)?,
+        }),
+        None => None,
+    };
+    Ok(super::Start {
+        spec,
+        supervise: why.map(|why| super::Supervision {
+            why,
+            shutdown_timeout: sw.shutdown_timeout,
+        }),
+        notify,
+    })
+}
+
+/// The daemon waits for boot natively, unless told not to or it cannot.
+fn boot_wait(inputs: &Inputs) -> Result<super::BootWait> {
+    let timeout = inputs.switches.start_timeout;
+    if timeout.is_zero() {
+        return Ok(super::BootWait::Skip("BEAMRC_START_TIMEOUT=0".into()));
+    }
+    Ok(match super::remote::watch(inputs)? {
+        super::Watch::Native(link) => super::BootWait::Native { link, timeout },
+        super::Watch::Blind(why) => super::BootWait::Skip(why),
+    })
 }
 
 fn eval(inputs: &Inputs, expr: &OsString, args: &[OsString]) -> Result<Plan> {

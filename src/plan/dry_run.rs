@@ -1,6 +1,7 @@
 //! `BEAMRC_DRY_RUN=1`: the plan as text — what would be prepared, run, and with which
 //! environment changes — with the cookie masked everywhere it appears.
-use super::{Action, ExecSpec, Plan, Prepare};
+use super::switches::show;
+use super::{Action, BootWait, ExecSpec, NodeLink, Plan, Prepare, RemoteOp, Watch};
 use crate::environment::EnvMap;
 use std::ffi::OsStr;
 use std::fmt::Write;
@@ -18,6 +19,11 @@ pub fn render(plan: &Plan, caller: &EnvMap, cookie: Option<&str>) -> String {
         }
     };
     let mut out = String::new();
+    render_into(&mut out, plan, caller, &mask);
+    out
+}
+
+fn render_into(out: &mut String, plan: &Plan, caller: &EnvMap, mask: &dyn Fn(&OsStr) -> String) {
     for p in &plan.prepare {
         match p {
             Prepare::CreateDir(d) => {
@@ -36,16 +42,113 @@ pub fn render(plan: &Plan, caller: &EnvMap, cookie: Option<&str>) -> String {
                     mode
                 );
             }
+            Prepare::RuntimeConfig { path, contents } => {
+                let _ = writeln!(
+                    out,
+                    "write {} ({} bytes, mode 600)",
+                    mask(path.as_os_str()),
+                    contents.len()
+                );
+            }
         }
     }
     match &plan.action {
         Action::Print(text) => {
             let _ = writeln!(out, "print {text:?}");
         }
-        Action::Exec(spec) => render_spec(&mut out, "exec", spec, caller, &mask),
-        Action::Daemon(d) => render_spec(&mut out, "run", &d.run_erl, caller, &mask),
+        Action::Exec(spec) => render_spec(out, "exec", spec, caller, mask),
+        Action::Start(start) => {
+            match &start.supervise {
+                Some(s) => {
+                    let _ = writeln!(
+                        out,
+                        "init mode ({}): spawn the VM, forward signals, reap orphans; after SIGTERM {}",
+                        s.why,
+                        match s.shutdown_timeout {
+                            Some(t) =>
+                                format!("kill it after {} (BEAMRC_SHUTDOWN_TIMEOUT)", show(t)),
+                            None => "wait for it (BEAMRC_SHUTDOWN_TIMEOUT unset)".into(),
+                        }
+                    );
+                    render_spec(out, "supervise", &start.spec, caller, mask);
+                }
+                None => render_spec(out, "exec", &start.spec, caller, mask),
+            }
+            if let Some(n) = &start.notify {
+                let socket = mask(&n.socket);
+                let _ = match &n.watch {
+                    Watch::Native(link) => writeln!(
+                        out,
+                        "notify {socket}: READY=1 once {} has booted ({}), STOPPING=1 when it stops",
+                        link.target,
+                        link_text(link)
+                    ),
+                    Watch::Blind(why) => writeln!(
+                        out,
+                        "notify {socket}: READY=1 when the VM starts (boot not observable: {why})"
+                    ),
+                };
+            }
+        }
+        Action::Daemon(d) => {
+            render_spec(out, "run", &d.run_erl, caller, mask);
+            let _ = match &d.boot {
+                Some(BootWait::Native { link, timeout }) => writeln!(
+                    out,
+                    "refuse if {0} already runs, then wait up to {1} (BEAMRC_START_TIMEOUT) for {0} to boot ({2})",
+                    link.target,
+                    show(*timeout),
+                    link_text(link)
+                ),
+                Some(BootWait::Skip(why)) => writeln!(out, "no boot wait: {why}"),
+                None => Ok(()),
+            };
+        }
+        Action::Remote(r) => {
+            let what = match &r.op {
+                RemoteOp::Rpc(expr) => format!("rpc {}", mask(expr)),
+                RemoteOp::Stop { wait } => {
+                    format!(
+                        "stop, then wait up to {} (BEAMRC_STOP_TIMEOUT) until it is gone",
+                        show(*wait)
+                    )
+                }
+                RemoteOp::Restart { wait } => format!(
+                    "restart, then wait up to {} (BEAMRC_START_TIMEOUT) until it is back",
+                    show(*wait)
+                ),
+                RemoteOp::Pid => "pid".into(),
+                RemoteOp::Ping => "ping".into(),
+                RemoteOp::Status => "status".into(),
+            };
+            match &r.native {
+                Some(link) => {
+                    let _ = writeln!(out, "route native ({})", r.why);
+                    let _ = writeln!(out, "{what} on {} ({})", link.target, link_text(link));
+                    let _ = writeln!(
+                        out,
+                        "fallback when the node refuses the handshake for protocol reasons:"
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "route hidden VM ({})", r.why);
+                    let _ = writeln!(out, "{what}:");
+                }
+            }
+            render_into(out, &r.vm, caller, mask);
+        }
     }
-    out
+}
+
+/// How a native link connects (never the cookie).
+fn link_text(link: &NodeLink) -> String {
+    format!(
+        "as hidden node {}, EPMD port {}, connect timeout {}, call timeout {}",
+        link.own,
+        link.epmd_port,
+        show(link.connect_timeout),
+        link.call_timeout.map(show).unwrap_or_else(|| "none".into())
+    )
 }
 
 fn render_spec(

@@ -27,7 +27,6 @@ fn inputs(version: &str) -> Inputs {
         cookie_in_vm_args: false,
         dist_in_vm_args: false,
         rendered: Vec::new(),
-        remote_flags: None,
         erts_bin: Some(PathBuf::from("/R/releases/0.1.0/../../erts-13.1.5/bin")),
         bindir: Some(PathBuf::from("/R/erts-13.1.5/bin")),
         cli: elixir_cli::Context::default(),
@@ -37,6 +36,10 @@ fn inputs(version: &str) -> Inputs {
         reboot_release: false,
         baked_mode_flag: None,
         sys_config: None,
+        switches: Default::default(),
+        hostname: "vm".into(),
+        pid1: false,
+        remote_vm_args_words: Vec::new(),
     }
 }
 
@@ -45,7 +48,12 @@ fn line(version: &str, args: &[&str]) -> String {
     let inputs = inputs(version);
     let cmd = Command::parse(&args.iter().map(Into::into).collect::<Vec<_>>());
     let plan = commands::plan(&cmd, &inputs).unwrap();
-    let words: Vec<String> = match plan.action {
+    let action = match plan.action {
+        Action::Remote(r) => r.vm.action,
+        Action::Start(s) => Action::Exec(s.spec),
+        other => other,
+    };
+    let words: Vec<String> = match action {
         Action::Exec(spec) => {
             let mut w = vec!["$ROOT/releases/0.1.0/../../erts-13.1.5/bin/erl".to_string()];
             w.extend(
@@ -61,7 +69,7 @@ fn line(version: &str, args: &[&str]) -> String {
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
-        Action::Print(_) => unreachable!(),
+        _ => unreachable!(),
     };
     words
         .join(" ")

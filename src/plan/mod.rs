@@ -1,7 +1,9 @@
 //! The launch plan per command: pure computation of what to run, with which argv and env.
 //!
-//! Nothing here touches the system; `process` carries a plan out and `cli` prints it on a
-//! dry run.
+//! Nothing here touches the system; the application's executor (`app::execute`) carries a
+//! plan out, and `dry_run` prints it. Every command's action is data: exec, start (exec or
+//! supervise, with systemd readiness), daemon (run_erl plus its boot wait), remote
+//! operations (their route, native or hidden VM, with the reason and the deadlines).
 use crate::environment::EnvMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -28,26 +30,96 @@ pub enum Prepare {
         contents: Vec<u8>,
         mode: u32,
     },
+    /// The runtime copy of a reboot release's sys.config (temp file + rename, mode 0600);
+    /// its failure is the script's "Cannot start release" (exit 1).
+    RuntimeConfig { path: PathBuf, contents: Vec<u8> },
 }
-pub mod command;
-pub mod commands;
-pub mod dry_run;
-pub mod elixir_cli;
-pub mod escape;
-pub mod vm;
+pub(crate) mod command;
+pub(crate) mod commands;
+pub(crate) mod dry_run;
+pub(crate) mod elixir_cli;
+pub(crate) mod escape;
+pub(crate) mod switches;
+pub(crate) mod vm;
 
 use crate::environment::vars::ReleaseVars;
 use crate::release::ElixirGen;
+use std::time::Duration;
 
 /// What to do once the files are prepared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Replace this process with the VM (start, start_iex, eval, remote, hidden-VM rpc).
+    /// Replace this process with the VM (eval, remote, attach, hidden-VM rpc).
     Exec(ExecSpec),
+    /// `start`/`start_iex`: exec, or supervise in init mode; with systemd readiness.
+    Start(Start),
     /// Start `run_erl -daemon`, which forks the VM into the background and exits.
     Daemon(Daemon),
+    /// rpc, stop, restart, pid, ping, status on the running node.
+    Remote(Remote),
     /// Write this to stdout and exit 0.
     Print(String),
+}
+
+/// How beamrc reaches the running node natively: names, cookie and deadlines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLink {
+    /// The release's node, `NAME@HOST`.
+    pub target: String,
+    /// Our hidden node, `PREFIX-XXXX-NAME@HOST`.
+    pub own: String,
+    pub cookie: String,
+    pub epmd_port: u16,
+    /// EPMD + connect + handshake.
+    pub connect_timeout: Duration,
+    /// One remote call; `None` waits forever.
+    pub call_timeout: Option<Duration>,
+    /// The node's Elixir answers rpc_eval the pre-1.15 way.
+    pub legacy_rpc: bool,
+}
+
+impl NodeLink {
+    pub fn client_config(&self) -> crate::dist::ClientConfig {
+        crate::dist::ClientConfig {
+            target: self.target.clone(),
+            own_name: self.own.clone(),
+            cookie: self.cookie.clone(),
+            epmd_port: self.epmd_port,
+            connect_timeout: self.connect_timeout,
+            call_timeout: self.call_timeout,
+        }
+    }
+}
+
+/// Whether beamrc can watch the node natively, and why not when it cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    Native(NodeLink),
+    Blind(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Start {
+    pub spec: ExecSpec,
+    /// Init mode (PID 1 or `BEAMRC_INIT`): spawn and supervise instead of exec.
+    pub supervise: Option<Supervision>,
+    /// `NOTIFY_SOCKET` is set: tell systemd when the node has booted and when it stops.
+    pub notify: Option<Notify>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supervision {
+    /// Why init mode is on: `PID 1` or `BEAMRC_INIT`.
+    pub why: &'static str,
+    /// After a forwarded SIGTERM, SIGKILL the VM after this long; `None` waits.
+    pub shutdown_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notify {
+    pub socket: OsString,
+    /// How boot is observed (native watch), or why it cannot be.
+    pub watch: Watch,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +128,48 @@ pub struct Daemon {
     pub run_erl: ExecSpec,
     pub pipe_dir: PathBuf,
     pub log_dir: PathBuf,
+    /// Waiting for boot (and refusing a second VM first), or why not.
+    pub boot: Option<BootWait>,
+}
+
+/// The daemon's boot wait: `init:get_status()` until `{started, started}` or the timeout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BootWait {
+    Native {
+        link: NodeLink,
+        timeout: Duration,
+    },
+    /// Not waiting, and why (`BEAMRC_START_TIMEOUT=0`, no native route).
+    Skip(String),
+}
+
+/// A remote operation and how it reaches the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    pub op: RemoteOp,
+    /// The native connection, when that is the route.
+    pub native: Option<NodeLink>,
+    /// Why this route was taken.
+    pub why: String,
+    /// The hidden VM's plan (the route, or the fallback when the node refuses our
+    /// handshake for protocol reasons before anything ran).
+    pub vm: Box<Plan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteOp {
+    Rpc(OsString),
+    /// `System.stop()`, then wait this long for the node to be gone (0: not at all).
+    Stop {
+        wait: Duration,
+    },
+    /// `System.restart()`, then wait this long for it to be back (0: not at all).
+    Restart {
+        wait: Duration,
+    },
+    Pid,
+    Ping,
+    Status,
 }
 
 impl Daemon {
@@ -87,8 +201,6 @@ pub struct Inputs {
     pub dist_in_vm_args: bool,
     /// Rendered vm.args / sys.config / remote.vm.args files to write first.
     pub rendered: Vec<Prepare>,
-    /// The arguments of remote.vm.args when it was rendered (not yet on disk).
-    pub remote_flags: Option<Vec<String>>,
     /// `"$SCRIPT_PATH"/../../erts-V/bin` as the scripts spell it; `None` without ERTS.
     pub erts_bin: Option<PathBuf>,
     /// The same directory, physical: erlexec's `BINDIR`.
@@ -106,7 +218,15 @@ pub struct Inputs {
     pub baked_mode_flag: Option<String>,
     /// Contents of `${RELEASE_SYS_CONFIG:-$REL_VSN_DIR/sys}.config`, if it exists.
     pub sys_config: Option<Vec<u8>>,
+    /// beamrc's own switches.
+    pub switches: switches::Switches,
+    /// The machine's host name.
+    pub hostname: String,
+    /// beamrc is the init process of its PID namespace.
+    pub pid1: bool,
+    /// The arguments of remote.vm.args (rendered or on disk), for the route decision.
+    pub remote_vm_args_words: Vec<String>,
 }
 #[cfg(test)]
 mod golden_tests;
-pub mod remote;
+pub(crate) mod remote;

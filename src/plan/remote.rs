@@ -1,7 +1,10 @@
 //! Remote commands (rpc, stop, restart, pid, ping, status): whether beamrc can speak to the
 //! node itself or must boot a hidden VM as the script does, and the node names either way.
+use super::command::{Command, RPC_EXPECTS};
+use super::{Inputs, NodeLink, Plan, Remote, RemoteOp, Watch, commands};
 use crate::environment::vars::{Distribution, ReleaseVars};
-use std::ffi::OsStr;
+use crate::{Error, Result};
+use std::ffi::{OsStr, OsString};
 
 /// Names for a native connection, built as the script builds them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +117,87 @@ pub fn remote_words(vars: &ReleaseVars, remote_vm_args: Vec<String>) -> Vec<Stri
         }
     }
     words
+}
+
+/// The route to the running node for this launch, with the reason: a native link, or
+/// why the hidden VM is needed.
+pub fn watch(inputs: &Inputs) -> Result<Watch> {
+    let vars = &inputs.vars;
+    let distribution = commands::distribution(inputs)?;
+    let words = remote_words(vars, inputs.remote_vm_args_words.clone());
+    let names = match route(
+        vars,
+        distribution,
+        &words,
+        &inputs.hostname,
+        inputs.switches.native,
+        "rpc",
+        &inputs.rand[1],
+    ) {
+        Route::Native(names) => names,
+        Route::Vm(why) => return Ok(Watch::Blind(why)),
+    };
+    let cookie = inputs
+        .cookie
+        .clone()
+        .ok_or_else(|| Error::Config("no cookie was resolved".into()))?;
+    let sw = &inputs.switches;
+    Ok(Watch::Native(NodeLink {
+        target: names.target,
+        own: names.own,
+        cookie,
+        epmd_port: sw.epmd_port,
+        connect_timeout: sw.connect_timeout,
+        call_timeout: sw.call_timeout,
+        legacy_rpc: inputs.generation.legacy_rpc(),
+    }))
+}
+
+/// The expression the hidden VM evaluates for a remote operation.
+fn vm_expression(op: &RemoteOp) -> OsString {
+    match op {
+        RemoteOp::Rpc(expr) => expr.clone(),
+        RemoteOp::Stop { .. } => "System.stop()".into(),
+        RemoteOp::Restart { .. } => "System.restart()".into(),
+        RemoteOp::Pid => "IO.puts System.pid()".into(),
+        RemoteOp::Ping => "IO.puts(:pong)".into(),
+        RemoteOp::Status => "IO.puts(\"#{node()} is running (pid #{System.pid()})\")".into(),
+    }
+}
+
+/// The plan of a remote command: the operation, its route and why, and the hidden VM's
+/// plan (the route, or the fallback).
+pub fn plan(command: &Command, inputs: &Inputs) -> Result<Plan> {
+    let sw = &inputs.switches;
+    let op = match command {
+        Command::Rpc { expr } if expr.is_empty() => return Err(Error::message(1, RPC_EXPECTS)),
+        Command::Rpc { expr } => RemoteOp::Rpc(expr.clone()),
+        Command::Stop => RemoteOp::Stop {
+            wait: sw.stop_timeout,
+        },
+        Command::Restart => RemoteOp::Restart {
+            wait: sw.start_timeout,
+        },
+        Command::Pid => RemoteOp::Pid,
+        Command::Ping => RemoteOp::Ping,
+        Command::Status => RemoteOp::Status,
+        other => return Err(Error::message(1, format!("ERROR: {other:?} is not remote"))),
+    };
+    let mut vm = commands::rpc_vm(inputs, &vm_expression(&op))?;
+    vm.prepare.splice(0..0, inputs.rendered.iter().cloned());
+    let (native, why) = match watch(inputs)? {
+        Watch::Native(link) => (Some(link), "standard distribution, BEAMRC_NATIVE on".into()),
+        Watch::Blind(why) => (None, why),
+    };
+    Ok(Plan {
+        prepare: Vec::new(),
+        action: super::Action::Remote(Remote {
+            op,
+            native,
+            why,
+            vm: Box::new(vm),
+        }),
+    })
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ pub fn action(inputs: &Inputs, inv: &Invocation, env: EnvMap) -> (Vec<Prepare>, 
                 },
                 pipe_dir,
                 log_dir,
+                boot: None,
             };
             (prepare, Action::Daemon(daemon))
         }

@@ -88,7 +88,7 @@ pub fn supervise(spec: &ExecSpec, opts: InitOptions) -> i32 {
         Ok(pid) => pid,
         Err(e) => {
             let err = exec_error(spec, e);
-            eprintln!("{err}");
+            eprintln!("{}", err.line());
             return err.code();
         }
     };

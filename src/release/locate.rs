@@ -11,16 +11,11 @@ pub fn current_exe(argv0: &OsStr, path_var: Option<&OsStr>) -> Option<PathBuf> {
     if let Ok(p) = std::fs::read_link("/proc/self/exe") {
         return Some(p);
     }
-    // Without /proc: resolve argv[0] the way a shell found it.
-    let arg = Path::new(argv0);
-    let candidate = if arg.components().count() > 1 {
-        arg.to_path_buf()
-    } else {
-        std::env::split_paths(path_var?)
-            .map(|dir| dir.join(arg))
-            .find(|p| p.is_file())?
-    };
-    std::fs::canonicalize(candidate).ok()
+    // Without /proc: resolve argv[0] the way a shell found it (a path as it is, a bare name
+    // through PATH, executables only).
+    let cwd = std::env::current_dir().ok()?;
+    let found = which::which_in(argv0, path_var, cwd).ok()?;
+    std::fs::canonicalize(found).ok()
 }
 
 /// `RELEASE_ROOT`: the physical parent of the directory holding the executable.

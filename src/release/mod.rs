@@ -4,7 +4,6 @@ pub mod layout;
 pub mod locate;
 
 pub use layout::{ElixirGen, ElixirScript, StartErlData};
-pub use locate::locate_root;
 
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};

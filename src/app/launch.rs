@@ -1,87 +1,98 @@
 //! `bin/NAME …`: find the release, compute the variables (running env.sh only when it has
 //! commands), plan the command, then act — or print the plan on a dry run.
-use super::{act, gather};
+use super::execute;
+use super::gather::{self, Host};
 use crate::environment::EnvMap;
 use crate::environment::env_sh::{self, Outcome};
 use crate::environment::vars::{self, ReleaseVars};
 use crate::plan::command::Command;
+use crate::plan::switches::Switches;
 use crate::plan::{Inputs, commands, dry_run, elixir_cli, escape};
 use crate::release::{ElixirScript, Release, layout::version_tuple, locate};
 use crate::{Error, Result};
 use std::ffi::{OsStr, OsString};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
-    let os_env = EnvMap::from_os();
+pub(crate) fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
+    run(&gather::OsHost, argv0, args)
+}
+
+/// One launch of `bin/NAME ARGS…` against a process handle.
+pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i32> {
+    let os_env = host.env();
     let command = Command::parse(args);
-    let exe = locate::current_exe(argv0, os_env.get("PATH"))
-        .ok_or_else(|| Error::Release("cannot find the path of this executable".into()))?;
-    let root = locate::locate_root(&exe).ok_or_else(|| {
-        Error::Release(format!("{} is not inside a release's bin/", exe.display()))
-    })?;
-    let fallback_name = exe
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let release = Release::open(root, &fallback_name);
+    let release = {
+        let _span = tracing::debug_span!("locate").entered();
+        let exe = host
+            .current_exe(argv0, os_env.get("PATH"))
+            .ok_or_else(|| Error::Release("cannot find the path of this executable".into()))?;
+        let root = locate::locate_root(&exe).ok_or_else(|| {
+            Error::Release(format!("{} is not inside a release's bin/", exe.display()))
+        })?;
+        let fallback_name = exe
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        tracing::debug!(root = %root.display(), "release located");
+        (Release::open(root, &fallback_name), exe)
+    };
+    let (release, exe) = release;
 
     let word = args.first().cloned().unwrap_or_default();
     // The caller's environment, with the env files' variables under it.
-    let caller = with_env_files(&release, &os_env)?;
+    let caller = {
+        let _span = tracing::debug_span!("env_files").entered();
+        with_env_files(&release, &os_env)?
+    };
     let prelude = vars::prelude(&release, &caller, argv0, &word)?;
     let vsn_dir = vars::vsn_dir(&release, &prelude);
-    let env = source_env_sh(&vsn_dir, &exe, prelude, argv0, args)?;
+    let env = {
+        let _span = tracing::debug_span!("env_sh").entered();
+        source_env_sh(&vsn_dir, &exe, prelude, argv0, args)?
+    };
     let vars = vars::finish(env, &vsn_dir);
 
-    match &command {
-        Command::Help => {
-            return Err(Error::Usage {
-                prog: locate::prog_name(argv0),
-                unknown: None,
-            });
-        }
-        Command::Unknown(word) => {
-            return Err(Error::Usage {
-                prog: locate::prog_name(argv0),
-                unknown: Some(word.clone()),
-            });
-        }
-        _ => {}
+    if let Command::Help | Command::Unknown(_) = &command {
+        return Err(Error::Usage {
+            prog: locate::prog_name(argv0),
+            unknown: match command {
+                Command::Unknown(word) => Some(word),
+                _ => None,
+            },
+        });
     }
+    // beamrc's switches, once, from the environment the VM would get; nothing has been
+    // sent or written yet.
+    let switches = Switches::read(&vars.env)?;
+    crate::log::init_late(switches.log.as_deref());
+    tracing::debug!(?command, ?switches, "switches read");
+    let dry_run = switches.dry_run;
 
-    let inputs = gather_inputs(&release, vars, &command)?;
-    let dry_run = dry_run_requested(&caller);
-    if is_remote(&command) {
-        return super::remote::run(&command, &inputs, &os_env, dry_run);
-    }
-    let mut plan = commands::plan(&command, &inputs)?;
-    plan.prepare.splice(0..0, inputs.rendered.iter().cloned());
+    // `version` needs nothing beyond the variables: no ERTS, config or cookie discovery.
+    let (plan, cookie) = if command == Command::Version {
+        (commands::version(&vars), None)
+    } else {
+        let inputs = gather_inputs(host, &release, vars, &command, switches)?;
+        let plan = {
+            let _span = tracing::debug_span!("plan").entered();
+            commands::plan(&command, &inputs)?
+        };
+        if command == Command::Attach && !dry_run {
+            eprintln!(
+                "Attaching to {} through {}/pipe: press Ctrl+D to detach (Ctrl+C would stop the node).",
+                inputs.vars.node.to_string_lossy(),
+                inputs.vars.tmp.display()
+            );
+        }
+        (plan, inputs.cookie)
+    };
     if dry_run {
-        print!(
-            "{}",
-            dry_run::render(&plan, &os_env, inputs.cookie.as_deref())
-        );
+        let text = dry_run::render(&plan, &os_env, cookie.as_deref());
+        let _ = host.out().write_all(text.as_bytes());
         return Ok(0);
     }
-    if command == Command::Attach {
-        eprintln!(
-            "Attaching to {} through {}/pipe: press Ctrl+D to detach (Ctrl+C would stop the node).",
-            inputs.vars.node.to_string_lossy(),
-            inputs.vars.tmp.display()
-        );
-    }
-    if matches!(plan.action, crate::plan::Action::Daemon(_)) {
-        super::daemon::preflight(&inputs)?;
-    }
-    act::prepare(&plan.prepare).map_err(|e| runtime_config_error(&plan, e))?;
-    match plan.action {
-        crate::plan::Action::Exec(spec)
-            if matches!(command, Command::Start | Command::StartIex) =>
-        {
-            super::service::start(spec, &inputs)
-        }
-        _ => act::run(plan, &inputs),
-    }
+    execute::run(host, plan)
 }
 
 /// `releases/VSN/release.env` and `RELEASE_ENV_FILE`, under the caller's own variables.
@@ -100,32 +111,6 @@ fn with_env_files(release: &Release, caller: &EnvMap) -> Result<EnvMap> {
     crate::environment::dotenv::load_env_files(caller, &release_env)
 }
 
-fn is_remote(command: &Command) -> bool {
-    command.rpc_expression().is_some() || matches!(command, Command::Ping | Command::Status)
-}
-
-fn dry_run_requested(env: &EnvMap) -> bool {
-    matches!(env.non_empty_str("BEAMRC_DRY_RUN"), Some(v) if v != "0")
-}
-
-/// The script's text when the runtime sys.config copy cannot be written (exit 1).
-fn runtime_config_error(plan: &crate::plan::Plan, err: Error) -> Error {
-    let config = plan.prepare.iter().find_map(|p| match p {
-        crate::plan::Prepare::WriteFile { path, .. } => Some(path.clone()),
-        _ => None,
-    });
-    match (config, &err) {
-        (Some(path), Error::Io { source, .. }) => Error::message(
-            1,
-            format!(
-                "ERROR: Cannot start release because it could not write {} ({source})",
-                path.display()
-            ),
-        ),
-        _ => err,
-    }
-}
-
 /// The environment after env.sh; env.sh ending the launch itself becomes `Error::Exit`.
 fn source_env_sh(
     vsn_dir: &Path,
@@ -142,18 +127,27 @@ fn source_env_sh(
     }
     match env_sh::source(&path, exe, &prelude, argv0, args)? {
         Outcome::Sourced(s) => Ok(s.effective()),
-        Outcome::Exited(code) => Err(Error::Exit(code)),
+        Outcome::Exited(code) => Err(Error::ScriptStatus(code)),
     }
 }
 
-fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) -> Result<Inputs> {
+fn gather_inputs(
+    host: &dyn Host,
+    release: &Release,
+    mut vars: ReleaseVars,
+    command: &Command,
+    switches: Switches,
+) -> Result<Inputs> {
     let script = ElixirScript::read(&vars.vsn_dir.join("elixir"));
     let version = script.version.clone().unwrap_or_default();
     let erts_bin = release.erts_bin(&vars.vsn_dir, &script);
     let bindir = erts_bin
         .as_ref()
         .and_then(|b| std::fs::canonicalize(b).ok());
-    let configured = super::configure::configure(&mut vars, &release.root, command)?;
+    let configured = {
+        let _span = tracing::debug_span!("render").entered();
+        super::configure::configure(&mut vars, &release.root, command, switches.subst_unset)?
+    };
     let starts_vm = command.starts_vm();
     let read_config = |p: PathBuf| -> Option<Vec<u8>> { std::fs::read(p).ok() };
     let baked_mode_flag = if starts_vm {
@@ -186,13 +180,26 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
     } else {
         (None, false)
     };
+    // The route to a running node reads remote.vm.args: the rendered one, or the file.
+    let remote_vm_args_words = match &configured.remote_flags {
+        Some(flags) => flags.clone(),
+        // Only commands that may talk to the node: remote operations, daemon, start.
+        None if !command.needs_cookie()
+            || matches!(command, Command::Eval { .. } | Command::Remote) =>
+        {
+            Vec::new()
+        }
+        None => std::fs::read_to_string(&vars.remote_vm_args)
+            .map(|text| crate::plan::remote::words_of_args_file(&text))
+            .unwrap_or_default(),
+    };
     let env = &vars.env;
     let cli = elixir_cli::Context {
         elixir_erl_options: env.non_empty("ELIXIR_ERL_OPTIONS").map(OsStr::to_os_string),
         ansi_tty: env.non_empty("NO_COLOR").is_none()
             && env.get_str("OS") != Some("Windows_NT")
-            && gather::isatty(1)
-            && gather::isatty(2),
+            && host.isatty(1)
+            && host.isatty(2),
     };
     let locale = escape::Locale::from_env(
         env.get_str("LC_ALL"),
@@ -205,7 +212,6 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
         cookie: configured.cookie.as_ref().map(|c| c.value.clone()),
         cookie_in_vm_args: configured.cookie_in_vm_args(),
         dist_in_vm_args: configured.dist_in_vm_args,
-        remote_flags: configured.remote_flags.clone(),
         rendered: configured
             .files
             .into_iter()
@@ -219,11 +225,19 @@ fn gather_inputs(release: &Release, mut vars: ReleaseVars, command: &Command) ->
         bindir,
         cli,
         locale,
-        rand: gather::random_words(),
-        timestamp: gather::timestamp(),
+        rand: host.random_words(),
+        timestamp: if starts_vm {
+            host.timestamp()
+        } else {
+            String::new()
+        },
         reboot_release,
         baked_mode_flag,
         sys_config,
+        switches,
+        hostname: host.hostname(),
+        pid1: host.pid1(),
+        remote_vm_args_words,
         vars,
     })
 }

@@ -2,28 +2,26 @@
 //! beamrc is PID 1 (or `BEAMRC_INIT=1`), and systemd readiness (`READY=1` once the node has
 //! booted, `STOPPING=1` when it goes down) when `NOTIFY_SOCKET` is set. Otherwise `start`
 //! simply execs, and the launcher's PID is the VM's.
-use super::remote::{self, Client};
-use super::settings;
-use crate::debug;
-use crate::plan::{ExecSpec, Inputs};
+use super::node;
+use crate::dist::ClientConfig;
+use crate::plan::{Start, Watch};
 use crate::process::{init, notify};
 use crate::{Error, Result};
 use std::ffi::OsString;
 use std::time::Duration;
 
-pub fn start(spec: ExecSpec, inputs: &Inputs) -> Result<i32> {
-    let env = &inputs.vars.env;
-    let socket = env.non_empty("NOTIFY_SOCKET").map(|s| s.to_os_string());
-    let readiness = match &socket {
-        Some(socket) => Some(Readiness::new(socket.clone(), inputs)?),
-        None => None,
-    };
-    if init::is_pid1() || env.non_empty_str("BEAMRC_INIT") == Some("1") {
-        let shutdown_timeout = settings::seconds(env, "BEAMRC_SHUTDOWN_TIMEOUT", None)?;
-        debug!("init mode: supervising the VM (shutdown timeout {shutdown_timeout:?})");
-        let stopping = socket.clone();
+/// Carries out a `start` plan: supervise (init mode) or exec, with readiness reporting.
+pub(crate) fn start(start: Start) -> Result<i32> {
+    let readiness = start.notify.map(|n| Readiness::new(n.socket, n.watch));
+    if let Some(s) = &start.supervise {
+        tracing::debug!(
+            "init mode ({}): supervising the VM (shutdown timeout {:?})",
+            s.why,
+            s.shutdown_timeout
+        );
+        let stopping = readiness.as_ref().map(|r| r.socket.clone());
         let opts = init::InitOptions {
-            shutdown_timeout,
+            shutdown_timeout: s.shutdown_timeout,
             on_spawn: readiness
                 .map(|r| Box::new(move |pid| r.run(pid)) as Box<dyn FnOnce(u32) + Send>),
             on_stop_signal: stopping.map(|s| {
@@ -32,7 +30,7 @@ pub fn start(spec: ExecSpec, inputs: &Inputs) -> Result<i32> {
                 }) as Box<dyn Fn() + Send + Sync>
             }),
         };
-        return Ok(init::supervise(&spec, opts));
+        return Ok(init::supervise(&start.spec, opts));
     }
     if let Some(r) = readiness {
         // The VM will have our PID; a detached watcher reports for it.
@@ -40,29 +38,32 @@ pub fn start(spec: ExecSpec, inputs: &Inputs) -> Result<i32> {
         notify::detach_watcher(&[], Box::new(move || r.run(me)))
             .map_err(|e| Error::io("cannot start the readiness watcher", e))?;
     }
-    Err(crate::process::exec::exec(&spec))
+    Err(crate::process::exec::exec(&start.spec))
 }
 
 /// Watches the node and tells systemd when it is ready and when it stops.
 struct Readiness {
     socket: OsString,
-    client: Option<Client>,
+    client: Option<ClientConfig>,
 }
 
 impl Readiness {
-    fn new(socket: OsString, inputs: &Inputs) -> Result<Readiness> {
-        let client = remote::native_client(inputs)?;
-        if client.is_none() {
-            eprintln!(
-                "WARNING: NOTIFY_SOCKET is set but beamrc cannot talk to the node (RELEASE_DISTRIBUTION=none or customised distribution): READY=1 is sent when the VM starts, not when it has booted"
-            );
-        }
-        Ok(Readiness { socket, client })
+    fn new(socket: OsString, watch: Watch) -> Readiness {
+        let client = match watch {
+            Watch::Native(link) => Some(link.client_config()),
+            Watch::Blind(why) => {
+                crate::error::warn(format_args!(
+                    "NOTIFY_SOCKET is set but beamrc cannot talk to the node ({why}): READY=1 is sent when the VM starts, not when it has booted"
+                ));
+                None
+            }
+        };
+        Readiness { socket, client }
     }
 
     fn send(&self, message: &str) {
         if let Err(e) = notify::notify(&self.socket, message) {
-            debug!("sd_notify failed: {e}");
+            tracing::debug!("sd_notify failed: {e}");
         }
     }
 
@@ -80,21 +81,21 @@ impl Readiness {
             if !alive() {
                 return;
             }
-            if let Ok(true) = remote::node_ready(&client.cfg) {
+            if let Ok(true) = node::node_ready(client) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         self.send(&format!(
             "READY=1\nMAINPID={vm_pid}\nSTATUS={} is running",
-            client.cfg.target
+            client.target
         ));
         // A single failed call (a busy node, a slow host) is not a stop: only a VM that
         // says it is stopping, that is gone, or that stays unreachable.
         let mut failures = 0;
         loop {
             std::thread::sleep(Duration::from_millis(500));
-            let stopping = match crate::dist::call(&client.cfg, "init", "get_status", Vec::new()) {
+            let stopping = match crate::dist::call(client, "init", "get_status", Vec::new()) {
                 Ok(status) => {
                     failures = 0;
                     status

@@ -1,4 +1,4 @@
-//! Usage texts: the release script's, verbatim, and beamrc's own.
+//! The release script's usage text, verbatim (beamrc's own help is clap's, in `tool`).
 
 /// The release script's usage (stderr), for `bin/NAME` with no or an unknown command.
 pub fn text(prog: &str) -> String {
@@ -19,26 +19,5 @@ The known commands are:
     pid            Prints the operating system PID of the running system via a remote command
     version        Prints the release name and version to be booted
 "#
-    )
-}
-
-/// `beamrc --help`.
-pub fn tool_help() -> String {
-    format!(
-        "beamrc {} — a native run-control program for Erlang/Elixir releases
-
-Usage:
-    beamrc install RELEASE_DIR   Install beamrc into a built release as bin/NAME
-                                 (the original script is kept as bin/NAME.sh)
-    beamrc --version             Print beamrc's version
-    beamrc --help                Print this help
-
-Installed as bin/NAME, beamrc takes the release's commands:
-    start, start_iex, daemon, daemon_iex, eval, rpc, remote, restart, stop, pid,
-    version, and beamrc's own ping, status and attach.
-
-beamrc is configured through BEAMRC_* environment variables; see the README.
-",
-        env!("CARGO_PKG_VERSION")
     )
 }

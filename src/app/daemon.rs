@@ -1,74 +1,64 @@
 //! `daemon` / `daemon_iex` that tell the truth: refuse to start a second VM for a running
 //! node, start `run_erl`, then wait until the node has booted — or report, with the end of
-//! the run_erl log, why it did not.
-use super::remote::{self, Client};
-use super::settings;
-use crate::debug;
-use crate::dist::DistError;
-use crate::plan::{Daemon, Inputs};
+//! the run_erl log, why it did not. What to wait for, and how long, is in the plan.
+use super::node;
+use crate::dist::{ClientConfig, DistError};
+use crate::plan::switches::show;
+use crate::plan::{BootWait, Daemon};
 use crate::{Error, Result};
 
 use std::time::{Duration, Instant};
 
 const LOG_LINES: usize = 20;
 
-/// How long to wait for boot, and the client to watch with (none: don't wait).
-fn watcher(inputs: &Inputs) -> Result<(Duration, Option<Client>)> {
-    let env = &inputs.vars.env;
-    let timeout = settings::seconds(env, "BEAMRC_START_TIMEOUT", Some(Duration::from_secs(60)))?
-        .unwrap_or_default();
-    let client = if timeout.is_zero() {
-        None
-    } else {
-        remote::native_client(inputs)?
-    };
-    Ok((timeout, client))
-}
-
 /// Before anything is created: refuse to start a second VM for a running node.
-pub fn preflight(inputs: &Inputs) -> Result<()> {
-    let (_, client) = watcher(inputs)?;
-    if let Some(c) = &client {
-        // A second VM with the same name would only die on the name clash.
-        let running = match remote::os_pid(&c.cfg) {
-            Ok(pid) => Some(format!("(OS pid {pid})")),
-            Err(DistError::CookieMismatch { .. }) => Some("(it refuses our cookie)".to_string()),
-            Err(_) => None,
-        };
-        if let Some(how) = running {
-            return Err(Error::message(
-                1,
-                format!(
-                    "ERROR: {} is already running {how}; stop it first, or start this instance with another RELEASE_NODE",
-                    c.cfg.target
-                ),
-            ));
-        }
+pub(crate) fn preflight(daemon: &Daemon) -> Result<()> {
+    let Some(BootWait::Native { link, .. }) = &daemon.boot else {
+        return Ok(());
+    };
+    let _span = tracing::debug_span!("preflight", target = %link.target).entered();
+    let running = match node::os_pid(&link.client_config()) {
+        Ok(pid) => Some(format!("(OS pid {pid})")),
+        Err(DistError::CookieMismatch { .. }) => Some("(it refuses our cookie)".to_string()),
+        Err(_) => None,
+    };
+    match running {
+        Some(how) => Err(Error::message(
+            1,
+            format!(
+                "ERROR: {} is already running {how}; stop it first, or start this instance with another RELEASE_NODE",
+                link.target
+            ),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Starts run_erl and waits for the node to boot.
-pub fn run(daemon: &Daemon, inputs: &Inputs) -> Result<i32> {
-    let (timeout, client) = watcher(inputs)?;
+pub(crate) fn run(daemon: &Daemon) -> Result<i32> {
     let status = crate::process::watch::run(&daemon.run_erl)?;
     if !status.success() {
         return Ok(crate::process::exit_code(status));
     }
-    let Some(client) = client else {
-        debug!("not waiting for boot (no native connection or BEAMRC_START_TIMEOUT=0)");
-        return Ok(0);
-    };
-    wait_booted(&client, daemon, timeout)
+    match &daemon.boot {
+        Some(BootWait::Native { link, timeout }) => {
+            wait_booted(&link.client_config(), daemon, *timeout)
+        }
+        Some(BootWait::Skip(why)) => {
+            tracing::debug!("not waiting for boot: {why}");
+            Ok(0)
+        }
+        None => Ok(0),
+    }
 }
 
-fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
+fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration) -> Result<i32> {
     let pipe = daemon.pipe_arg();
-    debug!("waiting for {} to boot", c.cfg.target);
+    tracing::debug!("waiting up to {} for {} to boot", show(timeout), cfg.target);
     let mut missing_since: Option<Instant> = None;
     let mut verdict = None;
-    remote::wait_until(timeout, || {
-        verdict = match remote::node_ready(&c.cfg) {
+    node::wait_until(timeout, || {
+        verdict = match node::node_ready(cfg) {
             Ok(true) => Some(Ok(0)),
             Err(DistError::CookieMismatch { node }) => Some(Err(failure(
                 daemon,
@@ -90,7 +80,7 @@ fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
                     .then(|| {
                         Err(failure(
                             daemon,
-                            format!("the VM for {} exited while booting", c.cfg.target),
+                            format!("the VM for {} exited while booting", cfg.target),
                         ))
                     })
             }
@@ -101,9 +91,9 @@ fn wait_booted(c: &Client, daemon: &Daemon, timeout: Duration) -> Result<i32> {
         Err(failure(
             daemon,
             format!(
-                "{} did not finish booting within {}s (BEAMRC_START_TIMEOUT)",
-                c.cfg.target,
-                timeout.as_secs_f64()
+                "{} did not finish booting within {} (BEAMRC_START_TIMEOUT)",
+                cfg.target,
+                show(timeout)
             ),
         ))
     })

@@ -49,14 +49,18 @@ pub fn render_dir(vars: &ReleaseVars) -> PathBuf {
     vars.tmp.join("rendered").join(node)
 }
 
-pub fn configure(vars: &mut ReleaseVars, root: &Path, command: &Command) -> Result<Configured> {
+pub fn configure(
+    vars: &mut ReleaseVars,
+    root: &Path,
+    command: &Command,
+    policy: UnsetPolicy,
+) -> Result<Configured> {
     let mut out = Configured::default();
     if !command.needs_cookie() {
         return Ok(out);
     }
     let starts_vm = command.starts_vm();
     let substitute = substitution_requested(vars);
-    let policy = UnsetPolicy::from_setting(vars.env.non_empty_str("BEAMRC_SUBST_UNSET"))?;
     let env = vars.env.clone();
     let lookup = subst::env_lookup(&env);
     let dir = render_dir(vars);
@@ -85,7 +89,7 @@ pub fn configure(vars: &mut ReleaseVars, root: &Path, command: &Command) -> Resu
     let mut vm_cookie = None;
     if let Some(plan) = vm_args {
         for w in &plan.info.warnings {
-            eprintln!("WARNING: {w}");
+            crate::error::warn(w);
         }
         if let Some((kind, name)) = &plan.info.name {
             vars.node = name.into();
@@ -117,7 +121,7 @@ pub fn configure(vars: &mut ReleaseVars, root: &Path, command: &Command) -> Resu
     if command.is_start()
         && let Some(warning) = cookie::permission_warning(&cookie)
     {
-        eprintln!("WARNING: {warning}");
+        crate::error::warn(warning);
     }
     out.cookie = Some(cookie);
 

@@ -1,18 +1,9 @@
-//! The thin command-line layer: dispatch on argv[0], run, map errors to exit codes.
+//! The edge: dispatch on argv[0], run, print errors and map them to exit codes.
 //!
 //! Like rustup's proxies, one binary has two faces: called `beamrc` it is a tool
 //! (`install`, `--help`); under any other name it is that release's `bin/NAME`.
-pub mod act;
-pub mod configure;
-pub mod daemon;
-pub mod gather;
-pub mod log;
-pub mod release;
-pub mod remote;
-pub mod service;
-pub mod settings;
-pub mod tool;
-pub mod usage;
+pub(crate) mod tool;
+pub(crate) mod usage;
 
 use crate::environment::env_sh;
 use std::ffi::OsString;
@@ -23,21 +14,37 @@ pub fn main() -> i32 {
     if std::env::var_os(env_sh::DUMP_MARKER).is_some() {
         return env_sh::run_dump(args.get(1..).unwrap_or(&[]));
     }
+    crate::log::init_early();
     let argv0 = args.first().cloned().unwrap_or_default();
     let rest = args.get(1..).unwrap_or(&[]);
     let result = if crate::release::locate::prog_name(&argv0) == "beamrc" {
         tool::main(rest)
     } else {
-        release::main(&argv0, rest)
+        crate::app::main(&argv0, rest)
     };
     match result {
         Ok(code) => code,
         Err(err) => {
-            let text = err.to_string();
-            if !text.is_empty() {
-                let _ = writeln!(std::io::stderr().lock(), "{text}");
-            }
+            report(&err);
             err.code()
         }
+    }
+}
+
+/// Writes an error to stderr: the usage text first for a usage error, then its line(s).
+fn report(err: &crate::Error) {
+    let mut text = String::new();
+    if let crate::Error::Usage { prog, .. } = err {
+        text.push_str(&usage::text(prog));
+    }
+    let line = err.line();
+    if !line.is_empty() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&line);
+    }
+    if !text.is_empty() {
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
     }
 }

@@ -1,0 +1,186 @@
+//! Remote operations over the native link: rpc, stop, restart, pid, ping, status. The route
+//! and the waits were decided by the planner; the hidden VM (the script's way) is the
+//! executor's, when the plan routes there or the node refuses our handshake.
+use super::gather::Host;
+use super::node::{down_reason, is_local, node_ready, os_pid, wait_until};
+use crate::dist::{self, ClientConfig, DistError, Stdio, Term};
+use crate::plan::switches::show;
+use crate::plan::{NodeLink, Remote, RemoteOp};
+use crate::{Error, Result};
+use std::io::Write;
+use std::time::Duration;
+
+/// What a remote operation came to.
+pub(crate) enum Outcome {
+    /// Done natively: exit with this code.
+    Exit(i32),
+    /// Run the hidden VM instead, for this reason (nothing reached the node yet).
+    Vm(String),
+}
+
+/// Why a native operation did not finish with an exit code.
+enum Failure {
+    /// The distribution client failed.
+    Dist(DistError),
+    /// The node did not go down or come back in time.
+    Late(String),
+}
+
+impl From<DistError> for Failure {
+    fn from(e: DistError) -> Failure {
+        Failure::Dist(e)
+    }
+}
+
+pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
+    let Some(link) = &remote.native else {
+        return Ok(Outcome::Vm(remote.why.clone()));
+    };
+    tracing::debug!(
+        "native distribution: {} as hidden node {} ({})",
+        link.target,
+        link.own,
+        remote.why
+    );
+    let cfg = link.client_config();
+    let _span = tracing::debug_span!("remote", op = ?remote.op, target = %link.target).entered();
+    let result = match &remote.op {
+        RemoteOp::Ping => return ping(host, &cfg).map(Outcome::Exit),
+        RemoteOp::Status => return Ok(Outcome::Exit(status(host, &cfg))),
+        RemoteOp::Stop { wait } => stop(link, &cfg, *wait),
+        RemoteOp::Restart { wait } => restart(link, &cfg, *wait),
+        RemoteOp::Pid => rpc(link, &cfg, "IO.puts System.pid()").map_err(Failure::from),
+        RemoteOp::Rpc(expr) => rpc(link, &cfg, &expr.to_string_lossy()).map_err(Failure::from),
+    };
+    match result {
+        Ok(code) => Ok(Outcome::Exit(code)),
+        Err(Failure::Late(text)) => Err(Error::Lifecycle(text)),
+        Err(Failure::Dist(e))
+            if e.before_request()
+                && matches!(
+                    e,
+                    DistError::HandshakeRejected { .. } | DistError::Protocol(_)
+                ) =>
+        {
+            Ok(Outcome::Vm(format!("falling back: {e}")))
+        }
+        Err(Failure::Dist(DistError::Timeout("call")))
+            if matches!(remote.op, RemoteOp::Stop { .. } | RemoteOp::Restart { .. }) =>
+        {
+            Err(Error::Lifecycle(format!(
+                "{} did not answer in time",
+                cfg.target
+            )))
+        }
+        Err(Failure::Dist(e)) => {
+            tracing::debug!("{e}");
+            eprintln!("{}", dist::script_failure_message(&e, link.legacy_rpc));
+            Ok(Outcome::Exit(1))
+        }
+    }
+}
+
+/// `--rpc-eval NODE EXPR` with our stdio as the remote group leader.
+fn rpc(link: &NodeLink, cfg: &ClientConfig, expr: &str) -> std::result::Result<i32, DistError> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    let mut io = Stdio {
+        stdin: &mut input,
+        stdout: &mut out,
+        stderr: &mut err,
+        stdout_is_tty: super::gather::isatty(1),
+    };
+    dist::rpc_eval(cfg, expr, link.legacy_rpc, &mut io)
+}
+
+fn ping(host: &dyn Host, cfg: &ClientConfig) -> Result<i32> {
+    match dist::ping(cfg) {
+        Ok(()) => {
+            let _ = writeln!(host.out(), "pong");
+            Ok(0)
+        }
+        Err(e) => Err(Error::message(1, down_reason(cfg, &e))),
+    }
+}
+
+/// LSB status: 0 running, 3 not running, 4 unknown (cannot tell: cookie, protocol).
+fn status(host: &dyn Host, cfg: &ClientConfig) -> i32 {
+    let (line, code) = match os_pid(cfg) {
+        Ok(pid) => (format!("{} is running (pid {pid})", cfg.target), 0),
+        Err(e @ (DistError::NotRegistered { .. } | DistError::EpmdUnreachable { .. })) => (
+            format!("{} is not running ({})", cfg.target, down_reason(cfg, &e)),
+            3,
+        ),
+        Err(e) => (
+            format!("{} status unknown: {}", cfg.target, down_reason(cfg, &e)),
+            4,
+        ),
+    };
+    let _ = writeln!(host.out(), "{line}");
+    code
+}
+
+/// `System.stop()`, then wait until the node is gone (its OS process too, when local).
+fn stop(link: &NodeLink, cfg: &ClientConfig, wait: Duration) -> std::result::Result<i32, Failure> {
+    let pid = os_pid(cfg)?;
+    let code = rpc(link, cfg, "System.stop()")?;
+    if code != 0 || wait.is_zero() {
+        return Ok(code);
+    }
+    let local = is_local(&cfg.target);
+    let gone = wait_until(wait, || {
+        let unregistered = matches!(
+            dist::ping(cfg),
+            Err(DistError::NotRegistered { .. }
+                | DistError::EpmdUnreachable { .. }
+                | DistError::Connect { .. })
+        );
+        unregistered && (!local || !crate::process::watch::pid_alive(pid))
+    });
+    if gone {
+        Ok(code)
+    } else {
+        Err(Failure::Late(format!(
+            "{} (OS pid {pid}) is still running {} after System.stop() (BEAMRC_STOP_TIMEOUT)",
+            cfg.target,
+            show(wait)
+        )))
+    }
+}
+
+/// `System.restart()`, then wait until the applications are back (a new application
+/// controller and `init:get_status()` started).
+fn restart(
+    link: &NodeLink,
+    cfg: &ClientConfig,
+    wait: Duration,
+) -> std::result::Result<i32, Failure> {
+    let controller = || {
+        dist::call(
+            cfg,
+            "erlang",
+            "whereis",
+            vec![Term::atom("application_controller")],
+        )
+    };
+    let before = controller()?;
+    let code = rpc(link, cfg, "System.restart()")?;
+    if code != 0 || wait.is_zero() {
+        return Ok(code);
+    }
+    let back = wait_until(wait, || {
+        matches!(controller(), Ok(now) if now != before && !now.is_atom("undefined"))
+            && matches!(node_ready(cfg), Ok(true))
+    });
+    if back {
+        Ok(code)
+    } else {
+        Err(Failure::Late(format!(
+            "{} did not come back within {} after System.restart() (BEAMRC_START_TIMEOUT)",
+            cfg.target,
+            show(wait)
+        )))
+    }
+}

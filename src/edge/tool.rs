@@ -1,0 +1,103 @@
+//! `beamrc …` as a tool (clap). Adding a subcommand is a variant of `ToolCommand` (its doc
+//! comment is the help line) and one arm in `main`.
+use crate::{Error, Result};
+use clap::{CommandFactory, Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "beamrc",
+    version,
+    about = "A native run-control program for Erlang/Elixir releases",
+    after_help = "Installed as bin/NAME, beamrc takes the release's commands:
+    start, start_iex, daemon, daemon_iex, eval, rpc, remote, restart, stop, pid,
+    version, and beamrc's own ping, status and attach.
+
+beamrc is configured through BEAMRC_* environment variables; see the README."
+)]
+struct Tool {
+    #[command(subcommand)]
+    command: Option<ToolCommand>,
+}
+
+#[derive(Subcommand)]
+enum ToolCommand {
+    /// Install beamrc into a built release as bin/NAME (the original script is kept as bin/NAME.sh)
+    Install {
+        /// The release directory (the one holding bin/ and releases/)
+        release_dir: PathBuf,
+    },
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
+    Completions { shell: clap_complete::Shell },
+}
+
+pub(crate) fn main(args: &[OsString]) -> Result<i32> {
+    let argv = std::iter::once(OsString::from("beamrc")).chain(args.iter().cloned());
+    let tool = match Tool::try_parse_from(argv) {
+        Ok(tool) => tool,
+        Err(e) => return clap_outcome(e),
+    };
+    match tool.command {
+        None => {
+            print!("{}", Tool::command().render_help());
+            Ok(0)
+        }
+        Some(ToolCommand::Install { release_dir }) => {
+            let report = crate::release::install::install(&release_dir)?;
+            println!("{report}");
+            Ok(0)
+        }
+        Some(ToolCommand::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Tool::command(),
+                "beamrc",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// clap's help and version go to stdout (exit 0); its usage errors become beamrc's usage
+/// error: one `ERROR:` line with clap's hint, exit 1.
+fn clap_outcome(e: clap::Error) -> Result<i32> {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            print!("{e}");
+            Ok(0)
+        }
+        _ => {
+            let text = e.render().to_string();
+            let text = text.trim_end();
+            let text = text.strip_prefix("error: ").unwrap_or(text);
+            Err(Error::message(1, format!("ERROR: {text}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_exit_1_with_one_error_line() {
+        let e = main(&["frobnicate".into()]).unwrap_err();
+        assert_eq!(e.code(), 1);
+        assert!(
+            e.line().starts_with("ERROR: unrecognized subcommand"),
+            "{}",
+            e.line()
+        );
+        let e = main(&["install".into()]).unwrap_err();
+        assert_eq!(e.code(), 1);
+        assert!(e.line().contains("RELEASE_DIR"), "{}", e.line());
+    }
+
+    #[test]
+    fn the_interface_is_consistent() {
+        Tool::command().debug_assert();
+    }
+}

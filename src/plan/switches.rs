@@ -1,0 +1,234 @@
+//! beamrc's own switches: every `BEAMRC_*` variable and `ERL_EPMD_PORT`, parsed once into
+//! one struct before anything happens, with errors that name the variable (exit 4).
+//!
+//! They are read from one view of the environment: the caller's environment over
+//! `RELEASE_ENV_FILE` over `release.env`, then what `env.sh` exported or assigned — the
+//! same environment the VM gets. Booleans take `1|true|yes|on` and `0|false|no|off` (any
+//! case); unset or empty means the default.
+use crate::config::subst::UnsetPolicy;
+use crate::environment::EnvMap;
+use crate::{Error, Result};
+use std::time::Duration;
+
+/// The largest duration a switch accepts (about 31 years): far beyond any wait, small
+/// enough that a deadline `now + d` never overflows.
+pub const MAX_SECONDS: f64 = 1e9;
+
+/// OTP's `net_setuptime`.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(7);
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_EPMD_PORT: u16 = 4369;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Switches {
+    /// `BEAMRC_DRY_RUN`: print the plan, change nothing.
+    pub dry_run: bool,
+    /// `BEAMRC_NATIVE`: talk to the node natively (default on).
+    pub native: bool,
+    /// `BEAMRC_INIT`: supervise `start` even when not PID 1.
+    pub init: bool,
+    /// `BEAMRC_LOG`: the trace filter (env-filter syntax), when set.
+    pub log: Option<String>,
+    /// `BEAMRC_RPC_CONNECT_TIMEOUT`: EPMD + connect + handshake.
+    pub connect_timeout: Duration,
+    /// `BEAMRC_RPC_TIMEOUT`: a remote call; `None` waits forever, like the script.
+    pub call_timeout: Option<Duration>,
+    /// `BEAMRC_STOP_TIMEOUT`: how long `stop` waits for the node to be gone (0: not at all).
+    pub stop_timeout: Duration,
+    /// `BEAMRC_START_TIMEOUT`: how long `daemon` and `restart` wait for boot (0: not at all).
+    pub start_timeout: Duration,
+    /// `BEAMRC_SHUTDOWN_TIMEOUT`: init mode, SIGTERM → SIGKILL; `None` waits forever.
+    pub shutdown_timeout: Option<Duration>,
+    /// `BEAMRC_SUBST_UNSET`: what an unset `${VAR}` becomes.
+    pub subst_unset: UnsetPolicy,
+    /// `ERL_EPMD_PORT`.
+    pub epmd_port: u16,
+}
+
+impl Default for Switches {
+    fn default() -> Switches {
+        Switches {
+            dry_run: false,
+            native: true,
+            init: false,
+            log: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            call_timeout: None,
+            stop_timeout: DEFAULT_STOP_TIMEOUT,
+            start_timeout: DEFAULT_START_TIMEOUT,
+            shutdown_timeout: None,
+            subst_unset: UnsetPolicy::Error,
+            epmd_port: DEFAULT_EPMD_PORT,
+        }
+    }
+}
+
+impl Switches {
+    /// Parses every switch; the first malformed one is the error.
+    pub fn read(env: &EnvMap) -> Result<Switches> {
+        let d = Switches::default();
+        Ok(Switches {
+            dry_run: flag(env, "BEAMRC_DRY_RUN", d.dry_run)?,
+            native: flag(env, "BEAMRC_NATIVE", d.native)?,
+            init: flag(env, "BEAMRC_INIT", d.init)?,
+            log: log_filter(env)?,
+            connect_timeout: seconds(env, "BEAMRC_RPC_CONNECT_TIMEOUT")?
+                .unwrap_or(d.connect_timeout),
+            call_timeout: seconds(env, "BEAMRC_RPC_TIMEOUT")?,
+            stop_timeout: seconds(env, "BEAMRC_STOP_TIMEOUT")?.unwrap_or(d.stop_timeout),
+            start_timeout: seconds(env, "BEAMRC_START_TIMEOUT")?.unwrap_or(d.start_timeout),
+            shutdown_timeout: seconds(env, "BEAMRC_SHUTDOWN_TIMEOUT")?,
+            subst_unset: UnsetPolicy::from_setting(env.non_empty_str("BEAMRC_SUBST_UNSET"))?,
+            epmd_port: epmd_port(env)?,
+        })
+    }
+}
+
+/// `BEAMRC_LOG`, checked as an env-filter.
+fn log_filter(env: &EnvMap) -> Result<Option<String>> {
+    let Some(text) = env.non_empty_str("BEAMRC_LOG") else {
+        return Ok(None);
+    };
+    crate::log::parse_filter(text)
+        .map_err(|e| Error::Config(format!("BEAMRC_LOG={text:?} is not a trace filter: {e}")))?;
+    Ok(Some(text.to_string()))
+}
+
+/// The one boolean grammar: `1|true|yes|on`, `0|false|no|off` (any case); unset or empty is
+/// `default`.
+pub fn flag(env: &EnvMap, key: &str, default: bool) -> Result<bool> {
+    let Some(text) = env.non_empty_str(key) else {
+        return Ok(default);
+    };
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::Config(format!(
+            "{key}={text:?} is not a boolean (use 1, true, yes, on or 0, false, no, off)"
+        ))),
+    }
+}
+
+/// A duration in seconds (`1.5` allowed, at most [`MAX_SECONDS`]); unset or empty → `None`.
+pub fn seconds(env: &EnvMap, key: &str) -> Result<Option<Duration>> {
+    let Some(text) = env.non_empty_str(key) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=MAX_SECONDS).contains(&s) => {
+            Ok(Some(Duration::from_secs_f64(s)))
+        }
+        Ok(s) if s.is_finite() && s > MAX_SECONDS => Err(Error::Config(format!(
+            "{key}={text:?} is too large (at most {MAX_SECONDS:.0} seconds)"
+        ))),
+        _ => Err(Error::Config(format!(
+            "{key}={text:?} is not a number of seconds"
+        ))),
+    }
+}
+
+/// `ERL_EPMD_PORT`: 1–65535, default 4369.
+pub fn epmd_port(env: &EnvMap) -> Result<u16> {
+    match env.non_empty_str("ERL_EPMD_PORT") {
+        None => Ok(DEFAULT_EPMD_PORT),
+        Some(p) => match p.trim().parse::<u16>() {
+            Ok(port) if port != 0 => Ok(port),
+            _ => Err(Error::Config(format!(
+                "ERL_EPMD_PORT={p:?} is not a port number (1-65535)"
+            ))),
+        },
+    }
+}
+
+/// A duration as the dry run and the messages show it: `60s`, `1.5s`.
+pub fn show(d: Duration) -> String {
+    format!("{}s", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> EnvMap {
+        pairs.iter().copied().collect()
+    }
+
+    fn err(pairs: &[(&str, &str)]) -> Error {
+        Switches::read(&env(pairs)).unwrap_err()
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(Switches::read(&env(&[])).unwrap(), Switches::default());
+        assert_eq!(
+            Switches::read(&env(&[("BEAMRC_DRY_RUN", "")])).unwrap(),
+            Switches::default()
+        );
+    }
+
+    #[test]
+    fn one_boolean_grammar_for_every_flag() {
+        for key in ["BEAMRC_DRY_RUN", "BEAMRC_NATIVE", "BEAMRC_INIT"] {
+            for (text, want) in [
+                ("1", true),
+                ("true", true),
+                ("YES", true),
+                ("On", true),
+                ("0", false),
+                ("false", false),
+                ("no", false),
+                ("OFF", false),
+            ] {
+                assert_eq!(flag(&env(&[(key, text)]), key, !want).unwrap(), want);
+            }
+            let e = flag(&env(&[(key, "maybe")]), key, false).unwrap_err();
+            assert_eq!(e.code(), 4);
+            assert!(e.to_string().contains(&format!("{key}=\"maybe\"")), "{e}");
+        }
+    }
+
+    /// issue 8: `BEAMRC_DRY_RUN=false` used to mean a dry run, `BEAMRC_NATIVE=false` native.
+    #[test]
+    fn false_means_off() {
+        let s = Switches::read(&env(&[
+            ("BEAMRC_DRY_RUN", "false"),
+            ("BEAMRC_NATIVE", "false"),
+        ]))
+        .unwrap();
+        assert!(!s.dry_run);
+        assert!(!s.native);
+    }
+
+    #[test]
+    fn durations_and_ports_are_validated() {
+        let s = Switches::read(&env(&[
+            ("BEAMRC_STOP_TIMEOUT", "1.5"),
+            ("BEAMRC_START_TIMEOUT", "0"),
+            ("BEAMRC_RPC_TIMEOUT", "3"),
+            ("ERL_EPMD_PORT", "4400"),
+        ]))
+        .unwrap();
+        assert_eq!(s.stop_timeout, Duration::from_millis(1500));
+        assert_eq!(s.start_timeout, Duration::ZERO);
+        assert_eq!(s.call_timeout, Some(Duration::from_secs(3)));
+        assert_eq!(s.epmd_port, 4400);
+        for (key, bad) in [
+            ("BEAMRC_STOP_TIMEOUT", "abc"),
+            ("BEAMRC_START_TIMEOUT", "-1"),
+            ("BEAMRC_RPC_CONNECT_TIMEOUT", "NaN"),
+            ("BEAMRC_RPC_TIMEOUT", "inf"),
+            ("BEAMRC_SHUTDOWN_TIMEOUT", "99999999999999999999"),
+            ("BEAMRC_STOP_TIMEOUT", "1e300"),
+            ("ERL_EPMD_PORT", "70000"),
+            ("ERL_EPMD_PORT", "0"),
+            ("ERL_EPMD_PORT", "99999999999999999999"),
+            ("BEAMRC_SUBST_UNSET", "yes"),
+        ] {
+            let e = err(&[(key, bad)]);
+            assert_eq!(e.code(), 4, "{key}={bad}");
+            assert!(e.line().starts_with("ERROR: "), "{e}");
+            assert!(e.to_string().contains(key), "{e}");
+        }
+    }
+}
