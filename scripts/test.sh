@@ -112,7 +112,13 @@ versions() {       # versions ROOT_DIR → "OTP 27.3.4.1, Elixir 1.18.3, rebar3 
     file=$logs/host-versions
     dpkg-query -W -f='${Package} ${Version}\n' erlang-base elixir rebar3 >"$file"
   fi
-  sed -E 's/^erlang-base [0-9]+:/OTP /; s/^elixir /Elixir /; s/[+~-].*$//' "$file" | sort -r | paste -sd, - | sed 's/,/, /g'
+  # Debian versions such as 1:27.3.4.1+dfsg-1+deb13u4 or 1.18.3.dfsg-1 → 27.3.4.1, 1.18.3.
+  local pkg label out=""
+  for pkg in erlang-base elixir rebar3; do
+    case $pkg in erlang-base) label=OTP ;; elixir) label=Elixir ;; *) label=rebar3 ;; esac
+    out+="${out:+, }$label $(sed -nE "s/^$pkg ([0-9]+:)?([0-9.]*[0-9]).*/\2/p" "$file" | sed 's/\.$//')"
+  done
+  echo "$out"
 }
 
 for suite in "${roots[@]}"; do
