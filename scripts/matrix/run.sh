@@ -48,6 +48,7 @@ hosts_copied=""
 in_run() {         # PIDs of the run's processes other than this shell and its subshells
   local p
   for p in "$root"/proc/[0-9]*; do
+    [ -e "$p" ] || continue
     p=${p##*/}
     [ "$p" = 1 ] || [ "$p" = "$BASHPID" ] || [ "$(readlink "$root/proc/$p/exe" 2>/dev/null)" = "$BASH" ] ||
       echo "$p"
@@ -55,7 +56,7 @@ in_run() {         # PIDs of the run's processes other than this shell and its s
   return 0
 }
 cleanup() {
-  local status=$? pids round
+  local status=$? pids round left=""
   trap - EXIT INT TERM
   trap '' PIPE   # a closed stdout must not stop the cleanup half-way
   if mountpoint -q "$root/proc"; then
@@ -67,17 +68,24 @@ cleanup() {
       kill -s "$round" $pids 2>/dev/null || true
       for _ in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(in_run)" ] && break; sleep 0.2; done
     done
-    [ -z "$(in_run)" ] && find "$root/tmp" -mindepth 1 -delete
+    left=$(in_run)
   fi
   [ -n "$hosts_copied" ] && rm -f "$root/etc/hosts"
   # The mounts are private to this namespace and go with it; unmount anyway, innermost first.
   umount -R "$root" 2>/dev/null || true
+  # Empty the root's /tmp only once nothing is mounted in the root any more: a checkout that
+  # lives under /tmp is bind-mounted at the same path, i.e. inside the root's /tmp.
+  if [ -z "$left" ] && ! grep -q " $root/" /proc/self/mounts; then
+    find "$root/tmp" -xdev -mindepth 1 -delete
+  fi
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Before anything is mounted into it (see cleanup).
+find "$root/tmp" -xdev -mindepth 1 -delete
 mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
@@ -93,7 +101,6 @@ mkdir -p "$target"
 bind_same_path "$repo"
 bind_same_path "$target"
 for extra in ${BEAMRC_MATRIX_BIND:-}; do bind_same_path "$(readlink -f "$extra")"; done
-find "$root/tmp" -mindepth 1 -delete
 if [ -n "$hosts" ]; then
   cp /etc/hosts "$root/etc/hosts"
   hosts_copied=1
