@@ -49,7 +49,9 @@ fn main() {
     let opts = InitOptions {
         shutdown_timeout,
         on_spawn: Some(Box::new(move |pid| {
-            let _ = writeln!(std::io::stderr(), "init_harness: spawned {pid}");
+            // One write(2): under a pty this line shares the terminal with the child's output.
+            let line = format!("init_harness: spawned {pid}\n");
+            let _ = std::io::stderr().write_all(line.as_bytes());
             let _ = spawned_tx.send(());
         })),
         on_stop_signal: Some(Box::new(|| {

@@ -326,3 +326,152 @@ fn remote_vm_args_is_substituted_for_the_hidden_vm() {
     );
     ok(&rel.run(&rel.bin(), &["stop"], &[], None));
 }
+
+/// `~w` of a string as the VM prints it: a list of code points.
+fn codes(s: &str) -> String {
+    let c: Vec<String> = s.chars().map(|c| (c as u32).to_string()).collect();
+    format!("[{}]", c.join(","))
+}
+
+#[test]
+fn substituted_values_reach_the_vm_exactly() {
+    let rel = installed(Fixture::Subst);
+    let values = [
+        "say \"hi\"",
+        "a\\b",
+        "it's",
+        "x y",
+        "  two  spaces ",
+        "tab\there",
+        "line\nbreak",
+        "#not a comment",
+        "trailing\\",
+        "${NOT_EXPANDED} $HOME",
+        "\u{e9}t\u{e9} \u{20ac}",
+    ];
+    let names: Vec<String> = (0..values.len()).map(|i| format!("V{i}")).collect();
+    let mut vm = std::fs::read_to_string(vm_args(&rel)).unwrap();
+    for n in &names {
+        vm.push_str(&format!("-myarg ${{{n}}}\n"));
+    }
+    vm.push_str("-myarg \"in ${V0} dq\" -myarg 'in ${V2} sq' # ${V7}\n");
+    std::fs::write(vm_args(&rel), vm).unwrap();
+    let sys_path = rel.root.join("releases/0.1.0/sys.config");
+    let sys = std::fs::read_to_string(&sys_path).unwrap();
+    let strings: Vec<String> = names.iter().map(|n| format!("\"${{{n}}}\"")).collect();
+    let binaries: Vec<String> = names
+        .iter()
+        .map(|n| format!("<<\"${{{n}}}\"/utf8>>"))
+        .collect();
+    let atoms: Vec<String> = names.iter().map(|n| format!("'${{{n}}}'")).collect();
+    let inserted = format!(
+        "{{subst, [{{t_str, [{}]}}, {{t_bin, [{}]}}, {{t_atom, [{}]}}, ",
+        strings.join(", "),
+        binaries.join(", "),
+        atoms.join(", ")
+    );
+    assert!(sys.contains("{subst,["), "{sys}");
+    std::fs::write(&sys_path, sys.replacen("{subst,[", &inserted, 1)).unwrap();
+
+    let mut env: Vec<(&str, &str)> = vec![("REPLACE_OS_VARS", "1"), ("GREETING", "g")];
+    for (n, v) in names.iter().zip(values) {
+        env.push((n.as_str(), v));
+    }
+    let expr = "Application.load(:subst); :io.format('~w~n~w~n~w~n~w~n', [:init.get_argument(:myarg), \
+                Application.get_env(:subst, :t_str), \
+                Enum.map(Application.get_env(:subst, :t_bin), &String.to_charlist/1), \
+                Enum.map(Application.get_env(:subst, :t_atom), &Atom.to_charlist/1)])";
+    let out = rel.run(&rel.bin(), &["eval", expr], &env, None);
+    let got = ok(&out);
+    let all: Vec<String> = values.iter().map(|v| codes(v)).collect();
+    let mut args: Vec<String> = all.iter().map(|c| format!("[{c}]")).collect();
+    args.push(format!("[{}]", codes(&format!("in {} dq", values[0]))));
+    args.push(format!("[{}]", codes(&format!("in {} sq", values[2]))));
+    let list = format!("[{}]", all.join(","));
+    let want = format!("{{ok,[{}]}}\n{list}\n{list}\n{list}\n", args.join(","));
+    assert_eq!(got, want);
+}
+
+#[test]
+fn rendering_refuses_a_release_tmp_someone_else_can_change() {
+    let rel = installed(Fixture::Subst);
+    let tmp = rel.dir.join("shared");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let on_tmp = |program: &str, arg: &str| {
+        let s = std::process::Command::new(program)
+            .args([arg, tmp.to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(s.success(), "{program} {arg}");
+    };
+    let chown = |who: &str| on_tmp("chown", who);
+    let chmod = |mode: &str| on_tmp("chmod", mode);
+    let env = [
+        ("REPLACE_OS_VARS", "1"),
+        ("GREETING", "secret"),
+        ("RELEASE_TMP", tmp.to_str().unwrap()),
+    ];
+    let eval = |env: &[(&str, &str)]| rel.run(&rel.bin(), &["eval", "IO.puts(:ok)"], env, None);
+
+    chown("nobody");
+    let out = eval(&env);
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("ERROR: refusing to write rendered")
+            && out.stderr.contains(tmp.to_str().unwrap())
+            && out.stderr.contains("owned by uid"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing written"
+    );
+
+    chown("root");
+    chmod("0777");
+    let out = eval(&env);
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(out.stderr.contains("writable by others"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing written"
+    );
+
+    // sticky, like /tmp: nobody else can replace our entries
+    chmod("1777");
+    assert_eq!(ok(&eval(&env)), "ok\n");
+    assert!(tmp.join("rendered/subst/vm.args").exists());
+
+    // without substitution nothing secret is rendered there: no check, as the script
+    chmod("0777");
+    std::fs::remove_dir_all(tmp.join("rendered")).unwrap();
+    assert_eq!(ok(&eval(&[env[2]])), "ok\n");
+}
+
+/// Issue 8: a failing prepare step is named as itself, with substitution on too.
+#[test]
+fn uncreatable_pipe_is_named_with_substitution_too() {
+    let rel = installed(Fixture::Subst);
+    let tmp = rel.root.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    // a regular file where run_erl's pipe directory must go
+    std::fs::write(tmp.join("pipe"), "not a directory").unwrap();
+    for env in [
+        &[("GREETING", "g")][..],
+        &[("GREETING", "g"), ("REPLACE_OS_VARS", "1")][..],
+    ] {
+        let out = rel.run(&rel.bin(), &["daemon"], env, None);
+        assert_eq!(out.code, Some(5), "{env:?}: {}", out.stderr);
+        let pipe = tmp.join("pipe");
+        assert!(
+            out.stderr
+                .contains(&format!("ERROR: cannot create {}", pipe.display()))
+                && !out.stderr.contains("vm.args"),
+            "{env:?}: {}",
+            out.stderr
+        );
+    }
+}

@@ -3,6 +3,7 @@ mod config;
 mod differential;
 mod dist_client;
 mod e2e;
+mod env_sh;
 mod fixtures_smoke;
 mod lifecycle;
 mod native_rpc;

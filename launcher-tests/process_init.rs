@@ -2,34 +2,88 @@
 //! `unshare --pid --fork --mount-proc target/debug/examples/init_harness -- PROG ARGS...`.
 //!
 //! Needs root (or an unprivileged user namespace) for `unshare`; when that is refused the
-//! tests fail with unshare's message instead of skipping. The harness is built by a plain
-//! `cargo test` (examples are built with the tests); with `cargo test --test launcher` alone,
-//! build it first with `cargo build --example init_harness`.
+//! tests fail with unshare's message instead of skipping. The harness is an example, which
+//! `cargo test --test launcher` does not build: the first test that needs it builds it with the
+//! cargo that runs the tests (same profile, target directory and flags; a no-op when it is up
+//! to date), so a stale harness can never be tested either.
 //!
 //! Every test starts its own processes and cleans up by pid: killing the harness (PID 1 of the
 //! namespace) with SIGKILL from outside tears the whole namespace down.
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Once;
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Once, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
 fn harness() -> PathBuf {
-    // The test executable is target/<profile>/deps/launcher-HASH.
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(build_harness)
+        .clone()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `cargo build --example init_harness` for the profile and target directory this test
+/// executable was built in (it is `TARGET_DIR[/TRIPLE]/PROFILE/deps/launcher-HASH`).
+fn build_harness() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let profile_dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .ok_or("no target dir")?;
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("debug");
+    let up = profile_dir.parent().ok_or("no target dir")?;
+    // A cross build has the triple between the target directory and the profile.
+    let (target_dir, triple) =
+        if up.join("CACHEDIR.TAG").is_file() || up.join(".rustc_info.json").is_file() {
+            (up, None)
+        } else {
+            (up.parent().ok_or("no target dir")?, up.file_name())
+        };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--quiet",
+        "--example",
+        "init_harness",
+        "--manifest-path",
+    ])
+    .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+    .arg("--target-dir")
+    .arg(target_dir)
+    .arg("--profile")
+    .arg(match profile {
+        "debug" => "dev",
+        other => other,
+    });
+    if let Some(triple) = triple {
+        cmd.arg("--target").arg(triple);
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run cargo to build the init harness: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo build --example init_harness failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
     let path = profile_dir.join("examples").join("init_harness");
-    assert!(
-        path.is_file(),
-        "{} is missing: run plain `cargo test`, or `cargo build --example init_harness` (manifest dir {})",
-        path.display(),
-        env!("CARGO_MANIFEST_DIR")
-    );
-    path
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!("{} is missing after cargo build", path.display()))
+    }
 }
 
 fn require_unshare() {
@@ -284,7 +338,7 @@ fn child_of_now(parent: u32) -> Option<u32> {
 }
 
 /// The children of `parent`, found via /proc/*/stat.
-fn children_now(parent: u32) -> Vec<u32> {
+pub(crate) fn children_now(parent: u32) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = entry
@@ -587,15 +641,20 @@ fn real_beam_stops_on_sigterm() {
     );
 }
 
-#[test]
-fn child_takes_the_terminal_foreground() {
-    // `script` gives the harness a pty as stdin and controlling terminal, with the harness's
-    // group in the foreground; the VM must get its own group and the foreground with it (so a
-    // Ctrl-C reaches it once, from the terminal, and not a second time through us).
-    let check = r#"read -r l < /proc/self/stat; l=${l##*) }; set -- $l; echo "self=$$ pgrp=$3 tpgid=$6 parent=$2""#;
-    let inner = format!("{} -- sh -c '{check}'", harness().display());
-    let out = Command::new("script")
-        .args(["-qec", &inner, "/dev/null"])
+/// A shell snippet printing `MARK self=PID pgrp=PGRP tpgid=TERMINAL_FOREGROUND parent=PPID` for
+/// the shell running it (`read` is a builtin, so /proc/self is that shell).
+pub(crate) fn print_groups(mark: &str) -> String {
+    format!(
+        r#"read -r l < /proc/self/stat; l=${{l##*) }}; set -- $l; echo "{mark} self=$$ pgrp=$3 tpgid=$6 parent=$2""#
+    )
+}
+
+/// Runs the shell command line `inner` under `script` (a pty as stdin and controlling
+/// terminal, its group in the foreground); `script` is the command for the `script` program,
+/// its environment set by the caller. Returns stdout without `\r`; panics unless it succeeded.
+pub(crate) fn in_pty(mut script: Command, inner: &str) -> String {
+    let out = script
+        .args(["-qec", inner, "/dev/null"])
         .stdin(Stdio::null())
         .output()
         .expect("script (util-linux)");
@@ -605,22 +664,79 @@ fn child_takes_the_terminal_foreground() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    text
+}
+
+/// The numeric field `name` of the `print_groups(mark)` line in `text` (found wherever it
+/// starts: other output shares the pty).
+pub(crate) fn group_field(text: &str, mark: &str, name: &str) -> u32 {
     let line = text
         .lines()
-        .find(|l| l.starts_with("self="))
-        .unwrap_or_else(|| panic!("{text}"));
-    let field = |name: &str| -> u32 {
-        line.split_whitespace()
-            .find_map(|f| f.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    assert_eq!(field("pgrp"), field("self"), "not its own group: {line}");
+        .find_map(|l| l.find(&format!("{mark} self=")).map(|i| &l[i..]))
+        .unwrap_or_else(|| panic!("no {mark} line: {text}"));
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name}= in {line}"))
+}
+
+#[test]
+fn child_takes_the_terminal_foreground() {
+    // The VM must get its own group and the terminal's foreground with it (so a Ctrl-C
+    // reaches it once, from the terminal, and not a second time through us).
+    let inner = format!(
+        "{} -- sh -c '{}'",
+        harness().display(),
+        print_groups("child")
+    );
+    let text = in_pty(Command::new("script"), &inner);
+    let field = |name| group_field(&text, "child", name);
+    assert_eq!(field("pgrp"), field("self"), "not its own group: {text}");
     assert_eq!(
         field("tpgid"),
         field("self"),
-        "not in the foreground: {line}"
+        "not in the foreground: {text}"
     );
     assert_ne!(field("parent"), field("self"));
+}
+
+/// The signals of issue 8 that the old 7-signal list missed or dropped, plus a real-time one
+/// (SIGRTMIN+2 = 36 with glibc and musl): each must reach the child, and the supervisor must
+/// survive them all and exit with the child's status after SIGTERM.
+/// How a test starts the harness: [`Run::in_namespace`] or [`Run::direct`].
+type Start = fn(&[(&str, &str)], &[&str]) -> Run;
+
+fn forwards_like_tini(start: Start) {
+    let script = r#"
+        for s in ALRM USR1 PWR WINCH 36; do trap "echo got-$s" $s; done
+        trap 'echo got-TERM; exit 0' TERM
+        echo ready
+        # Bounded, so a supervisor that dies of a signal does not leave this loop behind forever.
+        i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; exit 9"#;
+    let mut run = start(&[], &["sh", "-c", script]);
+    run.expect_line("ready");
+    for (sig, name) in [
+        (libc::SIGALRM, "ALRM"),
+        (libc::SIGUSR1, "USR1"),
+        (libc::SIGPWR, "PWR"),
+        (libc::SIGWINCH, "WINCH"),
+        (36, "36"),
+    ] {
+        run.signal(sig);
+        run.expect_line(&format!("got-{name}"));
+    }
+    run.signal(libc::SIGTERM);
+    let out = run.finish();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("got-TERM"), "{}", out.stdout);
+}
+
+#[test]
+fn pid1_forwards_alrm_usr1_pwr_winch_and_realtime() {
+    forwards_like_tini(Run::in_namespace);
+}
+
+#[test]
+fn not_pid1_survives_and_forwards_alrm_usr1_pwr_winch_and_realtime() {
+    forwards_like_tini(Run::direct);
 }

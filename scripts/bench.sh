@@ -29,4 +29,4 @@ chmod 400 "$rel/releases/COOKIE"
 file "$BEAMRC" | sed 's/^/binary: /'
 "$rel/bin/benchapp" daemon
 for _ in $(seq 1 100); do "$rel/bin/benchapp" ping >/dev/null 2>&1 && break; sleep 0.1; done
-target/release/examples/bench "$rel" benchapp
+target/release/examples/bench "$rel" benchapp "$BEAMRC"

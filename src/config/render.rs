@@ -4,32 +4,26 @@
 //! (`O_CREAT|O_EXCL`, mode 0600) and renamed over the target, so readers never see a
 //! partial file, concurrent writers never interleave, and a symlink at the target is
 //! replaced rather than written through (relx's dev-mode bug). Missing parent
-//! directories are created with mode 0700. Sources are never modified.
-use std::fs::{self, DirBuilder, OpenOptions};
+//! directories are created with mode 0700 (see [`super::private_dir::create`]).
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::vm_args::RenderedFile;
 use crate::error::Error;
 
-/// Writes every rendered file (mode 0600). Refuses to overwrite a file's own source.
-pub fn write_rendered(files: &[RenderedFile]) -> Result<(), Error> {
-    for f in files {
-        if same_file(&f.source, &f.target) {
-            return Err(Error::Config(format!(
-                "refusing to overwrite {} with its own rendering; choose another render directory",
-                f.source.display()
-            )));
-        }
-        write_fresh(&f.target, &f.contents, 0o600)?;
-    }
-    Ok(())
+/// A file to write: `contents` rendered from `source` goes to `target`. (`pub` only
+/// because `cli::configure::Configured` still exposes it.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    pub source: PathBuf,
+    pub target: PathBuf,
+    pub contents: Vec<u8>,
 }
 
 /// Atomically replaces `path` with `contents`, giving it exactly `mode` (umask ignored).
-pub fn write_fresh(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
+pub(crate) fn write_fresh(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
     let what = || format!("cannot write {}", path.display());
     let name = path
         .file_name()
@@ -38,11 +32,7 @@ pub fn write_fresh(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error>
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .map_err(|e| Error::io(format!("cannot create directory {}", dir.display()), e))?;
+    super::private_dir::create(&dir)?;
 
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let mut attempts = 0;
@@ -82,16 +72,6 @@ pub fn write_fresh(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error>
     Ok(())
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    if a == b {
-        return true;
-    }
-    match (fs::metadata(a), fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,12 +87,7 @@ mod tests {
     fn writes_with_modes_and_replaces() {
         let d = scratch("modes");
         let target = d.join("a/b/vm.args");
-        let files = vec![RenderedFile {
-            source: d.join("src/vm.args"),
-            target: target.clone(),
-            contents: b"-sname x\n".to_vec(),
-        }];
-        write_rendered(&files).unwrap();
+        write_fresh(&target, b"-sname x\n", 0o600).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"-sname x\n");
         assert_eq!(mode(&target), 0o600);
         assert_eq!(mode(&d.join("a")), 0o700);
@@ -144,28 +119,10 @@ mod tests {
     }
 
     #[test]
-    fn never_overwrites_a_source() {
-        let d = scratch("source");
-        let src = d.join("vm.args");
-        fs::write(&src, "orig").unwrap();
-        let link = d.join("link");
-        symlink(&src, &link).unwrap();
-        for target in [src.clone(), link] {
-            let files = vec![RenderedFile {
-                source: src.clone(),
-                target,
-                contents: b"x".to_vec(),
-            }];
-            let e = write_rendered(&files).unwrap_err();
-            assert!(matches!(e, Error::Config(_)), "{e}");
-        }
-        assert_eq!(fs::read(&src).unwrap(), b"orig");
-    }
-
-    #[test]
     fn planned_chain_round_trips_through_disk() {
+        use crate::config::args_file::tokenize;
         use crate::config::subst::UnsetPolicy;
-        use crate::config::vm_args::{plan_vm_args, tokenize};
+        use crate::config::vm_args::plan_vm_args;
         let d = scratch("chain");
         fs::write(
             d.join("vm.args.src"),
@@ -182,7 +139,9 @@ mod tests {
             UnsetPolicy::Error,
         )
         .unwrap();
-        write_rendered(&plan.files).unwrap();
+        for f in &plan.files {
+            write_fresh(&f.target, &f.contents, 0o600).unwrap();
+        }
         let top = fs::read_to_string(&plan.entry).unwrap();
         let included = &tokenize(&top)[3].value;
         assert_eq!(fs::read_to_string(included).unwrap(), "-setcookie c\n");

@@ -21,10 +21,12 @@
 //!   `$` is special: a lone `$`, `$$` or `$VAR` without braces is copied unchanged (relx
 //!   compatible).
 //!
-//! Values and defaults are inserted literally: no regular expressions, no recursion
-//! (a value or default containing `${X}` is not expanded again), and `&`, `\`, `$` and
-//! newlines are safe. The scan is a single left-to-right pass, linear in the size of
-//! the input, so it cannot hang the way relx's awk loop does.
+//! Values and defaults are data: no regular expressions, no recursion (a value or default
+//! containing `${X}` is not expanded again). Each is handed to the file's [`Syntax`],
+//! which writes it so that the file's reader gets exactly that text where the reference
+//! stood (escaped for vm.args; escaped inside sys.config strings and quoted atoms; as
+//! source elsewhere in sys.config), or refuses it. The scan is a single left-to-right
+//! pass, linear in the size of the input, so it cannot hang the way relx's awk loop does.
 use std::ops::Range;
 
 use crate::environment::EnvMap;
@@ -43,7 +45,7 @@ pub enum UnsetPolicy {
 impl UnsetPolicy {
     /// Interprets the `BEAMRC_SUBST_UNSET` setting: unset, empty or `error` → `Error`,
     /// `empty` → `Empty`; anything else is a configuration error.
-    pub fn from_setting(value: Option<&str>) -> Result<UnsetPolicy, Error> {
+    pub(crate) fn from_setting(value: Option<&str>) -> Result<UnsetPolicy, Error> {
         match value {
             None | Some("") | Some("error") => Ok(UnsetPolicy::Error),
             Some("empty") => Ok(UnsetPolicy::Empty),
@@ -54,106 +56,166 @@ impl UnsetPolicy {
     }
 }
 
-/// A `${VAR}` without default whose variable is unset.
+/// What [`env_lookup`] gives for a value that is not UTF-8: a NUL cannot come from the
+/// environment, so it marks the value as one that cannot be substituted (the engine then
+/// refuses it instead of writing a changed value).
+const NOT_UTF8: &str = "\0not UTF-8";
+
+/// A lookup function over an [`EnvMap`]; a value that is not UTF-8 is refused when used.
+pub(crate) fn env_lookup(env: &EnvMap) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| {
+        env.get(name).map(|v| match v.to_str() {
+            Some(s) => s.to_string(),
+            None => NOT_UTF8.to_string(),
+        })
+    }
+}
+
+/// How the file around a reference reads text, so that a value can be written to arrive
+/// exactly as it is (or be refused). One implementation per file format.
+pub(crate) trait Syntax {
+    /// `bytes` were copied to the output unchanged (template text, or `${` from `$${`).
+    fn copied(&mut self, bytes: &[u8]);
+    /// A `$` at template offset `at` is inside a comment (comments are copied verbatim).
+    fn in_comment(&mut self, at: usize) -> bool;
+    /// Appends `value`, the result of the reference at template offset `at`, to `out`;
+    /// `Err(reason)` refuses it (then nothing is appended).
+    fn write(&mut self, at: usize, value: &str, out: &mut String) -> Result<(), String>;
+}
+
+/// No syntax: values are copied as they are and nothing is a comment.
+pub(crate) struct Raw;
+
+impl Syntax for Raw {
+    fn copied(&mut self, _: &[u8]) {}
+    fn in_comment(&mut self, _: usize) -> bool {
+        false
+    }
+    fn write(&mut self, _: usize, value: &str, out: &mut String) -> Result<(), String> {
+        out.push_str(value);
+        Ok(())
+    }
+}
+
+/// A reference that could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingVar {
+pub(crate) struct Problem {
     pub var: String,
-    /// 1-based line of the reference in the text given to [`substitute`].
+    /// 1-based line of the reference in the template.
     pub line: usize,
+    pub why: Why,
 }
 
-/// A lookup function over an [`EnvMap`]; non-UTF-8 values are converted lossily.
-pub fn env_lookup(env: &EnvMap) -> impl Fn(&str) -> Option<String> + '_ {
-    move |name| env.get(name).map(|v| v.to_string_lossy().into_owned())
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Why {
+    /// `${VAR}` without default, `VAR` unset, under [`UnsetPolicy::Error`].
+    Unset,
+    /// The syntax refused the value where it lands.
+    Refused(String),
 }
 
-/// Substitutes every reference in `text` (see the module documentation for the grammar).
-///
-/// Returns every missing variable (in order of appearance, one entry per reference) when
-/// `policy` is [`UnsetPolicy::Error`] and at least one `${VAR}` has no value.
-pub fn substitute(
+/// The rendered text (with nothing where a problem was) and every problem, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rendered {
+    pub text: String,
+    pub problems: Vec<Problem>,
+}
+
+/// Substitutes every reference in `text` (see the module documentation for the grammar)
+/// without regard to any file syntax. Returns every problem (in order of appearance, one
+/// entry per reference) when there is one. (relx's script emulation substitutes single
+/// lines this way, as its shell does.)
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn substitute(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     policy: UnsetPolicy,
-) -> Result<String, Vec<MissingVar>> {
-    substitute_except(text, &[], lookup, policy)
+) -> Result<String, Vec<Problem>> {
+    let r = render(text, &mut Raw, lookup, policy);
+    if r.problems.is_empty() {
+        Ok(r.text)
+    } else {
+        Err(r.problems)
+    }
 }
 
-/// Like [`substitute`], but the byte ranges in `verbatim` (sorted, non-overlapping, for
-/// example comments found by a file-format lexer) are copied unchanged.
-pub(crate) fn substitute_except(
+/// The engine: one left-to-right pass; comments (as `syntax` sees them) are copied
+/// verbatim and every value is written by `syntax` for the place it lands in.
+pub(crate) fn render(
     text: &str,
-    verbatim: &[Range<usize>],
+    syntax: &mut dyn Syntax,
     lookup: &dyn Fn(&str) -> Option<String>,
     policy: UnsetPolicy,
-) -> Result<String, Vec<MissingVar>> {
+) -> Rendered {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut missing = Vec::new();
+    let mut problems = Vec::new();
     let mut finder = CloseFinder::default();
-    let mut skips = verbatim.iter().peekable();
     let mut line = 1usize;
     // `lit` is the start of the pending literal run, copied lazily.
     let mut lit = 0usize;
+    let mut flush = |out: &mut String, syntax: &mut dyn Syntax, range: Range<usize>| {
+        let chunk = &text[range];
+        line += chunk.bytes().filter(|&b| b == b'\n').count();
+        out.push_str(chunk);
+        syntax.copied(chunk.as_bytes());
+        line
+    };
     let mut i = 0usize;
     while i < bytes.len() {
-        if let Some(r) = skips.peek() {
-            if i >= r.end {
-                skips.next();
-                continue;
+        if bytes[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        let line = flush(&mut out, syntax, lit..i);
+        lit = i;
+        if syntax.in_comment(i) {
+            i += 1;
+            continue;
+        }
+        match reference_at(bytes, i, &mut finder) {
+            None => i += 1,
+            Some(Ref::Escape) => {
+                out.push_str("${");
+                syntax.copied(b"${");
+                i += 3;
+                lit = i;
             }
-            if i >= r.start {
-                line += bytes[i..r.end].iter().filter(|&&b| b == b'\n').count();
-                i = r.end;
-                continue;
+            Some(Ref::Var { name, default, end }) => {
+                let name = &text[name];
+                let value = match (lookup(name), default) {
+                    (Some(v), Some(d)) if v.is_empty() => Ok(text[d].to_string()),
+                    (None, Some(d)) => Ok(text[d].to_string()),
+                    (Some(v), _) => Ok(v),
+                    (None, None) if policy == UnsetPolicy::Empty => Ok(String::new()),
+                    (None, None) => Err(Why::Unset),
+                };
+                let written = value.and_then(|v| match v.as_str() {
+                    NOT_UTF8 => Err(Why::Refused(
+                        "is not valid UTF-8, so it cannot be written unchanged".into(),
+                    )),
+                    v if v.contains('\0') => Err(Why::Refused(
+                        "contains a NUL byte, which no config file can hold".into(),
+                    )),
+                    v => syntax.write(i, v, &mut out).map_err(Why::Refused),
+                });
+                if let Err(why) = written {
+                    problems.push(Problem {
+                        var: name.to_string(),
+                        line,
+                        why,
+                    });
+                }
+                i = end;
+                lit = i;
             }
         }
-        match bytes[i] {
-            b'\n' => {
-                line += 1;
-                i += 1;
-            }
-            b'$' => match reference_at(bytes, i, &mut finder) {
-                Some(Ref::Escape) => {
-                    out.push_str(&text[lit..i]);
-                    out.push_str("${");
-                    i += 3;
-                    lit = i;
-                }
-                Some(Ref::Var { name, default, end }) => {
-                    out.push_str(&text[lit..i]);
-                    let name = &text[name];
-                    let value = lookup(name);
-                    match default {
-                        Some(d) => match value {
-                            Some(v) if !v.is_empty() => out.push_str(&v),
-                            _ => out.push_str(&text[d]),
-                        },
-                        None => match value {
-                            Some(v) => out.push_str(&v),
-                            None => {
-                                if policy == UnsetPolicy::Error {
-                                    missing.push(MissingVar {
-                                        var: name.to_string(),
-                                        line,
-                                    });
-                                }
-                            }
-                        },
-                    }
-                    i = end;
-                    lit = i;
-                }
-                None => i += 1,
-            },
-            _ => i += 1,
-        }
     }
-    if !missing.is_empty() {
-        return Err(missing);
+    flush(&mut out, syntax, lit..bytes.len());
+    Rendered {
+        text: out,
+        problems,
     }
-    out.push_str(&text[lit..]);
-    Ok(out)
 }
 
 /// A recognised construct starting at a `$`.
@@ -244,273 +306,6 @@ impl CloseFinder {
     }
 }
 
-/// Formats missing variables of several files as one configuration error.
-pub(crate) fn missing_error(what: &str, missing: &[(String, MissingVar)]) -> Error {
-    let mut text = format!("{what}: unset variables referenced without a default:");
-    for (file, m) in missing {
-        text.push_str(&format!("\n  {file}:{}: {}", m.line, m.var));
-    }
-    let first = &missing[0].1.var;
-    text.push_str(&format!(
-        "\nSet them (export {first}=...), give a default (${{{first}:-value}}), \
-         or set BEAMRC_SUBST_UNSET=empty to substitute the empty string like relx."
-    ));
-    Error::Config(text)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    fn run(text: &str, pairs: &[(&str, &str)]) -> String {
-        let e = env(pairs);
-        substitute(text, &|k| e.get(k).cloned(), UnsetPolicy::Error).unwrap()
-    }
-
-    fn run_empty(text: &str, pairs: &[(&str, &str)]) -> String {
-        let e = env(pairs);
-        substitute(text, &|k| e.get(k).cloned(), UnsetPolicy::Empty).unwrap()
-    }
-
-    fn missing(text: &str, pairs: &[(&str, &str)]) -> Vec<(String, usize)> {
-        let e = env(pairs);
-        substitute(text, &|k| e.get(k).cloned(), UnsetPolicy::Error)
-            .unwrap_err()
-            .into_iter()
-            .map(|m| (m.var, m.line))
-            .collect()
-    }
-
-    #[test]
-    fn plain_and_default() {
-        assert_eq!(run("a ${A} b", &[("A", "x")]), "a x b");
-        assert_eq!(run("${A}${B}", &[("A", "1"), ("B", "2")]), "12");
-        assert_eq!(run("${UNSET:-def}", &[]), "def");
-        assert_eq!(run("${A:-def}", &[("A", "v")]), "v");
-        assert_eq!(run("${UNSET:-}", &[]), "");
-        assert_eq!(run("${UNSET:-a:-b}", &[]), "a:-b");
-        assert_eq!(run("{port, ${PORT:-4000}}.", &[]), "{port, 4000}.");
-        assert_eq!(run("${_x9}", &[("_x9", "ok")]), "ok");
-    }
-
-    #[test]
-    fn empty_versus_unset() {
-        // set-but-empty: `${VAR}` gives empty, `:-` takes the default
-        assert_eq!(run("[${EMPTY}]", &[("EMPTY", "")]), "[]");
-        assert_eq!(run("[${EMPTY:-def}]", &[("EMPTY", "")]), "[def]");
-        assert_eq!(missing("[${UNSET}]", &[]), vec![("UNSET".into(), 1)]);
-        assert_eq!(run_empty("[${UNSET}]", &[]), "[]");
-    }
-
-    #[test]
-    fn literal_escape_and_dollars() {
-        assert_eq!(run("$${A}", &[("A", "x")]), "${A}");
-        assert_eq!(run("$${NOT_SET}", &[]), "${NOT_SET}");
-        assert_eq!(run("$$${A}", &[("A", "x")]), "$${A}");
-        assert_eq!(run("$A ${A} $ $$ a$", &[("A", "aa")]), "$A aa $ $$ a$");
-        assert_eq!(run("cost: 5$", &[]), "cost: 5$");
-    }
-
-    #[test]
-    fn not_a_reference_is_literal() {
-        assert_eq!(run("${A-def}", &[("A", "x")]), "${A-def}");
-        assert_eq!(run("${ A }", &[("A", "x")]), "${ A }");
-        assert_eq!(run("${1}", &[]), "${1}");
-        assert_eq!(run("${}", &[]), "${}");
-        assert_eq!(run("${A:x}", &[("A", "x")]), "${A:x}");
-        // scanning resumes after the literal `${`
-        assert_eq!(run("${A-${B}}", &[("B", "b")]), "${A-b}");
-        // unterminated on its line
-        assert_eq!(run("${A", &[("A", "x")]), "${A");
-        assert_eq!(run("${A:-abc\n}", &[]), "${A:-abc\n}");
-        assert_eq!(run("x ${A:-abc", &[]), "x ${A:-abc");
-    }
-
-    #[test]
-    fn values_are_literal() {
-        let cases = [
-            "p&q",
-            "x\\y",
-            "$HOME",
-            "a\nb",
-            "${A}",
-            "\\1 \\0 & $1",
-            "${",
-            ".*+?()[]{}|^",
-        ];
-        for v in cases {
-            assert_eq!(run("<${V}>", &[("V", v), ("A", "no")]), format!("<{v}>"));
-        }
-        // self-referential value is not expanded again
-        assert_eq!(run("${SELF}", &[("SELF", "${SELF}")]), "${SELF}");
-    }
-
-    #[test]
-    fn defaults_are_literal() {
-        assert_eq!(run("${U:-x.y*z}", &[]), "x.y*z");
-        assert_eq!(run("${U:-(p)}", &[]), "(p)");
-        assert_eq!(run("${U:-p&q\\1$}", &[]), "p&q\\1$");
-        assert_eq!(run("${U:-$A}", &[("A", "no")]), "$A");
-        assert_eq!(run("${U:-$${A}", &[("A", "no")]), "$${A");
-    }
-
-    #[test]
-    fn nested_default_ends_at_first_brace() {
-        // The default is `${B`; the outer `}` stays. Documented, and it must not hang.
-        assert_eq!(run("${UNSET:-${A}}", &[("A", "aa")]), "${A}");
-        assert_eq!(run("${X:-${A}}", &[("X", "x"), ("A", "aa")]), "x}");
-    }
-
-    #[test]
-    fn all_missing_with_lines() {
-        let text = "one ${A}\n${B} ${C:-c}\n\n${D}${A}\n$${E}\n";
-        assert_eq!(
-            missing(text, &[]),
-            vec![
-                ("A".into(), 1),
-                ("B".into(), 2),
-                ("D".into(), 4),
-                ("A".into(), 4)
-            ]
-        );
-    }
-
-    #[test]
-    fn verbatim_ranges() {
-        let text = "a ${A} # ${B} $${x}\n${A} #${C}";
-        let first = text.find('#').unwrap()..text.find('\n').unwrap();
-        let second = text.rfind('#').unwrap()..text.len();
-        let e = env(&[("A", "1")]);
-        let out = substitute_except(
-            text,
-            &[first, second],
-            &|k| e.get(k).cloned(),
-            UnsetPolicy::Error,
-        )
-        .unwrap();
-        assert_eq!(out, "a 1 # ${B} $${x}\n1 #${C}");
-        // lines inside verbatim ranges still count
-        let text = "/* ${X}\n\n */ ${Y}";
-        let m = substitute_except(
-            text,
-            std::slice::from_ref(&(0..text.find(" ${Y}").unwrap())),
-            &|_| None,
-            UnsetPolicy::Error,
-        )
-        .unwrap_err();
-        assert_eq!(
-            m,
-            vec![MissingVar {
-                var: "Y".into(),
-                line: 3
-            }]
-        );
-    }
-
-    #[test]
-    fn large_input_is_linear() {
-        // 5 MB of mixed references and pathological unterminated defaults
-        let chunk = "-env X ${A} ${U:-d} $${L} $ ${ ${A:-${A:-${A:- }} & \\\n";
-        let mut text = String::new();
-        while text.len() < 5 * 1024 * 1024 {
-            text.push_str(chunk);
-        }
-        let mut patho = "${A:-".repeat(200_000);
-        patho.push('\n');
-        text.push_str(&patho);
-        let start = std::time::Instant::now();
-        let out = run(&text, &[("A", "a")]);
-        assert!(out.len() > 3 * 1024 * 1024);
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(5),
-            "took {:?}",
-            start.elapsed()
-        );
-    }
-
-    #[test]
-    fn policy_from_setting() {
-        assert_eq!(UnsetPolicy::from_setting(None).unwrap(), UnsetPolicy::Error);
-        assert_eq!(
-            UnsetPolicy::from_setting(Some("empty")).unwrap(),
-            UnsetPolicy::Empty
-        );
-        assert!(UnsetPolicy::from_setting(Some("yes")).is_err());
-    }
-
-    #[test]
-    fn env_lookup_reads_envmap() {
-        let mut m = EnvMap::new();
-        m.set("A", "1");
-        let l = env_lookup(&m);
-        assert_eq!(l("A").as_deref(), Some("1"));
-        assert_eq!(l("B"), None);
-    }
-
-    /// relx's awk renderer (the loop from `extended_bin`), for the cases where it neither
-    /// hangs nor silently empties: the outputs must agree.
-    #[test]
-    fn differential_against_relx_awk() {
-        let awk = ["mawk", "awk", "gawk"].into_iter().find(|a| {
-            std::process::Command::new(a)
-                .arg("BEGIN{}")
-                .output()
-                .is_ok()
-        });
-        let awk = awk.expect("no awk found: install mawk (apt-get install mawk)");
-        let program = r#"{
-  while (match($0, "[$]{[^}]*}")) {
-    var = substr($0, RSTART+2, RLENGTH-3)
-    split(var, parts, ":-")
-    val = ENVIRON[parts[1]]
-    gsub("&", "\\\\&", val)
-    if (index(var, ":-") && val == "") {
-      def = substr(var, index(var, ":-") + 2)
-      gsub("&", "\\\\&", def)
-      gsub("[$]{"var"}", def)
-    } else {
-      gsub("[$]{"var"}", val)
-    }
-  }
-  print
-}"#;
-        let input = "-sname ${A}\n\
-                     -setcookie ${AMP}\n\
-                     {a, \"${UNSET:-def}\"}\n\
-                     x ${EMPTY:-fallback} y\n\
-                     $A ${A} ${BS} ${DOL}\n\
-                     ${UNSET:-a:-b} ${UNSET:-}\n\
-                     plain line & stuff\n";
-        let vars = [
-            ("A", "aa"),
-            ("AMP", "p&q"),
-            ("EMPTY", ""),
-            ("BS", "x\\y"),
-            ("DOL", "$HOME"),
-        ];
-        let out = std::process::Command::new(awk)
-            .arg(program)
-            .env_remove("UNSET")
-            .envs(vars)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(input.as_bytes())?;
-                child.wait_with_output()
-            })
-            .unwrap();
-        assert!(out.status.success());
-        let relx = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(run(input, &vars), relx);
-    }
-}
+#[path = "subst_tests.rs"]
+mod tests;

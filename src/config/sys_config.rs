@@ -1,11 +1,12 @@
-//! `sys.config`: substitution, included config files, and the `RUNTIME_CONFIG=true` marker.
+//! `sys.config`: the include planner (which files to render, where, and the rewritten
+//! references) and the `RUNTIME_CONFIG=true` marker.
 //!
 //! # Decisions
 //!
-//! * `sys.config.src` **always wins** over `sys.config` when it exists and is always
-//!   substituted (relx); the same holds for included files (`other.config.src`).
-//! * Comments (`%` to the end of the line, outside strings, quoted atoms and `$c`
-//!   character literals) are copied verbatim and never substituted.
+//! * `sys.config.src` **always wins** over `sys.config` (see [`super::source`]); the same
+//!   holds for included files (`other.config.src`).
+//! * Values are written for where they land (see [`super::erl_terms`]); comments are
+//!   copied verbatim and never substituted.
 //! * When substituting, the files the sys.config includes are rendered too (relx leaves
 //!   them alone, rebar3 #2885). An include is a string that is a whole element of the
 //!   top-level list (`["/path/other.config", {app, [...]}]`), found in the *rendered*
@@ -22,12 +23,16 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::subst::{self, CloseFinder, MissingVar, UnsetPolicy};
-use super::vm_args::{RenderedFile, with_suffix};
+use super::erl_strings::erlang_string;
+use super::erl_terms::top_level_strings;
+use super::render::RenderedFile;
+use super::subst::UnsetPolicy;
+use super::template::{self, Format, Problems, Subst};
 use crate::error::Error;
+use crate::paths::with_suffix;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SysConfigPlan {
+pub(crate) struct SysConfigPlan {
     /// The path to pass as `-config` / `RELEASE_SYS_CONFIG` (without `.config`).
     pub entry_without_ext: PathBuf,
     /// Files to write, entry first; empty when nothing is substituted.
@@ -43,7 +48,7 @@ const MARKER: &[u8] = b"RUNTIME_CONFIG=true";
 /// Errors: neither `.config` nor `.config.src` exists → `Error::Release`; unset variables
 /// (all of them, across the entry and its includes), missing includes, non-UTF-8 text →
 /// `Error::Config`; unreadable files → `Error::Io`.
-pub fn plan_sys_config(
+pub(crate) fn plan_sys_config(
     path_without_ext: &Path,
     root: &Path,
     render_dir: &Path,
@@ -52,7 +57,7 @@ pub fn plan_sys_config(
     policy: UnsetPolicy,
 ) -> Result<SysConfigPlan, Error> {
     let path = with_suffix(path_without_ext, ".config");
-    let (source, substitute) = super::vm_args::pick_source(&path, substitute)?;
+    let (source, substitute) = super::source::entry_source(&path, substitute)?;
     if !substitute {
         let raw = read(&source)?;
         return Ok(SysConfigPlan {
@@ -67,8 +72,10 @@ pub fn plan_sys_config(
         .and_then(|s| s.to_str())
         .unwrap_or("sys")
         .to_string();
-    let mut missing: Vec<(String, MissingVar)> = Vec::new();
-    let text = render(&source, lookup, policy, &mut missing)?;
+    super::private_dir::check(render_dir)?;
+    let subst = Subst { lookup, policy };
+    let mut problems = Problems::new();
+    let text = template::render_file(&source, Format::ErlangTerms, subst, Some(&mut problems))?;
     let mut files = vec![RenderedFile {
         source: source.clone(),
         target: render_dir.join(format!("{stem}.config")),
@@ -85,12 +92,7 @@ pub fn plan_sys_config(
         } else {
             root.join(named)
         };
-        let inc_src = with_suffix(&named, ".src");
-        let inc = if inc_src.is_file() {
-            inc_src
-        } else if named.exists() {
-            named
-        } else {
+        let Some((inc, _)) = super::source::source_of(&named) else {
             return Err(Error::Config(format!(
                 "{display}:{line}: included config file {value:?}: {} not found",
                 named.display()
@@ -109,7 +111,8 @@ pub fn plan_sys_config(
                 let base = base.strip_suffix(".config").unwrap_or(base);
                 let target =
                     render_dir.join(format!("{stem}.{}-{base}.config", rendered.len() + 1));
-                let contents = render(&inc, lookup, policy, &mut missing)?;
+                let contents =
+                    template::render_file(&inc, Format::ErlangTerms, subst, Some(&mut problems))?;
                 files.push(RenderedFile {
                     source: inc.clone(),
                     target: target.clone(),
@@ -127,8 +130,11 @@ pub fn plan_sys_config(
         })?;
         rewrites.push((span, erlang_string(target_str)));
     }
-    if !missing.is_empty() {
-        return Err(subst::missing_error("cannot render sys.config", &missing));
+    if !problems.is_empty() {
+        return Err(template::problems_error(
+            "cannot render sys.config",
+            &problems,
+        ));
     }
     let mut contents = String::with_capacity(text.len());
     let mut at = 0;
@@ -152,36 +158,8 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
 }
 
 /// The script's `grep -q "RUNTIME_CONFIG=true"`: anywhere in the file, not only line 2.
-pub fn is_runtime_config(contents: &[u8]) -> bool {
+pub(crate) fn is_runtime_config(contents: &[u8]) -> bool {
     contents.windows(MARKER.len()).any(|w| w == MARKER)
-}
-
-/// Substitutes one file (comments verbatim); missing variables are collected and the
-/// text rendered with empty values so the walk can go on.
-fn render(
-    path: &Path,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    policy: UnsetPolicy,
-    missing: &mut Vec<(String, MissingVar)>,
-) -> Result<String, Error> {
-    let text = String::from_utf8(read(path)?).map_err(|_| {
-        Error::Config(format!(
-            "{}: not valid UTF-8, cannot substitute",
-            path.display()
-        ))
-    })?;
-    let comments = lex(&text, true).comments;
-    Ok(
-        match subst::substitute_except(&text, &comments, lookup, policy) {
-            Ok(t) => t,
-            Err(m) => {
-                let display = path.display().to_string();
-                missing.extend(m.into_iter().map(|m| (display.clone(), m)));
-                subst::substitute_except(&text, &comments, lookup, UnsetPolicy::Empty)
-                    .unwrap_or_default()
-            }
-        },
-    )
 }
 
 /// OTP's rule: `dirname(F)/basename(F, ".config") ++ ".config"`.
@@ -191,189 +169,6 @@ fn config_file_name(name: &str) -> PathBuf {
     } else {
         PathBuf::from(format!("{name}.config"))
     }
-}
-
-fn erlang_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
-    Open,
-    Close,
-    Comma,
-    Str(Range<usize>),
-    Other,
-}
-
-struct Lexed {
-    toks: Vec<Tok>,
-    comments: Vec<Range<usize>>,
-}
-
-/// A lexer for Erlang terms that is just good enough to find comments, strings and
-/// structure. With `refs`, `${…}` references and `$${` are skipped as opaque units (for
-/// templates before substitution).
-fn lex(text: &str, refs: bool) -> Lexed {
-    let b = text.as_bytes();
-    let mut finder = CloseFinder::default();
-    let mut toks = Vec::new();
-    let mut comments = Vec::new();
-    let mut i = 0;
-    let skip_ref = |i: usize, finder: &mut CloseFinder| -> Option<usize> {
-        if refs && b[i] == b'$' {
-            subst::reference_at(b, i, finder).map(|r| r.end(i))
-        } else {
-            None
-        }
-    };
-    while i < b.len() {
-        if let Some(end) = skip_ref(i, &mut finder) {
-            toks.push(Tok::Other);
-            i = end;
-            continue;
-        }
-        match b[i] {
-            c if c.is_ascii_whitespace() => i += 1,
-            b'%' => {
-                let end = b[i..]
-                    .iter()
-                    .position(|&c| c == b'\n')
-                    .map_or(b.len(), |p| p + i);
-                comments.push(i..end);
-                i = end;
-            }
-            q @ (b'"' | b'\'') => {
-                let start = i;
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    if let Some(end) = skip_ref(i, &mut finder) {
-                        i = end;
-                    } else if b[i] == b'\\' {
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-                i = (i + 1).min(b.len());
-                toks.push(if q == b'"' {
-                    Tok::Str(start..i)
-                } else {
-                    Tok::Other
-                });
-            }
-            b'$' => {
-                // character literal: `$c` or `$\c`
-                i += if b.get(i + 1) == Some(&b'\\') { 3 } else { 2 };
-                i = i.min(b.len());
-                toks.push(Tok::Other);
-            }
-            b'[' | b'{' | b'(' => {
-                toks.push(Tok::Open);
-                i += 1;
-            }
-            b']' | b'}' | b')' => {
-                toks.push(Tok::Close);
-                i += 1;
-            }
-            b'<' if b.get(i + 1) == Some(&b'<') => {
-                toks.push(Tok::Open);
-                i += 2;
-            }
-            b'>' if b.get(i + 1) == Some(&b'>') => {
-                toks.push(Tok::Close);
-                i += 2;
-            }
-            b',' => {
-                toks.push(Tok::Comma);
-                i += 1;
-            }
-            _ => {
-                // a run of anything else (atoms, numbers, operators, the final dot)
-                while i < b.len()
-                    && !b[i].is_ascii_whitespace()
-                    && !b"%\"'$[]{}(),<>".contains(&b[i])
-                {
-                    i += 1;
-                }
-                if i < b.len() && (b[i] == b'<' || b[i] == b'>') && !is_pair(b, i) {
-                    i += 1;
-                }
-                toks.push(Tok::Other);
-            }
-        }
-    }
-    Lexed { toks, comments }
-}
-
-fn is_pair(b: &[u8], i: usize) -> bool {
-    b.get(i + 1) == Some(&b[i])
-}
-
-/// Strings that are whole elements of the top-level list, with their decoded values.
-fn top_level_strings(text: &str) -> Vec<(Range<usize>, String)> {
-    let toks = lex(text, false).toks;
-    let mut out = Vec::new();
-    if !text.trim_start().starts_with('[') && !starts_with_list_after_comments(text) {
-        return out;
-    }
-    let mut depth = 0usize;
-    for (k, t) in toks.iter().enumerate() {
-        match t {
-            Tok::Open => depth += 1,
-            Tok::Close => depth = depth.saturating_sub(1),
-            Tok::Str(span) if depth == 1 => {
-                let before = k.checked_sub(1).map(|p| &toks[p]);
-                let after = toks.get(k + 1);
-                if matches!(before, Some(Tok::Open) | Some(Tok::Comma))
-                    && matches!(after, Some(Tok::Comma) | Some(Tok::Close))
-                    && let Some(v) = decode_string(&text[span.start + 1..span.end - 1])
-                {
-                    out.push((span.clone(), v));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn starts_with_list_after_comments(text: &str) -> bool {
-    text.lines()
-        .map(str::trim_start)
-        .find(|l| !l.is_empty() && !l.starts_with('%'))
-        .is_some_and(|l| l.starts_with('['))
-}
-
-/// Decodes the simple escapes of an Erlang string; `None` for anything fancier (octal,
-/// `\x`, `\^`), which is then not treated as an include.
-fn decode_string(body: &str) -> Option<String> {
-    let mut out = String::with_capacity(body.len());
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next()? {
-            'n' => out.push('\n'),
-            't' => out.push('\t'),
-            'r' => out.push('\r'),
-            's' => out.push(' '),
-            c @ ('\\' | '"' | '\'') => out.push(c),
-            _ => return None,
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -517,17 +312,5 @@ mod tests {
         let e = e.to_string();
         assert!(e.contains("sys.config:1: NOPE"), "{e}");
         assert!(e.contains("inc.config:2: ALSO_NOPE"), "{e}");
-    }
-
-    #[test]
-    fn string_helpers() {
-        assert_eq!(erlang_string("/a\"b\\c"), "\"/a\\\"b\\\\c\"");
-        assert_eq!(decode_string("/a\\\"b\\\\c").as_deref(), Some("/a\"b\\c"));
-        assert_eq!(decode_string("\\x41"), None);
-        assert_eq!(
-            top_level_strings("[\"a\" \"b\", <<\"bin\">>, \"c\"]."),
-            vec![(21..24, "c".to_string())]
-        );
-        assert!(top_level_strings("{not, \"a list\"}.").is_empty());
     }
 }

@@ -12,7 +12,7 @@ use std::io::Write;
 pub fn main() -> i32 {
     let args: Vec<OsString> = std::env::args_os().collect();
     if std::env::var_os(env_sh::DUMP_MARKER).is_some() {
-        return env_sh::run_dump(args.get(1..).unwrap_or(&[]));
+        return env_sh::run_dump();
     }
     crate::log::init_early();
     let argv0 = args.first().cloned().unwrap_or_default();

@@ -46,14 +46,9 @@ pub fn customised_flag(words: &[String]) -> Option<String> {
     })
 }
 
-/// The arguments of an args file as erlexec would split them (comments and quotes
-/// handled loosely: enough to spot flags).
+/// The arguments of an args file as erlexec splits them.
 pub fn words_of_args_file(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .flat_map(str::split_whitespace)
-        .map(|w| w.trim_matches(|c| c == '"' || c == '\'').to_string())
-        .collect()
+    crate::config::args_file::words(text)
 }
 
 /// Decides the route. `words` are the arguments from remote.vm.args and the `ERL_*FLAGS` /
@@ -113,7 +108,12 @@ pub fn remote_words(vars: &ReleaseVars, remote_vm_args: Vec<String>) -> Vec<Stri
         "ERL_ZFLAGS",
     ] {
         if let Some(v) = vars.env.get(key).map(OsStr::to_string_lossy) {
-            words.extend(v.split_whitespace().map(str::to_string));
+            if key == "ELIXIR_ERL_OPTIONS" {
+                // word-split by the elixir script, not by erlexec
+                words.extend(v.split_whitespace().map(str::to_string));
+            } else {
+                words.extend(crate::config::args_file::words_of_variable(&v));
+            }
         }
     }
     words
@@ -278,6 +278,9 @@ mod tests {
             customised_flag(&words_of_args_file("+K true\n-env X 1\n")),
             None
         );
+        // erlexec's own tokenizer: a quoted `#` starts no comment
+        let words = words_of_args_file("-env NOTE \"x # y\" -proto_dist inet_tls\n");
+        assert_eq!(customised_flag(&words).as_deref(), Some("-proto_dist"));
         let falls_back = |dist, words: &[String], native| {
             matches!(
                 route(&vars_with("demo"), dist, words, "vm", native, "rpc", "1"),

@@ -51,11 +51,74 @@ pub fn command(spec: &ExecSpec) -> io::Result<Command> {
     Ok(cmd)
 }
 
-/// The error for a failed exec/spawn of `spec`.
+/// The error for a failed exec/spawn of `spec`. E2BIG names the strings that made it so.
 pub(crate) fn exec_error(spec: &ExecSpec, source: io::Error) -> crate::Error {
+    let source = match source.raw_os_error() {
+        Some(libc::E2BIG) => too_long(spec),
+        _ => source,
+    };
     crate::Error::Exec {
         program: spec.program.clone(),
         source,
+    }
+}
+
+/// The kernel's limit for one argument or one `NAME=value` (MAX_ARG_STRLEN, 32 pages).
+const MAX_ARG_STRLEN: usize = 32 * 4096;
+
+/// "argument list too long", naming (never showing) the largest variables and arguments.
+fn too_long(spec: &ExecSpec) -> io::Error {
+    let env = spec.env.iter().map(|(k, v)| {
+        let name = format!("variable {}", k.to_string_lossy());
+        (name, k.len() + 1 + v.len() + 1)
+    });
+    let argv = spec
+        .argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("argument {i}"), a.len() + 1));
+    io::Error::new(
+        io::ErrorKind::ArgumentListTooLong,
+        too_long_text(env.chain(argv).collect()),
+    )
+}
+
+/// The explanation of an E2BIG for strings named and sized (bytes with their NUL): those
+/// over the per-string limit, or else the total and the three largest.
+pub(crate) fn too_long_text(mut items: Vec<(String, usize)>) -> String {
+    // execve also counts a pointer per string.
+    let ptr = std::mem::size_of::<usize>();
+    let total: usize = items.iter().map(|(_, n)| n + ptr).sum();
+    items.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let kib = |n: usize| format!("{:.1} KiB", n as f64 / 1024.0);
+    let named = |list: &[(String, usize)]| -> String {
+        list.iter()
+            .map(|(name, n)| format!("{name} ({})", kib(*n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let over: Vec<(String, usize)> = items
+        .iter()
+        .filter(|(_, n)| *n > MAX_ARG_STRLEN)
+        .cloned()
+        .collect();
+    if over.is_empty() {
+        let limit = nix::unistd::sysconf(nix::unistd::SysconfVar::ARG_MAX)
+            .ok()
+            .flatten()
+            .map(|n| kib(n as usize))
+            .unwrap_or_else(|| "?".into());
+        format!(
+            "argument list too long: arguments and environment take {} of the kernel's {limit}; largest: {}",
+            kib(total),
+            named(&items[..items.len().min(3)])
+        )
+    } else {
+        format!(
+            "argument list too long: {} over the kernel's limit of {} for one variable or argument",
+            named(&over),
+            kib(MAX_ARG_STRLEN)
+        )
     }
 }
 
@@ -180,6 +243,45 @@ mod tests {
                 assert_eq!(bits & (1 << (libc::SIGPIPE - 1)), 0, "{text}");
             }
         }
+    }
+
+    #[test]
+    fn too_long_names_the_culprit_never_the_value() {
+        let huge = "x".repeat(MAX_ARG_STRLEN + 1);
+        let s = spec(
+            "/bin/true",
+            &["true", "-setcookie", "the-cookie"],
+            &[("HUGE", huge.as_str()), ("PATH", "/bin")],
+        );
+        let err = exec_error(&s, io::Error::from_raw_os_error(libc::E2BIG));
+        assert_eq!(err.code(), 126);
+        let text = err.line();
+        assert!(
+            text.starts_with(
+                "ERROR: cannot execute /bin/true: argument list too long: variable HUGE (128.0 KiB) over"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("xxx") && !text.contains("the-cookie"),
+            "{text}"
+        );
+        // Nothing over the per-string limit: the total and the three largest.
+        let big = "y".repeat(100_000);
+        let s = spec(
+            "/bin/true",
+            &["true", big.as_str(), "the-cookie"],
+            &[("A", big.as_str()), ("B", "b"), ("C", "c")],
+        );
+        let text = exec_error(&s, io::Error::from_raw_os_error(libc::E2BIG)).line();
+        assert!(
+            text.contains("largest: variable A (97.7 KiB), argument 1 (97.7 KiB), "),
+            "{text}"
+        );
+        assert!(
+            !text.contains("yyy") && !text.contains("the-cookie"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -2,15 +2,18 @@
 //! every orphan, and exit with the VM's status.
 //!
 //! The shape follows erlinit and tini:
-//! * the parent blocks the forwarded signals and `SIGCHLD` and takes them synchronously with
-//!   `sigwaitinfo`/`sigtimedwait` (no handlers, no busy loop); `SIGCHLD` is never `SIG_IGN`,
-//!   because that would make our own child's status unobtainable;
+//! * the parent blocks every signal it forwards, and `SIGCHLD`, and reads them from a signalfd
+//!   ([`crate::process::signals`]: no handlers, no busy loop), so no signal can kill it while
+//!   the VM runs, PID 1 or not; `SIGCHLD` is never `SIG_IGN`, because that would make our own
+//!   child's status unobtainable;
+//! * forwarded is everything tini forwards: all signals but the synchronous ones, SIGCHLD,
+//!   SIGTTIN/SIGTTOU, SIGPIPE (about our own writes) and the uncatchable two;
 //! * the child gets its own process group and, when our stdin is a terminal we own, the
 //!   terminal's foreground (so a Ctrl-C reaches the VM once, not twice); the parent ignores
 //!   `SIGTTIN`/`SIGTTOU` as a background process. The child restores those, resets `SIGPIPE`
 //!   and unblocks every signal before `execve`. Signals that *our* parent set to `SIG_IGN`
 //!   stay ignored in the VM, as with `exec` (a background job of a non-interactive shell,
-//!   for example, starts with SIGINT/SIGQUIT ignored; SIGINT is then forwarded but ignored);
+//!   for example, starts with SIGINT/SIGQUIT ignored; SIGINT is then never delivered to us);
 //! * signals go to the VM's pid only: `erl_child_setup`, port programs and `epmd` are left
 //!   alone (OTP's own termination logic depends on that), we only reap them when they are
 //!   orphaned to us;
@@ -20,25 +23,22 @@
 //! `LISTEN_PID`/`WATCHDOG_PID` equal to *our* pid are rewritten to the child's pid in the
 //! child itself, between `fork` and `execve` (as catatonit does). That is why this module
 //! forks by hand instead of using `std::process::Command`: std builds the environment block
-//! before forking, when the child's pid is not known yet.
+//! before forking, when the child's pid is not known yet. Between `fork` and `execve` the
+//! child makes raw calls on memory prepared before the fork; everything else goes through
+//! `nix`.
 use crate::plan::ExecSpec;
 use crate::process::exec::{exec_error, resolve};
+use crate::process::group::owns_foreground_tty;
+use crate::process::signals::{self, Inbox, Wake};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid};
 use std::ffi::CString;
-use std::io;
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
 use std::os::raw::c_char;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::time::{Duration, Instant};
-
-/// Signals forwarded to the VM.
-pub const FORWARDED_SIGNALS: [libc::c_int; 7] = [
-    libc::SIGTERM,
-    libc::SIGINT,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGWINCH,
-];
 
 /// Environment variables rewritten to the child's pid when they name ours.
 const PID_VARS: [&str; 2] = ["LISTEN_PID", "WATCHDOG_PID"];
@@ -75,15 +75,19 @@ pub fn supervise(spec: &ExecSpec, opts: InitOptions) -> i32 {
         on_stop_signal,
     } = opts;
     if !is_pid1() {
-        // SAFETY: plain prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
             eprintln!(
-                "beamrc: warning: cannot become a child subreaper ({}); processes orphaned by the VM will not be reaped",
-                io::Error::last_os_error()
+                "beamrc: warning: cannot become a child subreaper ({e}); processes orphaned by the VM will not be reaped"
             );
         }
     }
-    let signals = SignalState::install();
+    let signals = match SignalState::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ERROR: cannot take signals for the VM: {e}");
+            return 1;
+        }
+    };
     let child = match Prepared::new(spec).and_then(|p| p.spawn(&signals, owns_foreground_tty())) {
         Ok(pid) => pid,
         Err(e) => {
@@ -93,7 +97,7 @@ pub fn supervise(spec: &ExecSpec, opts: InitOptions) -> i32 {
         }
     };
     if let Some(f) = on_spawn {
-        let pid = child as u32;
+        let pid = child.as_raw() as u32;
         if let Err(e) = std::thread::Builder::new()
             .name("beamrc-on-spawn".into())
             .spawn(move || f(pid))
@@ -103,7 +107,7 @@ pub fn supervise(spec: &ExecSpec, opts: InitOptions) -> i32 {
     }
     Supervisor {
         child,
-        set: signals.set,
+        inbox: signals.inbox,
         shutdown_timeout,
         on_stop_signal,
         deadline: None,
@@ -114,52 +118,32 @@ pub fn supervise(spec: &ExecSpec, opts: InitOptions) -> i32 {
 
 /// The parent's signal setup, kept so the child can undo it.
 struct SignalState {
-    set: libc::sigset_t,
-    old_ttin: libc::sigaction,
-    old_ttou: libc::sigaction,
+    inbox: Inbox,
+    old_ttin: SigAction,
+    old_ttou: SigAction,
 }
 
 impl SignalState {
-    fn install() -> Self {
-        // SAFETY: sigset/sigaction calls on properly initialised local structs.
+    fn install() -> io::Result<Self> {
+        let mut set = signals::forwarded();
+        set.add(Signal::SIGCHLD);
+        let inbox = Inbox::open(&set)?;
+        let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+        let ign = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+        // SAFETY: only SIG_DFL/SIG_IGN dispositions, no handlers.
         unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for sig in FORWARDED_SIGNALS.iter().chain(&[libc::SIGCHLD]) {
-                libc::sigaddset(&mut set, *sig);
-            }
-            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-
             // SIGCHLD must not be SIG_IGN (inherited from whoever started us), or the kernel
             // reaps our child behind our back and waitpid reports ECHILD.
-            let mut chld: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut chld);
-            if chld.sa_sigaction == libc::SIG_IGN {
-                let mut dfl: libc::sigaction = std::mem::zeroed();
-                dfl.sa_sigaction = libc::SIG_DFL;
-                libc::sigaction(libc::SIGCHLD, &dfl, std::ptr::null_mut());
-            }
-
-            let mut ign: libc::sigaction = std::mem::zeroed();
-            ign.sa_sigaction = libc::SIG_IGN;
-            let mut old_ttin: libc::sigaction = std::mem::zeroed();
-            let mut old_ttou: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(libc::SIGTTIN, &ign, &mut old_ttin);
-            libc::sigaction(libc::SIGTTOU, &ign, &mut old_ttou);
-            SignalState {
-                set,
+            sigaction(Signal::SIGCHLD, &dfl)?;
+            let old_ttin = sigaction(Signal::SIGTTIN, &ign)?;
+            let old_ttou = sigaction(Signal::SIGTTOU, &ign)?;
+            Ok(SignalState {
+                inbox,
                 old_ttin,
                 old_ttou,
-            }
+            })
         }
     }
-}
-
-/// Whether stdin is a terminal whose foreground process group is ours (then the child takes
-/// the foreground). Never steal a terminal we are in the background of.
-fn owns_foreground_tty() -> bool {
-    // SAFETY: simple queries on fd 0.
-    unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) == libc::getpgrp() }
 }
 
 /// Everything the child needs, allocated before `fork` (the child may only make
@@ -245,56 +229,30 @@ impl Prepared {
     }
 
     /// fork + exec; an exec failure comes back through a close-on-exec pipe.
-    fn spawn(&self, signals: &SignalState, take_tty: bool) -> io::Result<libc::pid_t> {
-        let mut fds = [0; 2];
-        // SAFETY: fds is a valid 2-element array.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let (rfd, wfd) = (fds[0], fds[1]);
+    fn spawn(&self, signals: &SignalState, take_tty: bool) -> io::Result<Pid> {
+        let (rfd, wfd) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         // SAFETY: the child only makes async-signal-safe calls on memory prepared above.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            let e = io::Error::last_os_error();
-            // SAFETY: closing our own fds.
-            unsafe {
-                libc::close(rfd);
-                libc::close(wfd);
+        let pid = match unsafe { nix::unistd::fork() }? {
+            ForkResult::Child => {
+                // SAFETY: we are the child of fork.
+                unsafe { self.child_exec(signals, take_tty, wfd.as_raw_fd()) }
             }
-            return Err(e);
-        }
-        if pid == 0 {
-            // SAFETY: we are the child of fork.
-            unsafe { self.child_exec(signals, take_tty, wfd) }
-        }
-        // SAFETY: closing/reading our own fds into a local buffer.
-        unsafe {
-            libc::close(wfd);
-            let mut errno = [0u8; 4];
-            let mut got = 0;
-            while got < 4 {
-                let n = libc::read(rfd, errno[got..].as_mut_ptr().cast(), 4 - got);
-                if n > 0 {
-                    got += n as usize;
-                } else if n == 0 || *libc::__errno_location() != libc::EINTR {
-                    break;
-                }
-            }
-            libc::close(rfd);
-            if got == 4 {
-                // exec failed: collect the child so it does not linger as a zombie.
-                let mut status = 0;
-                while libc::waitpid(pid, &mut status, 0) < 0
-                    && *libc::__errno_location() == libc::EINTR
-                {}
-                return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
-            }
+            ForkResult::Parent { child } => child,
+        };
+        drop(wfd);
+        let mut errno = [0u8; 4];
+        let mut reader = std::fs::File::from(rfd);
+        if reader.read_exact(&mut errno).is_ok() {
+            // exec failed: collect the child so it does not linger as a zombie.
+            while waitpid(pid, None) == Err(nix::errno::Errno::EINTR) {}
+            return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
         }
         Ok(pid)
     }
 
     /// In the child: new process group (foreground if we own the terminal), signal state
-    /// back to defaults, pid variables filled in, execve.
+    /// back to defaults, pid variables filled in, execve. Raw calls only: no allocation, no
+    /// locks.
     unsafe fn child_exec(&self, signals: &SignalState, take_tty: bool, wfd: libc::c_int) -> ! {
         unsafe {
             libc::setpgid(0, 0);
@@ -302,8 +260,8 @@ impl Prepared {
                 // SIGTTOU is ignored (and blocked) here, so a background tcsetpgrp is allowed.
                 libc::tcsetpgrp(0, libc::getpgrp());
             }
-            libc::sigaction(libc::SIGTTIN, &signals.old_ttin, std::ptr::null_mut());
-            libc::sigaction(libc::SIGTTOU, &signals.old_ttou, std::ptr::null_mut());
+            let _ = sigaction(Signal::SIGTTIN, &signals.old_ttin);
+            let _ = sigaction(Signal::SIGTTOU, &signals.old_ttou);
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
 
             let pid = libc::getpid() as u64;
@@ -349,18 +307,12 @@ unsafe fn write_decimal(slot: *mut u8, mut n: u64) {
 }
 
 struct Supervisor {
-    child: libc::pid_t,
-    set: libc::sigset_t,
+    child: Pid,
+    inbox: Inbox,
     shutdown_timeout: Option<Duration>,
     on_stop_signal: Option<Box<dyn Fn() + Send + Sync>>,
     deadline: Option<Instant>,
     term_seen: bool,
-}
-
-enum Wake {
-    Signal(libc::c_int),
-    Timeout,
-    Interrupted,
 }
 
 impl Supervisor {
@@ -369,15 +321,14 @@ impl Supervisor {
             if let Some(code) = self.reap() {
                 return code;
             }
-            match self.wait() {
-                Wake::Signal(libc::SIGCHLD) | Wake::Interrupted => {}
+            match self.inbox.next(self.deadline, None) {
+                Wake::Signal(libc::SIGCHLD) | Wake::Timeout | Wake::Readable => {}
                 Wake::Signal(sig) => self.forward(sig),
-                Wake::Timeout => {}
             }
             if self.deadline.is_some_and(|d| Instant::now() >= d) {
                 self.deadline = None;
-                // SAFETY: the child is not reaped yet, so its pid cannot have been reused.
-                unsafe { libc::kill(self.child, libc::SIGKILL) };
+                // The child is not reaped yet, so its pid cannot have been reused.
+                let _ = nix::sys::signal::kill(self.child, Signal::SIGKILL);
                 let secs = self.shutdown_timeout.unwrap_or_default().as_secs_f64();
                 eprintln!("beamrc: the VM did not stop within {secs}s after SIGTERM; killed it");
             }
@@ -388,48 +339,23 @@ impl Supervisor {
     fn reap(&self) -> Option<i32> {
         let mut result = None;
         loop {
-            let mut status = 0;
-            // SAFETY: waitpid with a valid status pointer.
-            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-            if pid > 0 {
-                if pid == self.child {
-                    result = Some(exit_code(status));
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => return result,
+                Ok(status) => {
+                    if status.pid() == Some(self.child) {
+                        result = Some(exit_code(status));
+                    }
                 }
-            } else if pid == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                // 0: children left but none exited; ECHILD: no children at all.
-                return result;
+                Err(nix::errno::Errno::EINTR) => {}
+                // ECHILD: no children at all.
+                Err(_) => return result,
             }
         }
     }
 
-    fn wait(&self) -> Wake {
-        // SAFETY: siginfo_t is plain data; set is initialised; the timespec is local.
-        let r = unsafe {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            match self.deadline {
-                None => libc::sigwaitinfo(&self.set, &mut info),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    let ts = libc::timespec {
-                        tv_sec: left.as_secs().min(i32::MAX as u64) as libc::time_t,
-                        tv_nsec: left.subsec_nanos() as libc::c_long,
-                    };
-                    libc::sigtimedwait(&self.set, &mut info, &ts)
-                }
-            }
-        };
-        if r > 0 {
-            Wake::Signal(r)
-        } else if io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
-            Wake::Timeout
-        } else {
-            Wake::Interrupted
-        }
-    }
-
-    fn forward(&mut self, sig: libc::c_int) {
-        // SAFETY: the child is not reaped yet, so its pid still names it.
-        if unsafe { libc::kill(self.child, sig) } != 0 {
+    fn forward(&mut self, sig: i32) {
+        // The child is not reaped yet, so its pid still names it.
+        if signals::send(self.child, sig).is_err() {
             return;
         }
         if sig == libc::SIGTERM || sig == libc::SIGINT {
@@ -445,13 +371,11 @@ impl Supervisor {
 }
 
 /// A wait status as a shell reports it: the exit code, or 128 + signal.
-fn exit_code(status: libc::c_int) -> i32 {
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        1
+fn exit_code(status: WaitStatus) -> i32 {
+    match status {
+        WaitStatus::Exited(_, code) => code,
+        WaitStatus::Signaled(_, sig, _) => 128 + sig as i32,
+        _ => 1,
     }
 }
 
@@ -496,7 +420,11 @@ mod tests {
 
     #[test]
     fn exit_codes() {
-        assert_eq!(exit_code(7 << 8), 7);
-        assert_eq!(exit_code(libc::SIGKILL), 137);
+        let pid = Pid::from_raw(2);
+        assert_eq!(exit_code(WaitStatus::Exited(pid, 7)), 7);
+        assert_eq!(
+            exit_code(WaitStatus::Signaled(pid, Signal::SIGKILL, false)),
+            137
+        );
     }
 }

@@ -163,30 +163,13 @@ mod tests {
     /// test's children can confuse the "no children left" check.
     #[test]
     fn detach_watcher_in_a_clean_process() {
-        let exe = std::env::current_exe().unwrap();
-        let out = std::process::Command::new(exe)
-            .args([
-                "--exact",
-                "process::notify::tests::detach_probe",
-                "--ignored",
-                "--nocapture",
-            ])
-            .env("BEAMRC_DETACH_PROBE", "1")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{text}");
-        assert!(text.contains("1 passed"), "{text}");
+        crate::process::run_test_alone("process::notify::tests::detach_probe");
     }
 
     #[test]
     #[ignore = "run by detach_watcher_in_a_clean_process"]
     fn detach_probe() {
-        assert_eq!(std::env::var("BEAMRC_DETACH_PROBE").as_deref(), Ok("1"));
+        assert_eq!(std::env::var("BEAMRC_PROBE").as_deref(), Ok("1"));
         let mut fds = [0; 2];
         assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
         // SAFETY: fresh fds owned by nobody else.

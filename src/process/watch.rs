@@ -1,7 +1,7 @@
 //! Looking at processes and logs from outside: is a pid alive, which pid is our run_erl,
 //! what did the VM last write.
+use crate::Result;
 use crate::plan::ExecSpec;
-use crate::{Error, Result};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
@@ -69,10 +69,7 @@ pub fn run(spec: &ExecSpec) -> Result<std::process::ExitStatus> {
         .env_clear()
         .envs(spec.env.iter())
         .status()
-        .map_err(|source| Error::Exec {
-            program: spec.program.clone(),
-            source,
-        })
+        .map_err(|e| crate::process::exec::exec_error(spec, e))
 }
 
 #[cfg(test)]
