@@ -111,7 +111,9 @@ fi
 # Only what the tests need crosses into the root.
 env_pass=(PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 HOME=/root TMPDIR=/tmp
   USER=root TERM=dumb
-  "BEAMRC_FIXTURE_CACHE=${BEAMRC_MATRIX_FIXTURE_CACHE:-/var/cache/beamrc-fixtures}")
+  "BEAMRC_FIXTURE_CACHE=${BEAMRC_MATRIX_FIXTURE_CACHE:-/var/cache/beamrc-fixtures}"
+  # The root has no Rust toolchain: tests that ask cargo for an example get the host's build.
+  "CARGO=$repo/scripts/matrix/cargo-in-root")
 for var in BEAMRC_TEST_BIN RUST_BACKTRACE RUST_TEST_THREADS CARGO_TARGET_DIR; do
   if [ -n "${!var:-}" ]; then env_pass+=("$var=${!var}"); fi
 done
