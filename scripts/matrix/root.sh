@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds (once) and caches a Debian root for the version matrix:
 #   scripts/matrix/root.sh SUITE      # prints the root's directory
-# The root is `debootstrap --variant=minbase SUITE` plus Debian's Erlang/OTP, Elixir and rebar3,
+# The root is `debootstrap --variant=minbase SUITE` plus Debian's Erlang/OTP, Elixir and rebar3
+# (and gcc, which the check tests' NIF fixtures compile with),
 # cached in $BEAMRC_MATRIX_CACHE/SUITE (default /var/cache/beamrc-matrix). It is built in a
 # temp dir next to it and renamed into place, so an interrupted build never leaves a root that
 # looks complete. The root has no /etc/hosts (what debootstrap leaves); scripts/matrix/run.sh
@@ -14,7 +15,7 @@ suite=${1:?usage: scripts/matrix/root.sh [--cached] SUITE}
 case $suite in *[!a-z0-9-]*|'') echo "ERROR: bad suite name '$suite'" >&2; exit 2;; esac
 cache=${BEAMRC_MATRIX_CACHE:-/var/cache/beamrc-matrix}
 # Bump when the recipe below changes: older roots are then rebuilt.
-recipe=beamrc-matrix-root-v1
+recipe=beamrc-matrix-root-v2
 root=$cache/$suite
 if [ -f "$root/.beamrc-matrix/$recipe" ]; then
   echo "$root"
@@ -53,10 +54,10 @@ in_root() { chroot "$tmp" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LAN
   DEBIAN_FRONTEND=noninteractive HOME=/root "$@"; }
 { in_root apt-get "${apt_opts[@]}" update -qq &&
   in_root apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends \
-    erlang-nox erlang-dev elixir rebar3 &&
+    erlang-nox erlang-dev elixir rebar3 gcc libc6-dev &&
   in_root apt-get clean; } >>"$log" 2>&1 || {
   tail -n 20 "$log" >&2; echo "ERROR: installing Erlang/Elixir in the $suite root failed (log: $log)" >&2; exit 1; }
-for tool in erl elixir mix rebar3 epmd unshare script runuser; do
+for tool in erl elixir mix rebar3 epmd unshare script runuser gcc; do
   in_root sh -c "command -v $tool" >/dev/null || { echo "ERROR: $tool missing in the $suite root" >&2; exit 1; }
 done
 umount "$tmp/proc"; mounted=""
