@@ -11,6 +11,7 @@ mod fleet;
 mod kubernetes;
 mod lifecycle;
 mod native_rpc;
+mod no_etc_hosts;
 mod pack;
 mod probes;
 mod process_init;
