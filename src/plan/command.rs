@@ -23,6 +23,14 @@ pub enum Command {
     Version,
     Ping,
     Status,
+    /// `ready [--app APP]… [--process NAME]…`: succeeds only when the node has booted.
+    Ready {
+        args: Vec<OsString>,
+    },
+    /// `wait [--timeout S] [--app APP]… [--process NAME]…`: blocks until ready.
+    Wait {
+        args: Vec<OsString>,
+    },
     Attach,
     Unknown(String),
 }
@@ -58,6 +66,12 @@ impl Command {
             "ping" => Command::Ping,
             "status" => Command::Status,
             "attach" => Command::Attach,
+            "ready" => Command::Ready {
+                args: args[1..].to_vec(),
+            },
+            "wait" => Command::Wait {
+                args: args[1..].to_vec(),
+            },
             _ => Command::Unknown(first.to_string_lossy().into_owned()),
         }
     }
@@ -73,6 +87,14 @@ impl Command {
     /// Commands that boot a VM of the release (and so read vm.args and sys.config).
     pub fn starts_vm(&self) -> bool {
         self.is_start() || matches!(self, Command::Eval { .. })
+    }
+
+    /// Probes (ping, status, ready, wait): they never write a file, so they render nothing.
+    pub fn is_probe(&self) -> bool {
+        matches!(
+            self,
+            Command::Ping | Command::Status | Command::Ready { .. } | Command::Wait { .. }
+        )
     }
 
     /// The start family: start, start_iex, daemon, daemon_iex.
@@ -107,5 +129,12 @@ mod tests {
         assert_eq!(p(&["rpc"]), Command::Rpc { expr: "".into() });
         assert_eq!(p(&["Start"]), Command::Unknown("Start".into()));
         assert!(!p(&["version"]).needs_cookie());
+        assert_eq!(
+            p(&["wait", "--timeout", "3"]),
+            Command::Wait {
+                args: vec!["--timeout".into(), "3".into()]
+            }
+        );
+        assert!(p(&["ready"]).is_probe() && !p(&["pid"]).is_probe());
     }
 }

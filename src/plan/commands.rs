@@ -29,7 +29,9 @@ pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
         | Command::Restart
         | Command::Pid
         | Command::Ping
-        | Command::Status => super::remote::plan(cmd, inputs).map(|p| (p, true)),
+        | Command::Status
+        | Command::Ready { .. }
+        | Command::Wait { .. } => super::remote::plan(cmd, inputs).map(|p| (p, true)),
         Command::Help | Command::Unknown(_) => {
             Err(Error::message(1, format!("ERROR: {cmd:?} has no plan")))
         }
@@ -224,8 +226,10 @@ fn start_action(inputs: &Inputs, spec: super::ExecSpec) -> Result<super::Start> 
         supervise: why.map(|why| super::Supervision {
             why,
             shutdown_timeout: sw.shutdown_timeout,
+            stop_delay: sw.stop_delay,
         }),
         notify,
+        user: sw.user.clone(),
     })
 }
 
