@@ -1,0 +1,74 @@
+//! A release's `.rel` file: `{release, {Name, Vsn}, {erts, EVsn}, [{App, AppVsn, …}]}`.
+use super::terms::{self, T};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rel {
+    pub name: String,
+    pub vsn: String,
+    pub erts: String,
+    /// `(application, version)`, in boot order.
+    pub apps: Vec<(String, String)>,
+}
+
+impl Rel {
+    /// The version of `app` in this release.
+    pub(crate) fn app_vsn(&self, app: &str) -> Option<&str> {
+        self.apps
+            .iter()
+            .find(|(a, _)| a == app)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses a `.rel` file; the error says what is wrong (the caller names the file).
+pub(crate) fn parse(text: &str) -> Result<Rel, String> {
+    let term = terms::consult_one(text).map_err(|e| e.to_string())?;
+    let bad = || "not {release, {Name, Vsn}, {erts, Vsn}, [Apps]}".to_string();
+    let items = term.tuple().ok_or_else(bad)?;
+    let [tag, id, erts, apps] = items else {
+        return Err(bad());
+    };
+    if !tag.is_atom("release") {
+        return Err(bad());
+    }
+    let pair = |t: &T| -> Option<(String, String)> {
+        match t.tuple()? {
+            [a, b, ..] => Some((a.string().or(a.atom().map(str::to_string))?, b.string()?)),
+            _ => None,
+        }
+    };
+    let (name, vsn) = pair(id).ok_or_else(bad)?;
+    let (erts_tag, erts) = pair(erts).ok_or_else(bad)?;
+    if erts_tag != "erts" {
+        return Err(bad());
+    }
+    let apps = apps
+        .list()
+        .ok_or_else(bad)?
+        .iter()
+        .map(pair)
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(bad)?;
+    Ok(Rel {
+        name,
+        vsn,
+        erts,
+        apps,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_versions() {
+        let rel = parse("{release,{\"demo\",\"0.2.0\"},{erts,\"13.1.5\"},[{kernel,\"8.5.3\"},{demo,\"0.2.0\",permanent}]}.").unwrap();
+        assert_eq!(rel.name, "demo");
+        assert_eq!(rel.vsn, "0.2.0");
+        assert_eq!(rel.erts, "13.1.5");
+        assert_eq!(rel.app_vsn("demo"), Some("0.2.0"));
+        assert!(parse("{release, x}.").is_err());
+        assert!(parse("[").is_err());
+    }
+}
