@@ -24,6 +24,13 @@ pub enum Command {
     Ping,
     Status,
     Attach,
+    /// `versions`, `unpack`, `install`/`upgrade`/`downgrade`, `uninstall` (hot upgrades);
+    /// `word` as typed, `vsn` empty when missing.
+    Upgrade {
+        word: String,
+        op: crate::upgrade::Op,
+        vsn: String,
+    },
     Unknown(String),
 }
 
@@ -58,6 +65,9 @@ impl Command {
             "ping" => Command::Ping,
             "status" => Command::Status,
             "attach" => Command::Attach,
+            w @ ("versions" | "unpack" | "install" | "upgrade" | "downgrade" | "uninstall") => {
+                upgrade(w, &args[1..])
+            }
             _ => Command::Unknown(first.to_string_lossy().into_owned()),
         }
     }
@@ -84,6 +94,33 @@ impl Command {
     }
 }
 
+/// relx's argument rule: `--no-permanent` anywhere, the version is the other word (its
+/// part before a `/`).
+fn upgrade(word: &str, rest: &[OsString]) -> Command {
+    use crate::upgrade::Op;
+    let words: Vec<String> = rest
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let permanent = !words.iter().any(|w| w == "--no-permanent");
+    let vsn = words
+        .iter()
+        .find(|w| *w != "--no-permanent")
+        .map(|w| w.split('/').next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let op = match word {
+        "versions" => Op::Versions,
+        "unpack" => Op::Unpack,
+        "uninstall" => Op::Uninstall,
+        _ => Op::Install { permanent },
+    };
+    Command::Upgrade {
+        word: word.to_string(),
+        op,
+        vsn,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +144,13 @@ mod tests {
         assert_eq!(p(&["rpc"]), Command::Rpc { expr: "".into() });
         assert_eq!(p(&["Start"]), Command::Unknown("Start".into()));
         assert!(!p(&["version"]).needs_cookie());
+        assert_eq!(
+            p(&["downgrade", "--no-permanent", "0.1.0"]),
+            Command::Upgrade {
+                word: "downgrade".into(),
+                op: crate::upgrade::Op::Install { permanent: false },
+                vsn: "0.1.0".into()
+            }
+        );
     }
 }

@@ -28,6 +28,7 @@ pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
         | Command::Pid
         | Command::Ping
         | Command::Status => return super::remote::plan(cmd, inputs),
+        Command::Upgrade { word, op, vsn } => return super::upgrade::plan(word, *op, vsn, inputs),
         Command::Help | Command::Unknown(_) => {
             Err(Error::message(1, format!("ERROR: {cmd:?} has no plan")))
         }

@@ -18,6 +18,8 @@ pub const MAX_SECONDS: f64 = 1e9;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(7);
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// relx's install_upgrade.escript waits 300 s for each release_handler call.
+pub const DEFAULT_UPGRADE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_EPMD_PORT: u16 = 4369;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,8 @@ pub struct Switches {
     pub subst_unset: UnsetPolicy,
     /// `ERL_EPMD_PORT`.
     pub epmd_port: u16,
+    /// `BEAMRC_UPGRADE_TIMEOUT`: each release_handler call of the upgrade commands.
+    pub upgrade_timeout: Duration,
 }
 
 impl Default for Switches {
@@ -60,6 +64,7 @@ impl Default for Switches {
             shutdown_timeout: None,
             subst_unset: UnsetPolicy::Error,
             epmd_port: DEFAULT_EPMD_PORT,
+            upgrade_timeout: DEFAULT_UPGRADE_TIMEOUT,
         }
     }
 }
@@ -81,6 +86,7 @@ impl Switches {
             shutdown_timeout: seconds(env, "BEAMRC_SHUTDOWN_TIMEOUT")?,
             subst_unset: UnsetPolicy::from_setting(env.non_empty_str("BEAMRC_SUBST_UNSET"))?,
             epmd_port: epmd_port(env)?,
+            upgrade_timeout: seconds(env, "BEAMRC_UPGRADE_TIMEOUT")?.unwrap_or(d.upgrade_timeout),
         })
     }
 }

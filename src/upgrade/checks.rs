@@ -145,16 +145,29 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
         ),
     };
     let rel_key = rel_name.to_string_lossy().into_owned();
-    let Some(rel_text) = read_target(&rel_key) else {
-        return refuse(
-            2,
-            format!(
-                "{source} has no {rel_key}: release_handler reads the release's name and version from it"
-            ),
-        );
+    let rel = match (read_target(&rel_key), facts.package) {
+        (Some(text), _) => {
+            rel::parse(&text).or_else(|e| refuse(2, format!("{rel_key} in {source}: {e}")))?
+        }
+        // Unpacked already: release_handler deleted the .rel, RELEASES has it.
+        (None, None) => match known_release(files, root, name, target) {
+            Some(rel) => rel,
+            None => {
+                return refuse(
+                    2,
+                    format!("neither {rel_key} nor releases/RELEASES describes {name} {target}"),
+                );
+            }
+        },
+        (None, Some(_)) => {
+            return refuse(
+                2,
+                format!(
+                    "{source} has no {rel_key}: release_handler reads the release's name and version from it"
+                ),
+            );
+        }
     };
-    let rel =
-        rel::parse(&rel_text).or_else(|e| refuse(2, format!("{rel_key} in {source}: {e}")))?;
     if rel.vsn != target || rel.name != name {
         return refuse(
             2,
@@ -165,9 +178,7 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
         );
     }
     checked.push(format!("{rel_key}: {name} {target}"));
-    let running_rel = files
-        .read(&root.join(format!("releases/{}/{name}.rel", facts.running)))
-        .and_then(|b| rel::parse(&text_of(b)).ok());
+    let running_rel = known_release(files, root, name, facts.running);
     let (direction, script) = direction_check(facts, files, &*read_target, &source, &mut checked)?;
     contents_check(facts, files, &rel, running_rel.as_ref(), &mut checked)?;
     let sys_key = vsn_dir.join("sys.config").to_string_lossy().into_owned();
@@ -211,6 +222,18 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
         sys_config,
         checked,
     })
+}
+
+/// An installed release: its `.rel`, else its entry in `releases/RELEASES`.
+fn known_release(files: &dyn Files, root: &Path, name: &str, vsn: &str) -> Option<Rel> {
+    let text = |p: PathBuf| {
+        files
+            .read(&p)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    text(root.join(format!("releases/{vsn}/{name}.rel")))
+        .and_then(|t| rel::parse(&t).ok())
+        .or_else(|| rel::from_releases(&text(root.join("releases/RELEASES"))?, vsn))
 }
 
 /// The relup moving the node from the running version to the target.

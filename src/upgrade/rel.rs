@@ -57,6 +57,31 @@ pub(crate) fn parse(text: &str) -> Result<Rel, String> {
     })
 }
 
+/// The release `vsn` as `releases/RELEASES` records it
+/// (`[{release, Name, Vsn, ErtsVsn, [{App, AppVsn, Dir}], Status}]`): release_handler
+/// deletes `releases/VSN/NAME.rel` after unpacking `"VSN/NAME"`.
+pub(crate) fn from_releases(text: &str, vsn: &str) -> Option<Rel> {
+    let term = terms::consult_one(text).ok()?;
+    term.list()?.iter().find_map(|r| match r.tuple()? {
+        [tag, name, v, erts, apps, _status] if tag.is_atom("release") && v.string()? == vsn => {
+            Some(Rel {
+                name: name.string()?,
+                vsn: vsn.to_string(),
+                erts: erts.string()?,
+                apps: apps
+                    .list()?
+                    .iter()
+                    .map(|a| match a.tuple()? {
+                        [app, av, ..] => Some((app.atom()?.to_string(), av.string()?)),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+            })
+        }
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +95,9 @@ mod tests {
         assert_eq!(rel.app_vsn("demo"), Some("0.2.0"));
         assert!(parse("{release, x}.").is_err());
         assert!(parse("[").is_err());
+        let releases = "%% coding: utf-8\n[{release,\"demo\",\"0.2.0\",\"13.1.5\",[{kernel,\"8.5.3\",\"lib/kernel-8.5.3\"}],old}].";
+        let r = from_releases(releases, "0.2.0").unwrap();
+        assert_eq!((r.erts.as_str(), r.apps.len()), ("13.1.5", 1));
+        assert!(from_releases(releases, "0.3.0").is_none());
     }
 }

@@ -15,6 +15,7 @@ pub(crate) struct Package {
 }
 
 impl Package {
+    #[cfg(test)]
     pub(crate) fn has(&self, name: &str) -> bool {
         self.entries.iter().any(|e| e.trim_end_matches('/') == name)
     }
