@@ -11,3 +11,4 @@ mod process_init;
 mod service;
 mod support;
 mod switches;
+mod upgrade;

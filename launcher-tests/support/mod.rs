@@ -17,6 +17,7 @@ pub mod fixtures;
 pub mod record;
 pub mod release;
 pub mod run;
+pub mod upgrade;
 
 pub use cleanup::{TempDir, kill_processes_under, processes_under};
 pub use epmd::{Epmd, free_port};

@@ -86,6 +86,9 @@ pub(crate) fn inside_build(root: &Path) -> bool {
         .any(|c| matches!(c, Component::Normal(n) if n == "_build"))
 }
 
+/// Reads one of the target's files (by its path in the release).
+type Reader<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
 /// Runs every check; the first refusal wins.
 pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
     let (root, name, target) = (facts.root, facts.name, facts.target);
@@ -103,7 +106,7 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
     let rel_name = vsn_dir.join(format!("{name}.rel"));
     let text_of = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
     // Where the target's files come from: the package, or the unpacked release.
-    let (source, read_target): (String, Box<dyn Fn(&str) -> Option<String>>) = match facts.package {
+    let (source, read_target): (String, Reader) = match facts.package {
         Some((path, pkg)) => {
             if let Some(entry) = pkg.prefixed_entry() {
                 return refuse(
@@ -159,11 +162,22 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
                 );
             }
         },
-        (None, Some(_)) => {
+        (None, Some((_, pkg))) => {
+            let rels: Vec<&str> = pkg
+                .entries
+                .iter()
+                .filter(|e| e.starts_with("releases/") && e.ends_with(".rel"))
+                .map(String::as_str)
+                .collect();
             return refuse(
                 2,
                 format!(
-                    "{source} has no {rel_key}: release_handler reads the release's name and version from it"
+                    "{source} has no {rel_key} (release_handler reads the release's name and version from it); its release files: {}",
+                    if rels.is_empty() {
+                        "none".to_string()
+                    } else {
+                        rels.join(", ")
+                    }
                 ),
             );
         }
