@@ -4,6 +4,7 @@ mod differential;
 mod dist_client;
 mod e2e;
 mod env_sh;
+mod errors;
 mod fixtures_smoke;
 mod lifecycle;
 mod native_rpc;

@@ -16,8 +16,14 @@ use tracing_subscriber::prelude::*;
 
 static INSTALLED: OnceLock<()> = OnceLock::new();
 
-/// Parses a filter, for validating `BEAMRC_LOG` up front.
+/// Parses a filter, for validating `BEAMRC_LOG` up front. The boolean words of beamrc's
+/// switches work too: `1|true|yes|on` is `debug`, `0|false|no|off` is off.
 pub fn parse_filter(text: &str) -> Result<Targets, String> {
+    let text = match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => "debug".to_string(),
+        "0" | "false" | "no" | "off" => "off".to_string(),
+        _ => text.to_string(),
+    };
     text.parse::<Targets>().map_err(|e| e.to_string())
 }
 

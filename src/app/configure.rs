@@ -12,20 +12,20 @@ use std::path::{Path, PathBuf};
 
 /// What configuration decided, beyond the updated variables.
 #[derive(Debug, Default)]
-pub struct Configured {
-    pub cookie: Option<Cookie>,
+pub(crate) struct Configured {
+    pub(crate) cookie: Option<Cookie>,
     /// Rendered files to write before the VM starts.
-    pub files: Vec<RenderedFile>,
+    pub(crate) files: Vec<RenderedFile>,
     /// vm.args names the node itself (`-sname`/`-name`), so no flag is added for it.
-    pub dist_in_vm_args: bool,
+    pub(crate) dist_in_vm_args: bool,
     /// Contents of the rendered sys.config, when it was rendered.
-    pub sys_config: Option<Vec<u8>>,
+    pub(crate) sys_config: Option<Vec<u8>>,
     /// The arguments of the rendered remote.vm.args (for the native/VM decision).
-    pub remote_flags: Option<Vec<String>>,
+    pub(crate) remote_flags: Option<Vec<String>>,
 }
 
 /// `REPLACE_OS_VARS` (Distillery) or `RELX_REPLACE_OS_VARS` (relx) set to anything.
-pub fn substitution_requested(vars: &ReleaseVars) -> bool {
+pub(crate) fn substitution_requested(vars: &ReleaseVars) -> bool {
     ["REPLACE_OS_VARS", "RELX_REPLACE_OS_VARS"]
         .iter()
         .any(|k| vars.env.non_empty(k).is_some())
@@ -33,7 +33,7 @@ pub fn substitution_requested(vars: &ReleaseVars) -> bool {
 
 /// Where this instance's rendered files go: one directory per node, so that several
 /// instances of a release can share a `RELEASE_TMP`.
-pub fn render_dir(vars: &ReleaseVars) -> PathBuf {
+pub(crate) fn render_dir(vars: &ReleaseVars) -> PathBuf {
     let node: String = vars
         .node
         .to_string_lossy()
@@ -49,7 +49,7 @@ pub fn render_dir(vars: &ReleaseVars) -> PathBuf {
     vars.tmp.join("rendered").join(node)
 }
 
-pub fn configure(
+pub(crate) fn configure(
     vars: &mut ReleaseVars,
     root: &Path,
     command: &Command,
@@ -127,8 +127,10 @@ pub fn configure(
 
     if !starts_vm {
         // A hidden VM (remote, or rpc's fallback) reads remote.vm.args: render it too.
-        let src = crate::paths::with_suffix(&vars.remote_vm_args, ".src");
-        if (substitute || src.is_file()) && (vars.remote_vm_args.exists() || src.is_file()) {
+        let source = crate::config::source::source_of(&vars.remote_vm_args);
+        if let Some((_, template)) = source
+            && (substitute || template)
+        {
             let plan = plan_vm_args(&vars.remote_vm_args, &dir, substitute, &lookup, policy)?;
             vars.remote_vm_args = plan.entry.clone();
             vars.env
@@ -139,7 +141,9 @@ pub fn configure(
     }
     if starts_vm {
         let default = vars.default_sys_config();
-        let has_src = crate::paths::with_suffix(&default, ".config.src").is_file();
+        let has_src =
+            crate::config::source::template_of(&crate::paths::with_suffix(&default, ".config"))
+                .is_some();
         if substitute || has_src {
             let plan = plan_sys_config(&default, root, &dir, substitute, &lookup, policy)?;
             if plan.entry_without_ext != default {
@@ -161,7 +165,7 @@ pub fn configure(
 impl Configured {
     /// The cookie is `-setcookie` in vm.args: passing it again on the command line would
     /// give OTP two cookies, and it then ignores both.
-    pub fn cookie_in_vm_args(&self) -> bool {
+    pub(crate) fn cookie_in_vm_args(&self) -> bool {
         matches!(
             self.cookie.as_ref().map(|c| &c.source),
             Some(CookieSource::VmArgs(_))

@@ -52,7 +52,9 @@ pub(crate) fn run(daemon: &Daemon) -> Result<i32> {
     }
 }
 
-fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration) -> Result<i32> {
+/// Waits until the node answers `init:get_status()` with `{started, started}`, run_erl
+/// stays alive, and time remains (also relx's daemon).
+pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration) -> Result<i32> {
     let pipe = daemon.pipe_arg();
     tracing::debug!("waiting up to {} for {} to boot", show(timeout), cfg.target);
     let mut missing_since: Option<Instant> = None;
@@ -62,7 +64,7 @@ fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration) -> Result
             Ok(true) => Some(Ok(0)),
             Err(DistError::CookieMismatch { node }) => Some(Err(failure(
                 daemon,
-                format!("{node} is up but refuses our cookie (check RELEASE_COOKIE)"),
+                format!("{node} is up but refuses our cookie"),
             ))),
             // Scan each time rather than keep a pid: run_erl daemonises through
             // intermediate processes that exit, while the one serving the pipe lives as long

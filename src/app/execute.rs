@@ -46,11 +46,17 @@ fn prepare(steps: &[Prepare]) -> Result<()> {
                 mode,
             } => crate::config::render::write_fresh(path, contents, *mode)?,
             Prepare::RuntimeConfig { path, contents } => {
+                // The script's `(mkdir -p "$RELEASE_TMP" && cat … > COPY)`: the directory gets
+                // the umask's mode, as there.
+                let failed = |source| Error::RuntimeConfig {
+                    path: path.clone(),
+                    source,
+                };
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(failed)?;
+                }
                 crate::config::render::write_fresh(path, contents, 0o600).map_err(|e| match e {
-                    Error::Io { source, .. } => Error::RuntimeConfig {
-                        path: path.clone(),
-                        source,
-                    },
+                    Error::Io { source, .. } => failed(source),
                     other => other,
                 })?
             }

@@ -26,8 +26,12 @@ pub(crate) trait Host {
     ) -> Option<std::path::PathBuf>;
 }
 
-/// The real process.
-pub(crate) struct OsHost;
+/// The real process; `exe` is the executable when the caller already knows it (a packed
+/// release runs its extracted `bin/NAME` in-process), else it is read from the kernel.
+#[derive(Default)]
+pub(crate) struct OsHost {
+    pub exe: Option<std::path::PathBuf>,
+}
 
 impl Host for OsHost {
     fn env(&self) -> EnvMap {
@@ -56,7 +60,10 @@ impl Host for OsHost {
         argv0: &std::ffi::OsStr,
         path: Option<&std::ffi::OsStr>,
     ) -> Option<std::path::PathBuf> {
-        crate::release::locate::current_exe(argv0, path)
+        match &self.exe {
+            Some(exe) => Some(exe.clone()),
+            None => crate::release::locate::current_exe(argv0, path),
+        }
     }
 }
 
@@ -97,7 +104,7 @@ fn timestamp() -> String {
 }
 
 /// The machine's host name (`gethostname(2)`).
-pub(crate) fn hostname() -> String {
+fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
@@ -108,7 +115,7 @@ pub(crate) fn hostname() -> String {
     String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
-pub(crate) fn isatty(fd: i32) -> bool {
+fn isatty(fd: i32) -> bool {
     // SAFETY: isatty only inspects the descriptor.
     unsafe { libc::isatty(fd) == 1 }
 }

@@ -15,7 +15,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub(crate) fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
-    run(&gather::OsHost, argv0, args)
+    run(&gather::OsHost::default(), argv0, args)
+}
+
+/// The release face for an executable path given by the caller instead of read from
+/// `/proc/self/exe` (a packed release runs its extracted `bin/NAME` in-process).
+#[allow(dead_code)] // called by the pack (issue 14) once it is merged
+pub(crate) fn main_at(exe: &Path, argv0: &OsStr, args: &[OsString]) -> Result<i32> {
+    let host = gather::OsHost {
+        exe: Some(exe.to_path_buf()),
+    };
+    run(&host, argv0, args)
 }
 
 /// One launch of `bin/NAME ARGS…` against a process handle.
@@ -226,7 +236,12 @@ fn gather_inputs(
         cli,
         locale,
         rand: host.random_words(),
-        timestamp: if starts_vm {
+        // Only a reboot release's runtime sys.config copy is named after the clock (reading
+        // local time reads the time-zone file).
+        timestamp: if sys_config
+            .as_deref()
+            .is_some_and(crate::config::sys_config::is_runtime_config)
+        {
             host.timestamp()
         } else {
             String::new()

@@ -1,6 +1,5 @@
 //! Questions to the release's running node over a native link, and the polling wait the
 //! lifecycle commands are built from.
-use super::gather;
 use crate::dist::{self, ClientConfig, DistError};
 use std::time::{Duration, Instant};
 
@@ -12,13 +11,20 @@ pub(crate) fn down_reason(cfg: &ClientConfig, e: &DistError) -> String {
             format!("connection refused by {node}: cookie mismatch")
         }
         DistError::EpmdUnreachable { port, .. } => format!("epmd not reachable on port {port}"),
+        // "cannot resolve host H of node N" (issue 9), not "epmd not reachable".
+        DistError::Resolve { .. } => e.to_string(),
         other => format!("node {} does not answer: {other}", cfg.target),
     }
 }
 
 /// The node's OS pid (`os:getpid()`).
 pub(crate) fn os_pid(cfg: &ClientConfig) -> Result<u32, DistError> {
-    let reply = dist::call(cfg, "os", "getpid", Vec::new())?;
+    os_pid_on(&mut dist::Session::connect(cfg)?)
+}
+
+/// `os_pid` on an open session.
+pub(crate) fn os_pid_on(session: &mut dist::Session) -> Result<u32, DistError> {
+    let reply = session.call("os", "getpid", Vec::new())?;
     reply
         .list_items()
         .and_then(|items| {
@@ -33,7 +39,12 @@ pub(crate) fn os_pid(cfg: &ClientConfig) -> Result<u32, DistError> {
 
 /// `init:get_status()` is `{started, started}`: the boot script has run to the end.
 pub(crate) fn node_ready(cfg: &ClientConfig) -> Result<bool, DistError> {
-    let reply = dist::call(cfg, "init", "get_status", Vec::new())?;
+    node_ready_on(&mut dist::Session::connect(cfg)?)
+}
+
+/// `node_ready` on an open session.
+pub(crate) fn node_ready_on(session: &mut dist::Session) -> Result<bool, DistError> {
+    let reply = session.call("init", "get_status", Vec::new())?;
     Ok(matches!(reply.as_tuple(), Some([a, b]) if a.is_atom("started") && b.is_atom("started")))
 }
 
@@ -59,10 +70,10 @@ pub(crate) fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> b
     }
 }
 
-/// Whether the node's host is this machine (then its OS pid means something here).
-pub(crate) fn is_local(node: &str) -> bool {
+/// Whether the node's host is this machine, named `me` (then its OS pid means something
+/// here).
+pub(crate) fn is_local(node: &str, me: &str) -> bool {
     let host = node.split_once('@').map(|(_, h)| h).unwrap_or("");
-    let me = gather::hostname();
     host == me
         || Some(host) == me.split('.').next()
         || dist::epmd::resolve_ipv4(host, 0).is_ok_and(|a| a.ip().is_loopback())

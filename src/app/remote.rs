@@ -2,13 +2,13 @@
 //! and the waits were decided by the planner; the hidden VM (the script's way) is the
 //! executor's, when the plan routes there or the node refuses our handshake.
 use super::gather::Host;
-use super::node::{down_reason, is_local, node_ready, os_pid, wait_until};
-use crate::dist::{self, ClientConfig, DistError, Stdio, Term};
+use super::node::{down_reason, is_local, node_ready_on, os_pid, os_pid_on, wait_until};
+use crate::dist::{self, ClientConfig, DistError, Term};
 use crate::plan::switches::show;
 use crate::plan::{NodeLink, Remote, RemoteOp};
 use crate::{Error, Result};
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a remote operation came to.
 pub(crate) enum Outcome {
@@ -47,7 +47,7 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
     let result = match &remote.op {
         RemoteOp::Ping => return ping(host, &cfg).map(Outcome::Exit),
         RemoteOp::Status => return Ok(Outcome::Exit(status(host, &cfg))),
-        RemoteOp::Stop { wait } => stop(link, &cfg, *wait),
+        RemoteOp::Stop { wait } => stop(host, link, &cfg, *wait),
         RemoteOp::Restart { wait } => restart(link, &cfg, *wait),
         RemoteOp::Pid => rpc(link, &cfg, "IO.puts System.pid()").map_err(Failure::from),
         RemoteOp::Rpc(expr) => rpc(link, &cfg, &expr.to_string_lossy()).map_err(Failure::from),
@@ -82,17 +82,15 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
 
 /// `--rpc-eval NODE EXPR` with our stdio as the remote group leader.
 fn rpc(link: &NodeLink, cfg: &ClientConfig, expr: &str) -> std::result::Result<i32, DistError> {
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
-    let mut io = Stdio {
-        stdin: &mut input,
-        stdout: &mut out,
-        stderr: &mut err,
-        stdout_is_tty: super::gather::isatty(1),
-    };
-    dist::rpc_eval(cfg, expr, link.legacy_rpc, &mut io)
+    with_stdio(cfg, |session| session.rpc_eval(expr, link.legacy_rpc))
+}
+
+/// Runs `f` on one connection whose remote IO (group leader) is our stdio.
+fn with_stdio<T>(
+    cfg: &ClientConfig,
+    f: impl FnOnce(&mut dist::Session) -> std::result::Result<T, DistError>,
+) -> std::result::Result<T, DistError> {
+    dist::with_process_stdio(|io| f(&mut dist::Session::open(cfg, Some(io))?))
 }
 
 fn ping(host: &dyn Host, cfg: &ClientConfig) -> Result<i32> {
@@ -122,23 +120,51 @@ fn status(host: &dyn Host, cfg: &ClientConfig) -> i32 {
     code
 }
 
-/// `System.stop()`, then wait until the node is gone (its OS process too, when local).
-fn stop(link: &NodeLink, cfg: &ClientConfig, wait: Duration) -> std::result::Result<i32, Failure> {
-    let pid = os_pid(cfg)?;
-    let code = rpc(link, cfg, "System.stop()")?;
+/// On one connection: `first` (what to compare with afterwards), then `expr`, then — unless
+/// it failed or there is no wait — the node closing the connection, by `deadline`. Returns
+/// `first`'s answer, the exit code of `expr`, and whether the close came in time.
+fn eval_then_close<T>(
+    link: &NodeLink,
+    cfg: &ClientConfig,
+    expr: &str,
+    wait: Duration,
+    deadline: Option<Instant>,
+    first: impl FnOnce(&mut dist::Session) -> std::result::Result<T, DistError>,
+) -> std::result::Result<(T, i32, bool), DistError> {
+    with_stdio(cfg, |session| {
+        let answer = first(session)?;
+        let code = session.rpc_eval(expr, link.legacy_rpc)?;
+        if code != 0 || wait.is_zero() {
+            return Ok((answer, code, true));
+        }
+        session.set_deadline(deadline);
+        match session.wait_closed() {
+            Ok(()) => Ok((answer, code, true)),
+            Err(DistError::Timeout(_)) => Ok((answer, code, false)),
+            Err(e) => Err(e),
+        }
+    })
+}
+
+/// `System.stop()`, then wait until the node is gone (its OS process too, when local), on
+/// one connection: the node closing it at the end of its shutdown is the event waited for
+/// (no polling of EPMD, no reconnecting).
+fn stop(
+    host: &dyn Host,
+    link: &NodeLink,
+    cfg: &ClientConfig,
+    wait: Duration,
+) -> std::result::Result<i32, Failure> {
+    let deadline = Instant::now().checked_add(wait);
+    let (pid, code, closed) =
+        eval_then_close(link, cfg, "System.stop()", wait, deadline, os_pid_on)?;
     if code != 0 || wait.is_zero() {
         return Ok(code);
     }
-    let local = is_local(&cfg.target);
-    let gone = wait_until(wait, || {
-        let unregistered = matches!(
-            dist::ping(cfg),
-            Err(DistError::NotRegistered { .. }
-                | DistError::EpmdUnreachable { .. }
-                | DistError::Connect { .. })
-        );
-        unregistered && (!local || !crate::process::watch::pid_alive(pid))
-    });
+    let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
+    let gone = closed
+        && (!is_local(&cfg.target, &host.hostname())
+            || wait_until(left, || !crate::process::watch::pid_alive(pid)));
     if gone {
         Ok(code)
     } else {
@@ -151,29 +177,38 @@ fn stop(link: &NodeLink, cfg: &ClientConfig, wait: Duration) -> std::result::Res
 }
 
 /// `System.restart()`, then wait until the applications are back (a new application
-/// controller and `init:get_status()` started).
+/// controller and `init:get_status()` started). Events, not polls: the node closes our
+/// connection when its kernel restarts; then one new connection (retried only while the
+/// node is not registered yet) subscribes to the end of its boot (`Session::wait_started`).
 fn restart(
     link: &NodeLink,
     cfg: &ClientConfig,
     wait: Duration,
 ) -> std::result::Result<i32, Failure> {
-    let controller = || {
-        dist::call(
-            cfg,
+    let deadline = Instant::now().checked_add(wait);
+    let controller = |session: &mut dist::Session| {
+        session.call(
             "erlang",
             "whereis",
             vec![Term::atom("application_controller")],
         )
     };
-    let before = controller()?;
-    let code = rpc(link, cfg, "System.restart()")?;
+    let (before, code, dropped) =
+        eval_then_close(link, cfg, "System.restart()", wait, deadline, controller)?;
     if code != 0 || wait.is_zero() {
         return Ok(code);
     }
-    let back = wait_until(wait, || {
-        matches!(controller(), Ok(now) if now != before && !now.is_atom("undefined"))
-            && matches!(node_ready(cfg), Ok(true))
-    });
+    let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
+    let back = dropped
+        && wait_until(left, || {
+            let Ok(mut session) = dist::Session::connect(cfg) else {
+                return false; // not back yet: reconnect on the next round
+            };
+            session.set_deadline(deadline);
+            session.wait_started().is_ok()
+                && matches!(controller(&mut session), Ok(now) if now != before && !now.is_atom("undefined"))
+                && matches!(node_ready_on(&mut session), Ok(true))
+        });
     if back {
         Ok(code)
     } else {

@@ -159,7 +159,7 @@ fn dry_run_shows_routes_and_reasons() {
     .unwrap();
     let out = dry(&root, &["pid"], &[]);
     assert!(
-        out.contains("route hidden VM (distribution is customised (-proto_dist))"),
+        out.contains("route hidden VM (distribution is customised (-proto_dist inet_tls))"),
         "{out}"
     );
 }

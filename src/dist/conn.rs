@@ -4,15 +4,18 @@
 //! flag the body is `112` (pass-through), the control tuple, and for sends the message.
 //! A zero-length packet is a tick and must be answered, or the node drops us after about
 //! net_ticktime seconds.
-use std::io::{BufReader, ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufReader, ErrorKind, Read};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::etf::{self, Pid, Reference, Term};
-use super::handshake;
-use super::{ClientConfig, DistError, epmd, random_u32, remaining};
+use super::wire::{self, Timed};
+use super::{
+    ClientConfig, DistError, cookie, deadline_after, epmd, handshake, random_u32, remaining,
+    resolve,
+};
 
 const PASS_THROUGH: u8 = 112;
 
@@ -33,26 +36,88 @@ const LIVENESS: Duration = Duration::from_secs(90);
 /// How often the keep-alive thread ticks while we cannot read the socket.
 const KEEPALIVE_EVERY: Duration = Duration::from_secs(1);
 
-/// Largest packet we accept; anything bigger is garbage, not a reply.
-const MAX_PACKET: u32 = 1 << 30;
+/// Largest packet we accept. Without DFLAG_FRAGMENTS the node sends each message in one
+/// packet, so this bounds one `put_chars` of remote output; anything bigger is refused
+/// before a byte of it is buffered (and a lying length allocates nothing: the buffer grows
+/// only as bytes arrive).
+pub(crate) const MAX_PACKET: usize = 64 << 20;
 
 pub struct Conn {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Timed>,
     writer: Arc<Mutex<TcpStream>>,
     own_pid: Pid,
     next_ref: u32,
+    /// Bounds every read and write of the current call (None: as long as the node lives).
+    deadline: Option<Instant>,
     /// Dropping the sender stops the keep-alive thread.
     keepalive: Option<mpsc::Sender<()>>,
 }
 
 impl Conn {
-    /// EPMD lookup, TCP connect and handshake, all within `cfg.connect_timeout`.
+    /// Host resolution, EPMD lookup (unless the port is given), TCP connect and handshake,
+    /// all within one `cfg.connect_timeout`.
     pub fn open(cfg: &ClientConfig) -> Result<Conn, DistError> {
-        let deadline = Instant::now() + cfg.connect_timeout;
+        // A timeout too large for an Instant: a century is as good as forever.
+        let deadline = deadline_after(cfg.connect_timeout)
+            .or_else(|| deadline_after(Duration::from_secs(100 * 365 * 86_400)))
+            .unwrap_or_else(Instant::now);
         let (alive, host) = cfg.target.split_once('@').ok_or_else(|| {
             DistError::Protocol(format!("epmd: node name {:?} has no @host", cfg.target))
         })?;
-        let info = epmd::port_please(host, cfg.epmd_port, alive, deadline)?;
+        let resolve = || {
+            resolve::resolve(host, cfg.family, deadline).map_err(|e| match e {
+                resolve::ResolveError::Timeout => DistError::Timeout("connect"),
+                resolve::ResolveError::NotFound => DistError::Resolve {
+                    host: host.to_string(),
+                    node: cfg.target.clone(),
+                },
+            })
+        };
+        let addr = match (cfg.dist_port, cfg.address) {
+            (Some(port), Some(ip)) => SocketAddr::new(ip, port),
+            (Some(port), None) => SocketAddr::new(resolve()?, port),
+            (None, address) => {
+                let ip = resolve()?;
+                let epmd = SocketAddr::new(ip, cfg.epmd_port);
+                let port = epmd::port_please(epmd, host, alive, deadline)?.port;
+                SocketAddr::new(address.unwrap_or(ip), port)
+            }
+        };
+        let naming = if cfg.dynamic_name {
+            let host = cfg
+                .own_name
+                .rsplit_once('@')
+                .map_or(cfg.own_name.as_str(), |(_, h)| h);
+            handshake::Naming::Dynamic {
+                host: host.to_string(),
+            }
+        } else {
+            handshake::Naming::Static {
+                name: cfg.own_name.clone(),
+                creation: random_u32().max(4),
+            }
+        };
+        // A non-ASCII cookie has two readings (see cookie.rs); the node closes the
+        // connection on the wrong one, and we try the other within the same deadline.
+        let mut mismatch = None;
+        for bytes in cookie::candidates(&cfg.cookie, cookie::our_locale_is_utf8()) {
+            match Conn::connect(cfg, addr, &naming, &bytes, deadline) {
+                Err(e @ DistError::CookieMismatch { .. }) => mismatch = Some(e),
+                other => return other,
+            }
+        }
+        Err(mismatch.unwrap_or(DistError::CookieMismatch {
+            node: cfg.target.clone(),
+        }))
+    }
+
+    fn connect(
+        cfg: &ClientConfig,
+        addr: SocketAddr,
+        naming: &handshake::Naming,
+        cookie: &[u8],
+        deadline: Instant,
+    ) -> Result<Conn, DistError> {
         let connect_err = |source: std::io::Error| match source.kind() {
             ErrorKind::TimedOut => DistError::Timeout("connect"),
             _ => DistError::Connect {
@@ -60,37 +125,43 @@ impl Conn {
                 source,
             },
         };
-        let addr = epmd::resolve_ipv4(host, info.port).map_err(connect_err)?;
         let mut stream = TcpStream::connect_timeout(&addr, remaining(deadline, "connect")?)
             .map_err(connect_err)?;
         // Erlang's inet_tcp_dist sets nodelay too; without it small frames stall ~40-90 ms.
         stream.set_nodelay(true).map_err(connect_err)?;
-        let creation = random_u32().max(4);
         // The peer's flags need no check: OTP 23+ nodes speak everything we use.
-        handshake::run(
+        let (_, me) = handshake::run(
             &mut stream,
             &cfg.target,
-            &cfg.own_name,
-            &cfg.cookie,
-            creation,
+            naming,
+            cookie,
             random_u32(),
             deadline,
         )?;
-        stream.set_read_timeout(None).map_err(connect_err)?;
-        stream.set_write_timeout(None).map_err(connect_err)?;
         let writer = stream.try_clone().map_err(connect_err)?;
         Ok(Conn {
-            reader: BufReader::new(stream),
+            reader: BufReader::new(Timed::new(stream, None, LIVENESS)),
             writer: Arc::new(Mutex::new(writer)),
             own_pid: Pid {
-                node: cfg.own_name.clone(),
+                node: me.name,
                 id: 1,
                 serial: 0,
-                creation,
+                creation: me.creation,
             },
             next_ref: random_u32() & 0x3ffff,
+            deadline: None,
             keepalive: None,
         })
+    }
+
+    /// Bounds every later read and write (None: wait as long as the node stays alive).
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
+    /// Our node name on this connection (the node's choice with dynamic names).
+    pub fn own_name(&self) -> &str {
+        &self.own_pid.node
     }
 
     pub fn own_pid(&self) -> &Pid {
@@ -131,16 +202,16 @@ impl Conn {
         let len = u32::try_from(frame.len() - 4)
             .map_err(|_| DistError::Protocol("message too large".into()))?;
         frame[..4].copy_from_slice(&len.to_be_bytes());
-        write_all(&self.writer, &frame)
+        write_all(&self.writer, &frame, self.deadline)
     }
 
     /// The next message addressed to us. Answers ticks and skips link/monitor/exit
-    /// signals while waiting. `deadline` None waits as long as the node stays alive.
-    pub fn recv(&mut self, deadline: Option<Instant>) -> Result<Term, DistError> {
+    /// signals while waiting.
+    pub fn recv(&mut self) -> Result<Term, DistError> {
         loop {
-            let body = self.read_packet(deadline)?;
+            let body = self.read_packet()?;
             if body.is_empty() {
-                write_all(&self.writer, &[0, 0, 0, 0])?;
+                write_all(&self.writer, &[0, 0, 0, 0], self.deadline)?;
                 continue;
             }
             if let Some(msg) = parse_packet(&body)? {
@@ -149,32 +220,31 @@ impl Conn {
         }
     }
 
-    fn read_packet(&mut self, deadline: Option<Instant>) -> Result<Vec<u8>, DistError> {
-        let wait = match deadline {
-            Some(d) => remaining(d, "call")?.min(LIVENESS),
-            None => LIVENESS,
-        };
-        let stream = self.reader.get_ref();
-        stream
-            .set_read_timeout(Some(wait))
-            .map_err(|_| DistError::ConnectionClosed)?;
+    /// Waits until the node closes the connection (it halted or stopped), answering ticks
+    /// and dropping messages meanwhile. `Err(Timeout("call"))` at the deadline.
+    pub fn wait_closed(&mut self) -> Result<(), DistError> {
+        loop {
+            match self.recv() {
+                Ok(_) => {}
+                Err(DistError::ConnectionClosed) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One packet; every read is bounded by the deadline in total (a node that trickles a
+    /// frame cannot stretch it) and by LIVENESS of silence.
+    fn read_packet(&mut self) -> Result<Vec<u8>, DistError> {
+        self.reader.get_mut().deadline = self.deadline;
         let mut len = [0u8; 4];
-        self.reader
-            .read_exact(&mut len)
-            .map_err(|e| read_error(e, deadline))?;
-        let len = u32::from_be_bytes(len);
+        self.reader.read_exact(&mut len).map_err(read_error)?;
+        let len = u32::from_be_bytes(len) as usize;
         if len > MAX_PACKET {
-            return Err(DistError::Protocol(format!("packet of {len} bytes")));
+            return Err(DistError::Protocol(format!(
+                "the node sent a packet of {len} bytes; the limit is {MAX_PACKET}"
+            )));
         }
-        let mut body = Vec::new();
-        (&mut self.reader)
-            .take(u64::from(len))
-            .read_to_end(&mut body)
-            .map_err(|e| read_error(e, deadline))?;
-        if body.len() != len as usize {
-            return Err(DistError::ConnectionClosed);
-        }
-        Ok(body)
+        wire::read_exact_growing(&mut self.reader, len).map_err(read_error)
     }
 
     /// Starts ticking in the background; needed while we block on stdin and so cannot
@@ -189,7 +259,7 @@ impl Conn {
             .name("dist-tick".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(KEEPALIVE_EVERY) {
-                    if write_all(&writer, &[0, 0, 0, 0]).is_err() {
+                    if write_all(&writer, &[0, 0, 0, 0], None).is_err() {
                         break;
                     }
                 }
@@ -200,30 +270,30 @@ impl Conn {
     }
 }
 
-fn write_all(writer: &Mutex<TcpStream>, bytes: &[u8]) -> Result<(), DistError> {
-    // One write per frame, under the lock, so frames from the tick thread never interleave.
-    let mut stream = writer
+fn write_all(
+    writer: &Mutex<TcpStream>,
+    bytes: &[u8],
+    deadline: Option<Instant>,
+) -> Result<(), DistError> {
+    // One frame at a time, under the lock, so frames from the tick thread never interleave.
+    let stream = writer
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    stream
-        .write_all(bytes)
-        .map_err(|_| DistError::ConnectionClosed)
+    wire::write_all_by(&stream, bytes, deadline, LIVENESS).map_err(read_error)
 }
 
-fn read_error(e: std::io::Error, deadline: Option<Instant>) -> DistError {
-    match e.kind() {
-        ErrorKind::TimedOut | ErrorKind::WouldBlock
-            if deadline.is_some_and(|d| Instant::now() >= d) =>
-        {
-            DistError::Timeout("call")
-        }
-        // Silent for longer than any tick interval: the node is gone (nodedown).
-        _ => DistError::ConnectionClosed,
+/// A failed read or write: the deadline, or else the connection is gone (closed, reset, or
+/// silent for longer than any tick interval: nodedown).
+fn read_error(e: std::io::Error) -> DistError {
+    if wire::is_deadline(&e) {
+        DistError::Timeout("call")
+    } else {
+        DistError::ConnectionClosed
     }
 }
 
 /// The message carried by a packet if it is a send to us; None for other signals.
-fn parse_packet(body: &[u8]) -> Result<Option<Term>, DistError> {
+pub(super) fn parse_packet(body: &[u8]) -> Result<Option<Term>, DistError> {
     let protocol = |e: etf::DecodeError| DistError::Protocol(e.to_string());
     let Some((&PASS_THROUGH, rest)) = body.split_first() else {
         return Err(DistError::Protocol(format!(

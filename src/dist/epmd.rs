@@ -1,9 +1,9 @@
 //! EPMD lookup (PORT_PLEASE2) over IPv4, as `erl_epmd` does for an `inet_tcp` node.
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Instant;
 
-use super::{DistError, remaining};
+use super::resolve::{self, Family};
+use super::{DistError, remaining, wire};
 
 const PORT_PLEASE2_REQ: u8 = b'z';
 const PORT2_RESP: u8 = b'w';
@@ -17,12 +17,12 @@ pub struct NodeInfo {
     pub lowest_version: u16,
 }
 
-/// The IPv4 address of `host`; Erlang resolves with `inet:gethostbyname(Host, inet)`.
+/// The IPv4 address of `host`, resolved as the VM resolves it (see `resolve.rs`).
 pub fn resolve_ipv4(host: &str, port: u16) -> Result<SocketAddr, std::io::Error> {
-    (host, port)
-        .to_socket_addrs()?
-        .find(SocketAddr::is_ipv4)
-        .ok_or_else(|| {
+    let deadline = Instant::now() + std::time::Duration::from_secs(7);
+    resolve::resolve(host, Family::Inet, deadline)
+        .map(|ip| SocketAddr::new(ip, port))
+        .map_err(|_| {
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 format!("no IPv4 address for {host}"),
@@ -30,42 +30,49 @@ pub fn resolve_ipv4(host: &str, port: u16) -> Result<SocketAddr, std::io::Error>
         })
 }
 
-/// Asks the EPMD on `host:epmd_port` for the distribution port of `alive`.
+/// Largest EPMD reply we read: a PORT2_RESP is at most ~64 KiB (two u16-sized fields).
+const MAX_REPLY: usize = 2 * 64 * 1024 + 16;
+
+/// Asks the EPMD at `addr` (`host` names it in errors) for the distribution port of
+/// `alive`. Connect, request and reply all fit in `deadline`: every read is bounded by the
+/// time left, so an EPMD that trickles its reply cannot stretch it.
 pub fn port_please(
+    addr: SocketAddr,
     host: &str,
-    epmd_port: u16,
     alive: &str,
     deadline: Instant,
 ) -> Result<NodeInfo, DistError> {
     let unreachable = |source| DistError::EpmdUnreachable {
         host: host.to_string(),
-        port: epmd_port,
+        port: addr.port(),
         source,
     };
-    let addr = resolve_ipv4(host, epmd_port).map_err(unreachable)?;
-    let mut stream =
+    let stream =
         TcpStream::connect_timeout(&addr, remaining(deadline, "connect")?).map_err(|e| match e
             .kind()
         {
             std::io::ErrorKind::TimedOut => DistError::Timeout("connect"),
             _ => unreachable(e),
         })?;
-    stream
-        .write_all(&request(alive))
+    let req = request(alive).ok_or_else(|| DistError::NotRegistered {
+        node: alive.to_string(),
+    })?;
+    wire::write_all_by(&stream, &req, Some(deadline), IDLE)
         .map_err(|e| io_error(e, "epmd: sending request"))?;
     // EPMD closes the socket after one reply, so read to the end.
-    let mut reply = Vec::new();
-    stream
-        .set_read_timeout(Some(remaining(deadline, "connect")?))
-        .map_err(|e| io_error(e, "epmd"))?;
-    stream
-        .take(64 * 1024)
-        .read_to_end(&mut reply)
+    let mut reader = wire::Timed::new(&stream, Some(deadline), IDLE);
+    let reply = wire::read_to_end_limited(&mut reader, MAX_REPLY)
         .map_err(|e| io_error(e, "epmd: reading reply"))?;
     parse_reply(&reply, alive)
 }
 
+/// Silence bound per read (the deadline is the real bound).
+const IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 fn io_error(e: std::io::Error, what: &str) -> DistError {
+    if wire::is_deadline(&e) {
+        return DistError::Timeout("connect");
+    }
     match e.kind() {
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
             DistError::Timeout("connect")
@@ -74,12 +81,16 @@ fn io_error(e: std::io::Error, what: &str) -> DistError {
     }
 }
 
-fn request(alive: &str) -> Vec<u8> {
+/// None for a name too long to be registered (EPMD's names are at most 255 bytes).
+fn request(alive: &str) -> Option<Vec<u8>> {
+    if alive.is_empty() || alive.len() > 255 {
+        return None;
+    }
     let len = (1 + alive.len()) as u16;
     let mut req = len.to_be_bytes().to_vec();
     req.push(PORT_PLEASE2_REQ);
     req.extend_from_slice(alive.as_bytes());
-    req
+    Some(req)
 }
 
 /// Parses a PORT2_RESP; a non-zero result means the name is not registered.
@@ -105,8 +116,9 @@ pub fn parse_reply(reply: &[u8], alive: &str) -> Result<NodeInfo, DistError> {
                 highest_version: u16_at(4) as u16,
                 lowest_version: u16_at(6) as u16,
             };
+            // erl_epmd registers protocol 0 for inet_tcp and inet6_tcp alike.
             if rest[3] != 0 {
-                return Err(bad("node does not use TCP/IPv4"));
+                return Err(bad("node does not use TCP"));
             }
             if info.highest_version < 6 {
                 return Err(bad("node is older than OTP 23 (distribution version < 6)"));
@@ -123,8 +135,13 @@ pub fn parse_reply(reply: &[u8], alive: &str) -> Result<NodeInfo, DistError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::net::TcpListener;
     use std::time::Duration;
+
+    fn local(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
 
     fn reply(port: u16) -> Vec<u8> {
         let mut r = vec![b'w', 0];
@@ -137,7 +154,12 @@ mod tests {
 
     #[test]
     fn request_bytes() {
-        assert_eq!(request("demo"), vec![0, 5, b'z', b'd', b'e', b'm', b'o']);
+        assert_eq!(
+            request("demo").unwrap(),
+            vec![0, 5, b'z', b'd', b'e', b'm', b'o']
+        );
+        assert!(request("").is_none());
+        assert!(request(&"x".repeat(256)).is_none());
     }
 
     #[test]
@@ -174,7 +196,7 @@ mod tests {
             l.local_addr().unwrap().port()
         };
         let deadline = Instant::now() + Duration::from_secs(2);
-        let err = port_please("127.0.0.1", port, "x", deadline).unwrap_err();
+        let err = port_please(local(port), "127.0.0.1", "x", deadline).unwrap_err();
         assert!(matches!(err, DistError::EpmdUnreachable { .. }), "{err}");
     }
 
@@ -188,8 +210,13 @@ mod tests {
             drop(s);
         });
         let start = Instant::now();
-        let err =
-            port_please("127.0.0.1", port, "x", start + Duration::from_millis(300)).unwrap_err();
+        let err = port_please(
+            local(port),
+            "127.0.0.1",
+            "x",
+            start + Duration::from_millis(300),
+        )
+        .unwrap_err();
         assert!(matches!(err, DistError::Timeout(_)), "{err}");
         assert!(start.elapsed() < Duration::from_secs(1));
         keep.join().unwrap();
@@ -204,7 +231,7 @@ mod tests {
             let _ = s.write_all(&[0xde, 0xad, 0xbe, 0xef]);
         });
         let deadline = Instant::now() + Duration::from_secs(2);
-        let err = port_please("127.0.0.1", port, "x", deadline).unwrap_err();
+        let err = port_please(local(port), "127.0.0.1", "x", deadline).unwrap_err();
         assert!(matches!(err, DistError::Protocol(_)), "{err}");
         t.join().unwrap();
     }

@@ -1,5 +1,6 @@
 //! Test support: a fake EPMD and a fake node speaking just enough protocol to exercise the
-//! client's error paths without a real VM.
+//! client's error paths without a real VM — politely, or as a hostile peer would (trickle,
+//! stall, garbage, close mid-message, absurd lengths).
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
@@ -7,44 +8,108 @@ use std::time::Duration;
 
 use super::ClientConfig;
 use super::etf::{self, Term};
-use super::handshake::{OUR_FLAGS, digest};
+use super::handshake::{NAME_ME, OUR_FLAGS, digest};
 
 pub const COOKIE: &str = "fakecookie";
 pub const NODE: &str = "fake@127.0.0.1";
+/// The name the fake node gives a client that asks to be named.
+pub const ASSIGNED: &str = "B6X3@127.0.0.1";
+
+/// How a fake peer sends what it has to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manner {
+    /// All at once.
+    Polite,
+    /// One byte per period.
+    Trickle(Duration),
+    /// Reads the request, then says nothing until the client hangs up.
+    Stall,
+    /// Answers with bytes that are not the protocol.
+    Garbage,
+    /// Closes the connection half-way through its answer.
+    CloseMidway,
+}
 
 /// Starts EPMD + node threads; after a successful handshake `behaviour` gets the socket.
 pub fn start(behaviour: impl FnOnce(TcpStream) + Send + 'static) -> (ClientConfig, JoinHandle<()>) {
+    start_with(Manner::Polite, Manner::Polite, behaviour)
+}
+
+/// Like `start`, with the manner of the EPMD's reply and of the node's handshake.
+pub fn start_with(
+    epmd_manner: Manner,
+    handshake_manner: Manner,
+    behaviour: impl FnOnce(TcpStream) + Send + 'static,
+) -> (ClientConfig, JoinHandle<()>) {
     let epmd = TcpListener::bind("127.0.0.1:0").unwrap();
     let node = TcpListener::bind("127.0.0.1:0").unwrap();
     let epmd_port = epmd.local_addr().unwrap().port();
     let node_port = node.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
-        serve_epmd(epmd, node_port);
+        if !serve_epmd(epmd, node_port, epmd_manner) {
+            return;
+        }
         let mut s = node.accept().unwrap().0;
-        if accept_handshake(&mut s) {
+        if accept_handshake(&mut s, handshake_manner) {
             behaviour(s);
         }
     });
     let cfg = ClientConfig {
-        target: NODE.into(),
-        own_name: "me@127.0.0.1".into(),
-        cookie: COOKIE.into(),
         epmd_port,
         connect_timeout: Duration::from_secs(3),
         call_timeout: Some(Duration::from_millis(500)),
+        ..ClientConfig::new(NODE, "me@127.0.0.1", COOKIE)
     };
     (cfg, handle)
 }
 
-fn serve_epmd(epmd: TcpListener, node_port: u16) {
+/// Writes `bytes` in `manner`; false when the client has gone or the manner ends the talk.
+pub fn say(s: &mut TcpStream, bytes: &[u8], manner: Manner) -> bool {
+    match manner {
+        Manner::Polite => s.write_all(bytes).is_ok(),
+        Manner::Trickle(period) => {
+            for b in bytes {
+                if s.write_all(&[*b]).is_err() {
+                    return false;
+                }
+                std::thread::sleep(period);
+            }
+            true
+        }
+        Manner::Stall => {
+            wait_for_hangup(s);
+            false
+        }
+        Manner::Garbage => {
+            let _ = s.write_all(b"\x00\x05HTTP/1.1 400 Bad Request\r\n\r\n");
+            false
+        }
+        Manner::CloseMidway => {
+            let _ = s.write_all(&bytes[..bytes.len() / 2]);
+            false
+        }
+    }
+}
+
+/// Reads until the client closes its end (so a stalling peer ends with the test).
+pub fn wait_for_hangup(s: &mut TcpStream) {
+    let mut sink = [0u8; 4096];
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+/// One PORT_PLEASE2 exchange; false if the node should not be served after it.
+fn serve_epmd(epmd: TcpListener, node_port: u16, manner: Manner) -> bool {
     let mut s = epmd.accept().unwrap().0;
     let mut req = [0u8; 3 + 4];
-    s.read_exact(&mut req).unwrap(); // len, 'z', "fake"
+    if s.read_exact(&mut req).is_err() {
+        return false; // len, 'z', "fake"
+    }
     let mut reply = vec![b'w', 0];
     reply.extend_from_slice(&node_port.to_be_bytes());
     reply.extend_from_slice(&[77, 0, 0, 6, 0, 6, 0, 4]);
     reply.extend_from_slice(b"fake\0\0");
-    s.write_all(&reply).unwrap();
+    say(&mut s, &reply, manner)
 }
 
 fn read_packet2(s: &mut TcpStream) -> Option<Vec<u8>> {
@@ -55,36 +120,47 @@ fn read_packet2(s: &mut TcpStream) -> Option<Vec<u8>> {
     Some(body)
 }
 
-fn write_packet2(s: &mut TcpStream, body: &[u8]) {
+fn packet2(body: &[u8]) -> Vec<u8> {
     let mut f = (body.len() as u16).to_be_bytes().to_vec();
     f.extend_from_slice(body);
-    s.write_all(&f).unwrap();
+    f
 }
 
-/// The acceptor side of the handshake; false if the client's digest was wrong.
-fn accept_handshake(s: &mut TcpStream) -> bool {
-    let Some(_name) = read_packet2(s) else {
+/// The acceptor side of the handshake; false if the client's digest was wrong or the
+/// manner ended the talk. Names a client that asks (NAME_ME) `ASSIGNED`.
+fn accept_handshake(s: &mut TcpStream, manner: Manner) -> bool {
+    let Some(name) = read_packet2(s) else {
         return false;
     };
-    write_packet2(s, b"sok");
+    let flags = u64::from_be_bytes(name[1..9].try_into().unwrap());
+    let mut status = b"sok".to_vec();
+    if flags & NAME_ME != 0 {
+        status = b"snamed:".to_vec();
+        status.extend_from_slice(&(ASSIGNED.len() as u16).to_be_bytes());
+        status.extend_from_slice(ASSIGNED.as_bytes());
+        status.extend_from_slice(&9u32.to_be_bytes());
+    }
     let mut ch = vec![b'N'];
     ch.extend_from_slice(&OUR_FLAGS.to_be_bytes());
     ch.extend_from_slice(&777u32.to_be_bytes());
     ch.extend_from_slice(&9u32.to_be_bytes());
     ch.extend_from_slice(&(NODE.len() as u16).to_be_bytes());
     ch.extend_from_slice(NODE.as_bytes());
-    write_packet2(s, &ch);
+    let mut first = packet2(&status);
+    first.extend(packet2(&ch));
+    if !say(s, &first, manner) {
+        return false;
+    }
     let Some(reply) = read_packet2(s) else {
         return false;
     };
-    if reply.len() != 21 || reply[5..] != digest(COOKIE, 777) {
+    if reply.len() != 21 || reply[5..] != digest(COOKIE.as_bytes(), 777) {
         return false;
     }
     let theirs = u32::from_be_bytes(reply[1..5].try_into().unwrap());
     let mut ack = vec![b'a'];
-    ack.extend_from_slice(&digest(COOKIE, theirs));
-    write_packet2(s, &ack);
-    true
+    ack.extend_from_slice(&digest(COOKIE.as_bytes(), theirs));
+    s.write_all(&packet2(&ack)).is_ok()
 }
 
 /// Reads one packet after the handshake: None for a tick, else (control, message).
@@ -103,15 +179,20 @@ pub fn read_frame(s: &mut TcpStream) -> Option<(Term, Option<Term>)> {
     Some((control, msg))
 }
 
-/// Sends `msg` to `to` (SEND).
-pub fn send(s: &mut TcpStream, to: &Term, msg: &Term) {
+/// The bytes of a SEND of `msg` to `to`, length prefix included.
+pub fn send_frame(to: &Term, msg: &Term) -> Vec<u8> {
     let control = Term::Tuple(vec![Term::Int(2), Term::atom(""), to.clone()]);
     let mut body = vec![112];
     body.extend(control.to_bytes());
     body.extend(msg.to_bytes());
     let mut frame = (body.len() as u32).to_be_bytes().to_vec();
     frame.extend(body);
-    s.write_all(&frame).unwrap();
+    frame
+}
+
+/// Sends `msg` to `to` (SEND).
+pub fn send(s: &mut TcpStream, to: &Term, msg: &Term) {
+    s.write_all(&send_frame(to, msg)).unwrap();
 }
 
 /// Reads the client's rex `$gen_call` and returns (caller pid, ref, request).

@@ -1,11 +1,14 @@
 //! Version-6 distribution handshake, initiating side (`dist_util:handshake_we_started/1`).
 //!
 //! Every handshake message is a 2-byte big-endian length followed by the body.
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::{DistError, md5, remaining};
+use super::{DistError, md5, wire};
+
+/// Silence bound per read during the handshake (the deadline is the real bound).
+const IDLE: Duration = Duration::from_secs(3600);
 
 // Capability flags (kernel `dist.hrl`).
 pub const EXTENDED_REFERENCES: u64 = 0x4;
@@ -47,6 +50,11 @@ pub const OUR_FLAGS: u64 = EXTENDED_REFERENCES
     | MANDATORY_25_DIGEST
     | V4_NC;
 
+/// DFLAG_NAME_ME: "name me" (OTP 23+ dynamic node names, as `erl_call -R`). We send only
+/// our host; the node answers status `named:` with a name from its pool, which it reuses
+/// after we disconnect, so repeated probes do not grow its atom table.
+pub const NAME_ME: u64 = 1 << 33;
+
 /// The result of a successful handshake.
 #[derive(Debug, Clone)]
 pub struct Peer {
@@ -55,43 +63,67 @@ pub struct Peer {
     pub creation: u32,
 }
 
-/// `md5(Cookie ++ integer_to_list(Challenge))`.
-pub fn digest(cookie: &str, challenge: u32) -> [u8; 16] {
-    md5::digest(format!("{cookie}{challenge}").as_bytes())
+/// How we name ourselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Naming {
+    /// Our full `alive@host` name and a creation of our choosing.
+    Static { name: String, creation: u32 },
+    /// Let the node name us (`NAME_ME`); `host` is our host part.
+    Dynamic { host: String },
 }
 
-/// Runs the handshake on a connected socket. `challenge` is our random challenge.
+/// Who we are on this connection: our node name and creation (for pids and references).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub creation: u32,
+}
+
+/// `md5(Cookie ++ integer_to_list(Challenge))`, over the bytes the node hashes for the
+/// cookie (see `cookie.rs`).
+pub fn digest(cookie: &[u8], challenge: u32) -> [u8; 16] {
+    let mut input = cookie.to_vec();
+    input.extend_from_slice(challenge.to_string().as_bytes());
+    md5::digest(&input)
+}
+
+/// Runs the handshake on a connected socket, within `deadline` in total.
+/// `challenge` is our random challenge.
 pub fn run(
     stream: &mut TcpStream,
     target: &str,
-    own_name: &str,
-    cookie: &str,
-    creation: u32,
+    naming: &Naming,
+    cookie: &[u8],
     challenge: u32,
     deadline: Instant,
-) -> Result<Peer, DistError> {
+) -> Result<(Peer, Identity), DistError> {
     let mut hs = Handshake {
         stream,
         target,
         deadline,
     };
-    hs.send(&send_name(own_name, creation))?;
-    hs.recv_status()?;
+    hs.send(&send_name(naming))?;
+    let me = hs.recv_status(naming)?;
     let peer = hs.recv_challenge()?;
     let mut reply = vec![b'r'];
     reply.extend_from_slice(&challenge.to_be_bytes());
     reply.extend_from_slice(&digest(cookie, peer.1));
     hs.send(&reply)?;
     hs.recv_ack(&digest(cookie, challenge))?;
-    Ok(peer.0)
+    Ok((peer.0, me))
 }
 
-fn send_name(own_name: &str, creation: u32) -> Vec<u8> {
+fn send_name(naming: &Naming) -> Vec<u8> {
+    let (flags, creation, name) = match naming {
+        Naming::Static { name, creation } => (OUR_FLAGS, *creation, name.as_str()),
+        Naming::Dynamic { host } => (OUR_FLAGS | NAME_ME, 0, host.as_str()),
+    };
+    let name = &name.as_bytes()[..name.len().min(usize::from(u16::MAX) - 15)];
     let mut msg = vec![b'N'];
-    msg.extend_from_slice(&OUR_FLAGS.to_be_bytes());
+    msg.extend_from_slice(&flags.to_be_bytes());
     msg.extend_from_slice(&creation.to_be_bytes());
-    msg.extend_from_slice(&(own_name.len() as u16).to_be_bytes());
-    msg.extend_from_slice(own_name.as_bytes());
+    msg.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    msg.extend_from_slice(name);
     msg
 }
 
@@ -110,30 +142,28 @@ impl Handshake<'_> {
     }
 
     fn send(&mut self, body: &[u8]) -> Result<(), DistError> {
-        let mut frame = (body.len() as u16).to_be_bytes().to_vec();
+        let len = u16::try_from(body.len()).map_err(|_| self.rejected("message too long"))?;
+        let mut frame = len.to_be_bytes().to_vec();
         frame.extend_from_slice(body);
-        self.stream
-            .set_write_timeout(Some(remaining(self.deadline, "connect")?))
-            .and_then(|()| self.stream.write_all(&frame))
+        wire::write_all_by(self.stream, &frame, Some(self.deadline), IDLE)
             .map_err(|e| self.io_error(e))
     }
 
+    /// One message; every read is bounded by the time left (a trickling node cannot
+    /// stretch the handshake). The length is a u16, so at most 64 KiB.
     fn recv(&mut self) -> Result<Vec<u8>, DistError> {
-        self.stream
-            .set_read_timeout(Some(remaining(self.deadline, "connect")?))
-            .map_err(|e| self.io_error(e))?;
+        let mut r = wire::Timed::new(&*self.stream, Some(self.deadline), IDLE);
         let mut len = [0u8; 2];
-        self.stream
-            .read_exact(&mut len)
-            .map_err(|e| self.io_error(e))?;
+        r.read_exact(&mut len).map_err(|e| self.io_error(e))?;
         let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        self.stream
-            .read_exact(&mut body)
-            .map_err(|e| self.io_error(e))?;
+        r.read_exact(&mut body).map_err(|e| self.io_error(e))?;
         Ok(body)
     }
 
     fn io_error(&self, e: std::io::Error) -> DistError {
+        if wire::is_deadline(&e) {
+            return DistError::Timeout("connect");
+        }
         match e.kind() {
             ErrorKind::TimedOut | ErrorKind::WouldBlock => DistError::Timeout("connect"),
             ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset => {
@@ -146,15 +176,32 @@ impl Handshake<'_> {
         }
     }
 
-    fn recv_status(&mut self) -> Result<(), DistError> {
+    /// Our identity after the status message.
+    fn recv_status(&mut self, naming: &Naming) -> Result<Identity, DistError> {
         let body = self.recv()?;
         let Some((&b's', status)) = body.split_first() else {
             return Err(self.rejected(format!("expected status, got {}", show(&body))));
         };
-        match status {
-            b"ok" | b"ok_simultaneous" => Ok(()),
+        match (status, naming) {
+            (b"ok" | b"ok_simultaneous", Naming::Static { name, creation }) => Ok(Identity {
+                name: name.clone(),
+                creation: *creation,
+            }),
             // A stale connection under our (random) name: tell the node to replace it.
-            b"alive" => self.send(b"strue"),
+            (b"alive", Naming::Static { name, creation }) => {
+                self.send(b"strue")?;
+                Ok(Identity {
+                    name: name.clone(),
+                    creation: *creation,
+                })
+            }
+            (named, Naming::Dynamic { host }) if named.starts_with(b"named:") => {
+                parse_named(&named[6..], host)
+                    .ok_or_else(|| self.rejected(format!("bad assigned name {}", show(named))))
+            }
+            (b"ok" | b"ok_simultaneous" | b"alive", Naming::Dynamic { .. }) => {
+                Err(self.rejected("the node does not support dynamic node names"))
+            }
             _ => Err(self.rejected(String::from_utf8_lossy(status).into_owned())),
         }
     }
@@ -189,8 +236,22 @@ impl Handshake<'_> {
     }
 }
 
+/// `named:` Nlen u16, Name, Creation u32 — the name must be `X@our host`.
+pub(super) fn parse_named(rest: &[u8], host: &str) -> Option<Identity> {
+    let nlen = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
+    let name = std::str::from_utf8(rest.get(2..2 + nlen)?).ok()?;
+    let creation = u32::from_be_bytes(rest.get(2 + nlen..6 + nlen)?.try_into().ok()?);
+    let (alive, their_host) = name.split_once('@')?;
+    (!alive.is_empty() && !alive.contains('@') && their_host == host && nlen <= 255).then(|| {
+        Identity {
+            name: name.to_string(),
+            creation,
+        }
+    })
+}
+
 /// 'N' Flags u64, Challenge u32, Creation u32, Nlen u16, Name.
-fn parse_challenge(body: &[u8]) -> Option<(Peer, u32)> {
+pub(super) fn parse_challenge(body: &[u8]) -> Option<(Peer, u32)> {
     let (&tag, rest) = body.split_first()?;
     if tag != b'N' || rest.len() < 18 {
         return None;
@@ -222,8 +283,8 @@ fn show(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::net::TcpListener;
-    use std::time::Duration;
 
     #[test]
     fn flag_value_matches_reference() {
@@ -235,10 +296,10 @@ mod tests {
         // md5("secret" ++ "12345"), md5("abc" ++ "0"), computed independently with md5sum.
         let hex = |d: [u8; 16]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
         assert_eq!(
-            hex(digest("secret", 12345)),
+            hex(digest(b"secret", 12345)),
             "d4047d3e56e6d6d63f7d16b85cd2fa88"
         );
-        assert_eq!(hex(digest("abc", 0)), "577571be4de9dcce85a041ba0410f29f");
+        assert_eq!(hex(digest(b"abc", 0)), "577571be4de9dcce85a041ba0410f29f");
     }
 
     #[test]
@@ -269,9 +330,22 @@ mod tests {
     }
 
     fn client(port: u16, cookie: &str, timeout_ms: u64) -> Result<Peer, DistError> {
+        let naming = Naming::Static {
+            name: "me@vm".into(),
+            creation: 5,
+        };
+        client_as(port, cookie, timeout_ms, &naming).map(|(peer, _)| peer)
+    }
+
+    fn client_as(
+        port: u16,
+        cookie: &str,
+        timeout_ms: u64,
+        naming: &Naming,
+    ) -> Result<(Peer, Identity), DistError> {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let deadline = Instant::now() + Duration::from_millis(timeout_ms);
-        run(&mut s, "t@vm", "me@vm", cookie, 5, 42, deadline)
+        run(&mut s, "t@vm", naming, cookie.as_bytes(), 42, deadline)
     }
 
     fn read_packet(s: &mut TcpStream) -> Vec<u8> {
@@ -308,9 +382,9 @@ mod tests {
             write_packet(&mut s, &challenge(1000));
             let reply = read_packet(&mut s);
             assert_eq!(&reply[1..5], &42u32.to_be_bytes());
-            assert_eq!(&reply[5..], &digest("secret", 1000));
+            assert_eq!(&reply[5..], &digest(b"secret", 1000));
             let mut ack = vec![b'a'];
-            ack.extend_from_slice(&digest("secret", 42));
+            ack.extend_from_slice(&digest(b"secret", 42));
             write_packet(&mut s, &ack);
         });
         let peer = client(port, "secret", 2000).unwrap();
@@ -363,5 +437,101 @@ mod tests {
         assert!(matches!(err, DistError::Timeout("connect")), "{err}");
         assert!(start.elapsed() < Duration::from_millis(700));
         t.join().unwrap();
+    }
+
+    fn named(name: &str, creation: u32) -> Vec<u8> {
+        let mut body = b"snamed:".to_vec();
+        body.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        body.extend_from_slice(name.as_bytes());
+        body.extend_from_slice(&creation.to_be_bytes());
+        body
+    }
+
+    #[test]
+    fn dynamic_name_is_assigned_by_the_node() {
+        let (port, t) = fake_node(|mut s| {
+            let name = read_packet(&mut s);
+            let flags = u64::from_be_bytes(name[1..9].try_into().unwrap());
+            assert_ne!(flags & NAME_ME, 0);
+            assert_eq!(
+                &name[9..13],
+                &[0, 0, 0, 0],
+                "creation 0 when asking for a name"
+            );
+            assert_eq!(&name[15..], b"vm", "only our host");
+            write_packet(&mut s, &named("3KZ9Q@vm", 77));
+            write_packet(&mut s, &challenge(5));
+            read_packet(&mut s);
+            let mut ack = vec![b'a'];
+            ack.extend_from_slice(&digest(b"c", 42));
+            write_packet(&mut s, &ack);
+        });
+        let naming = Naming::Dynamic { host: "vm".into() };
+        let (_, me) = client_as(port, "c", 2000, &naming).unwrap();
+        assert_eq!(
+            me,
+            Identity {
+                name: "3KZ9Q@vm".into(),
+                creation: 77
+            }
+        );
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn bad_or_missing_assigned_names_are_rejected() {
+        assert!(parse_named(&named("x@vm", 1)[7..], "vm").is_some());
+        assert!(parse_named(&named("x@other", 1)[7..], "vm").is_none());
+        assert!(parse_named(&named("@vm", 1)[7..], "vm").is_none());
+        let full = named("x@vm", 1);
+        for cut in 7..full.len() {
+            assert!(parse_named(&full[7..cut], "vm").is_none(), "cut {cut}");
+        }
+        let (port, t) = fake_node(|mut s| {
+            read_packet(&mut s);
+            write_packet(&mut s, b"sok");
+        });
+        let naming = Naming::Dynamic { host: "vm".into() };
+        let err = client_as(port, "c", 2000, &naming).unwrap_err();
+        assert!(matches!(err, DistError::HandshakeRejected { .. }), "{err}");
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn trickled_handshake_is_bounded_by_the_deadline() {
+        // One byte every 100 ms: each read would succeed, the total must not.
+        let (port, t) = fake_node(|mut s| {
+            read_packet(&mut s);
+            let mut frame = vec![0, 3];
+            frame.extend_from_slice(b"sok");
+            frame.extend_from_slice(&[0, 22]);
+            frame.extend_from_slice(&challenge(1));
+            for b in frame {
+                if s.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let start = Instant::now();
+        let err = client(port, "c", 400).unwrap_err();
+        assert!(matches!(err, DistError::Timeout("connect")), "{err}");
+        assert!(
+            start.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            start.elapsed()
+        );
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn non_ascii_cookies_hash_the_given_bytes() {
+        // md5 of the Latin-1 bytes of "ünï" ++ "1", as erlang:md5([atom_to_list(C)|"1"])
+        // returned on OTP 25 for `-setcookie ünï` in a UTF-8 locale.
+        let want = [
+            99, 211, 58, 73, 112, 114, 77, 128, 35, 69, 75, 234, 50, 192, 216, 63,
+        ];
+        assert_eq!(digest(&[252, 110, 239], 1), want);
+        assert_ne!(digest("ünï".as_bytes(), 1), want);
     }
 }

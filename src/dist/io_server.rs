@@ -33,7 +33,7 @@ impl Session<'_, '_> {
     /// Answers one IO request. Errors are only connection failures of nested calls.
     pub(crate) fn io_request(&mut self, req: &Term) -> Result<Term, DistError> {
         if req.is_atom("getopts") {
-            return Ok(getopts());
+            return self.getopts();
         }
         let Some(items) = req.as_tuple() else {
             return Ok(unknown(req));
@@ -57,7 +57,7 @@ impl Session<'_, '_> {
             ("get_until", [prompt, m, f, xargs]) => {
                 self.get_until(prompt, m, f, xargs, Enc::Latin1)?
             }
-            ("getopts", [_]) => getopts(),
+            ("getopts", [_]) => self.getopts()?,
             ("setopts", [_]) => ok(),
             ("get_geometry", [what]) => self.geometry(what),
             ("requests", [list]) => self.requests(list)?,
@@ -216,12 +216,66 @@ impl Session<'_, '_> {
     }
 }
 
-fn getopts() -> Term {
+impl Session<'_, '_> {
+    /// What the script's client (a VM of the node's OTP release, same ERTS) answers.
+    fn getopts(&mut self) -> Result<Term, DistError> {
+        let otp = match self.otp_release {
+            Some(otp) => otp,
+            None => {
+                let reply = self.call("erlang", "system_info", vec![Term::atom("otp_release")])?;
+                let text = chardata_to_utf8(&reply, false).unwrap_or_default();
+                let otp = String::from_utf8_lossy(&text).trim().parse().unwrap_or(0);
+                self.otp_release = Some(otp);
+                otp
+            }
+        };
+        Ok(getopts_for(otp))
+    }
+}
+
+/// `io:getopts()` of the script's client VM: observed on OTP 25 (`user`), 27 and 29 (the
+/// OTP 26+ `group` in noshell mode); 26 is taken to answer as 27 and 28 as 29 (not run).
+fn getopts_for(otp: u32) -> Term {
     let opt = |k: &str, v: Term| Term::Tuple(vec![Term::atom(k), v]);
-    Term::list(vec![
-        opt("binary", Term::atom("true")),
-        opt("encoding", Term::atom("unicode")),
-    ])
+    let no = || Term::atom("false");
+    let io_opts = |list: &mut Vec<Term>| {
+        list.extend([
+            opt("terminal", no()),
+            opt("stdout", no()),
+            opt("stderr", no()),
+            opt("stdin", no()),
+        ]);
+    };
+    let binary = opt("binary", Term::atom("true"));
+    let unicode = opt("encoding", Term::atom("unicode"));
+    let log = opt("log", Term::atom("none"));
+    let list = match otp {
+        0..=25 => vec![binary, unicode],
+        26..=27 => {
+            // &:edlin_expand.expand/2 (EXPORT_EXT).
+            let mut fun = vec![113];
+            Term::atom("edlin_expand").encode_into(&mut fun);
+            Term::atom("expand").encode_into(&mut fun);
+            fun.extend_from_slice(&[97, 2]);
+            let mut l = vec![opt("expand_fun", Term::Raw(fun)), opt("echo", no())];
+            l.extend([binary, unicode, log]);
+            io_opts(&mut l);
+            l
+        }
+        _ => {
+            let mut l = vec![
+                opt("expand_fun", no()),
+                opt("echo", no()),
+                opt("line_history", no()),
+                log,
+                binary,
+                unicode,
+            ];
+            io_opts(&mut l);
+            l
+        }
+    };
+    Term::list(list)
 }
 
 fn unknown(req: &Term) -> Term {
@@ -365,6 +419,27 @@ fn terminal_size() -> Option<(u16, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn keys(t: &Term) -> Vec<String> {
+        t.list_items()
+            .unwrap()
+            .iter()
+            .map(|kv| kv.as_tuple().unwrap()[0].as_atom().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn getopts_per_otp_release() {
+        assert_eq!(keys(&getopts_for(25)), ["binary", "encoding"]);
+        let k27 = "expand_fun echo binary encoding log terminal stdout stderr stdin";
+        assert_eq!(keys(&getopts_for(27)).join(" "), k27);
+        let k29 = "expand_fun echo line_history log binary encoding terminal stdout stderr stdin";
+        assert_eq!(keys(&getopts_for(29)).join(" "), k29);
+        // The fun is an external fun that decodes as what it is.
+        let bytes = getopts_for(27).to_bytes();
+        let back = crate::dist::etf::decode(&bytes).unwrap();
+        assert_eq!(back.to_bytes(), bytes);
+    }
 
     #[test]
     fn chardata_flattening() {

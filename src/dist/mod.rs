@@ -10,17 +10,30 @@ use std::io;
 use std::time::{Duration, Instant};
 
 mod conn;
+mod cookie;
+mod endpoint;
 pub mod epmd;
 pub mod etf;
 #[cfg(test)]
 mod fake;
 pub mod handshake;
+#[cfg(test)]
+mod hostile;
 mod io_server;
 pub mod md5;
+#[cfg(test)]
+mod noise;
+mod resolve;
 mod rpc;
+mod rpc_eval;
+mod wire;
 
+pub use cookie::{CookieError, MAX_COOKIE_CHARS, cookie_bytes, locale_is_utf8};
+pub use endpoint::{Endpoint, EndpointError, endpoint, handles};
 pub use etf::Term;
-pub use rpc::{SCRIPT_CLIENT_PID, call, ping, rpc_eval, script_failure_message};
+pub use resolve::Family;
+pub use rpc::{Session, call, ping};
+pub use rpc_eval::{SCRIPT_CLIENT_PID, rpc_eval, script_failure_message};
 
 /// How to reach the running release.
 #[derive(Debug, Clone)]
@@ -32,6 +45,20 @@ pub struct ClientConfig {
     pub cookie: String,
     /// EPMD port (the caller resolves ERL_EPMD_PORT; default 4369).
     pub epmd_port: u16,
+    /// The node's distribution port when it runs without EPMD (`ERL_DIST_PORT`,
+    /// `-erl_epmd_port P`): connect there directly. None asks EPMD.
+    pub dist_port: Option<u16>,
+    /// `inet` (IPv4, the default) or `inet6` (`-proto_dist inet6_tcp`): how the node's host
+    /// is resolved and EPMD and the node are reached.
+    pub family: Family,
+    /// Connect to the node at this address instead of its host's (the interface it listens
+    /// on, `-kernel inet_dist_use_interface`). EPMD is still asked at the host, unless
+    /// `dist_port` is set too: then the host is not resolved at all (relx's `-address`).
+    pub address: Option<std::net::IpAddr>,
+    /// Let the node name us (OTP 23+ dynamic node names, as `erl_call -R`): the node reuses
+    /// a pooled name, so repeated calls do not grow its atom table. Only the host part of
+    /// `own_name` is used then. False: we are `own_name`, as the script's client.
+    pub dynamic_name: bool,
     /// Bounds EPMD + TCP connect + handshake (Erlang's net_setuptime default is 7 s).
     pub connect_timeout: Duration,
     /// None waits forever, as the script does.
@@ -39,13 +66,26 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A config with the defaults of the script: EPMD 4369, 7 s setup, no call timeout.
+    /// Sets where and how to connect (see `dist::endpoint`).
+    pub fn with_endpoint(mut self, ep: Endpoint) -> ClientConfig {
+        self.dist_port = ep.dist_port;
+        self.family = ep.family;
+        self.address = ep.address;
+        self
+    }
+
+    /// A config with the defaults of the script (EPMD 4369, IPv4, 7 s setup, no call
+    /// timeout), except that the node names us (`dynamic_name`).
     pub fn new(target: &str, own_name: &str, cookie: &str) -> ClientConfig {
         ClientConfig {
             target: target.to_string(),
             own_name: own_name.to_string(),
             cookie: cookie.to_string(),
             epmd_port: 4369,
+            dist_port: None,
+            family: Family::Inet,
+            address: None,
+            dynamic_name: true,
             connect_timeout: Duration::from_secs(7),
             call_timeout: None,
         }
@@ -54,6 +94,8 @@ impl ClientConfig {
 
 #[derive(Debug)]
 pub enum DistError {
+    /// The node's host does not resolve (as the VM resolves it: see `resolve.rs`).
+    Resolve { host: String, node: String },
     /// Nothing answers on the EPMD port (EPMD, and so the node, is not running).
     EpmdUnreachable {
         host: String,
@@ -82,7 +124,8 @@ impl DistError {
     /// back to the VM-based path cannot run the command twice.
     pub fn before_request(&self) -> bool {
         match self {
-            DistError::EpmdUnreachable { .. }
+            DistError::Resolve { .. }
+            | DistError::EpmdUnreachable { .. }
             | DistError::NotRegistered { .. }
             | DistError::Connect { .. }
             | DistError::HandshakeRejected { .. }
@@ -97,6 +140,9 @@ impl DistError {
 impl fmt::Display for DistError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            DistError::Resolve { host, node } => {
+                write!(f, "cannot resolve host {host} of node {node}")
+            }
             DistError::EpmdUnreachable { host, port, source } => {
                 write!(f, "cannot reach EPMD at {host}:{port} ({source})")
             }
@@ -138,6 +184,29 @@ pub struct Stdio<'a> {
     pub stderr: &'a mut dyn io::Write,
     /// Enables `get_geometry` (terminal size of fd 1), as with the script's client.
     pub stdout_is_tty: bool,
+}
+
+/// Runs `f` with this process's stdin/stdout/stderr as the remote IO (locked for the call),
+/// as the script's client: the remote expression's group leader writes here.
+pub fn with_process_stdio<T>(f: impl FnOnce(&mut Stdio) -> T) -> T {
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    let mut out = io::stdout().lock();
+    let mut err = io::stderr().lock();
+    let mut stdio = Stdio {
+        stdin: &mut input,
+        stdout: &mut out,
+        stderr: &mut err,
+        // SAFETY: isatty only inspects the descriptor.
+        stdout_is_tty: unsafe { libc::isatty(1) } == 1,
+    };
+    f(&mut stdio)
+}
+
+/// `timeout` from now; None when that is beyond what an `Instant` can hold (a timeout of
+/// `u64::MAX` seconds means "no deadline", never an overflow panic).
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 /// Time left until `deadline`, or `Timeout(what)` if it has passed.

@@ -6,21 +6,30 @@ use super::etf::{Reference, Term};
 use super::io_server::chardata_to_utf8;
 use super::{ClientConfig, DistError, Stdio};
 
-/// The script's client VM prints its own pid when the remote process was killed
-/// (`Process.exit(self(), r)` on `{:badrpc, {:EXIT, r}}`). In a release's
-/// `start_clean` client it is this one (observed on 1.14 / OTP 25); a plain `elixir`
-/// client prints `#PID<0.102.0>`.
-pub const SCRIPT_CLIENT_PID: &str = "#PID<0.100.0>";
-
-/// A connection plus the state needed to serve IO requests between calls.
-pub(crate) struct Session<'s, 'io> {
+/// One connection to the node and the state needed to serve IO requests between calls.
+///
+/// The one-shot functions (`rpc_eval`, `ping`, `call`) open one, make their calls under one
+/// deadline (`call_timeout` from the end of the setup) and close it. Waiters that poll
+/// (stop, restart, readiness) keep one open instead of reconnecting on every poll: the
+/// node's ticks are answered whenever we read, and `keep_alive` ticks from a thread while
+/// we sleep between polls.
+pub struct Session<'s, 'io> {
     pub(crate) conn: Conn,
     pub(crate) io: Option<&'s mut Stdio<'io>>,
     /// Input read from stdin but not yet consumed (`get_until` leftovers).
     pub(crate) pending_input: Vec<u8>,
-    deadline: Option<Instant>,
     /// Replies that arrived while we waited for another (nested calls).
     replies: Vec<(Reference, Term)>,
+    /// The node's OTP release, once asked (the IO server's answers depend on it).
+    pub(crate) otp_release: Option<u32>,
+}
+
+impl Session<'static, 'static> {
+    /// Connects without IO: remote output is discarded and reads see end of file. Calls are
+    /// bounded by `cfg.call_timeout` from now until `set_deadline` says otherwise.
+    pub fn connect(cfg: &ClientConfig) -> Result<Self, DistError> {
+        Session::open(cfg, None)
+    }
 }
 
 impl<'s, 'io> Session<'s, 'io> {
@@ -28,15 +37,68 @@ impl<'s, 'io> Session<'s, 'io> {
         cfg: &ClientConfig,
         io: Option<&'s mut Stdio<'io>>,
     ) -> Result<Self, DistError> {
-        let conn = Conn::open(cfg)?;
-        let deadline = cfg.call_timeout.map(|t| Instant::now() + t);
+        let mut conn = Conn::open(cfg)?;
+        conn.set_deadline(cfg.call_timeout.and_then(super::deadline_after));
         Ok(Session {
             conn,
             io,
             pending_input: Vec::new(),
-            deadline,
             replies: Vec::new(),
+            otp_release: None,
         })
+    }
+
+    /// Bounds every later read and write in total (None: as long as the node lives).
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.conn.set_deadline(deadline);
+    }
+
+    /// Our node name on this connection (assigned by the node with dynamic names).
+    pub fn own_name(&self) -> &str {
+        self.conn.own_name()
+    }
+
+    /// Ticks from a background thread, so the node keeps us while we do not read.
+    pub fn keep_alive(&mut self) {
+        self.conn.keep_alive();
+    }
+
+    /// `net_adm:ping`: Ok when net_kernel answers `yes` to `{is_auth, Us}`.
+    pub fn ping(&mut self) -> Result<(), DistError> {
+        let me = Term::atom(self.conn.own_name());
+        let request = Term::Tuple(vec![Term::atom("is_auth"), me]);
+        match self.gen_call("net_kernel", request)? {
+            answer if answer.is_atom("yes") => Ok(()),
+            other => Err(DistError::Protocol(format!("ping answered {other:?}"))),
+        }
+    }
+
+    /// Blocks until the node's boot has finished (`init` reports `started`), as an event
+    /// rather than by polling: `init:notify_when_started/1` with us as the subscriber (what
+    /// `init:wait_until_started/0` waits for, exported since OTP 21). Returns at once if the
+    /// node has already started.
+    pub fn wait_started(&mut self) -> Result<(), DistError> {
+        let me = Term::Pid(self.conn.own_pid().clone());
+        let request = Term::Tuple(vec![
+            me.clone(),
+            Term::Tuple(vec![Term::atom("notify_when_started"), me]),
+        ]);
+        self.conn.send_reg("init", &request)?;
+        loop {
+            let msg = self.conn.recv()?;
+            match msg.as_tuple() {
+                Some([init, what]) if init.is_atom("init") && what.is_atom("started") => {
+                    return Ok(());
+                }
+                Some([init, what]) if init.is_atom("init") && what.is_atom("ok") => {}
+                _ => self.dispatch(msg)?,
+            }
+        }
+    }
+
+    /// Blocks until the node closes the connection (after `System.stop()` or a halt).
+    pub fn wait_closed(&mut self) -> Result<(), DistError> {
+        self.conn.wait_closed()
     }
 
     /// `gen_server:call` to a registered process on the node, serving IO meanwhile.
@@ -54,7 +116,7 @@ impl<'s, 'io> Session<'s, 'io> {
 
     /// `rpc:call(Node, M, F, A)` through rex with us as group leader. Returns rex's
     /// reply: the value, or `{badrpc, Reason}`.
-    pub(crate) fn call(&mut self, m: &str, f: &str, args: Vec<Term>) -> Result<Term, DistError> {
+    pub fn call(&mut self, m: &str, f: &str, args: Vec<Term>) -> Result<Term, DistError> {
         let me = Term::Pid(self.conn.own_pid().clone());
         let request = Term::Tuple(vec![
             Term::atom("call"),
@@ -71,7 +133,7 @@ impl<'s, 'io> Session<'s, 'io> {
             if let Some(i) = self.replies.iter().position(|(r, _)| r == reference) {
                 return Ok(self.replies.swap_remove(i).1);
             }
-            let msg = self.conn.recv(self.deadline)?;
+            let msg = self.conn.recv()?;
             self.dispatch(msg)?;
         }
     }
@@ -97,7 +159,7 @@ impl<'s, 'io> Session<'s, 'io> {
         Ok(())
     }
 
-    fn stderr_write(&mut self, bytes: &[u8]) {
+    pub(super) fn stderr_write(&mut self, bytes: &[u8]) {
         if let Some(io) = self.io.as_mut() {
             // Keep stdout and stderr in the order the remote side produced them.
             let _ = io.stdout.flush();
@@ -107,133 +169,22 @@ impl<'s, 'io> Session<'s, 'io> {
     }
 
     /// Remote `f(args)` whose result is chardata, as UTF-8 bytes.
-    fn remote_text(&mut self, m: &str, f: &str, args: Vec<Term>) -> Result<Vec<u8>, DistError> {
+    pub(super) fn remote_text(
+        &mut self,
+        m: &str,
+        f: &str,
+        args: Vec<Term>,
+    ) -> Result<Vec<u8>, DistError> {
         let result = self.call(m, f, args)?;
         chardata_to_utf8(&result, false)
             .ok_or_else(|| DistError::Protocol(format!("{m}:{f} did not return text: {result:?}")))
     }
 }
 
-/// Emulates `elixir --rpc-eval NODE EXPR` of the given Elixir generation against a running
-/// node, writing what the script's client would write to stdout/stderr; returns the exit code
-/// the script would have (0, N for exit({:shutdown,N}), 1 for errors).
-/// `legacy` = release built by Elixir <= 1.14 (`:rpc.call` client; node-down text
-/// ":nodedown"), otherwise 1.15+ (`:erpc` client; ":noconnection").
-/// Connection failures are NOT printed here: they are returned as Err so the caller can print
-/// `script_failure_message` or fall back (only if `DistError::before_request`).
-pub fn rpc_eval(
-    cfg: &ClientConfig,
-    expr: &str,
-    legacy: bool,
-    io: &mut Stdio,
-) -> Result<i32, DistError> {
-    let mut session = Session::open(cfg, Some(io))?;
-    // 1.14 passes the expression as a binary, 1.15+ as a charlist (argv); both evaluate alike.
-    let arg = if legacy {
-        Term::binary(expr.as_bytes())
-    } else {
-        Term::charlist(expr)
-    };
-    let result = session.call("Elixir.Kernel.CLI", "rpc_eval", vec![arg])?;
-    if let Some(io) = session.io.as_mut() {
-        let _ = io.stdout.flush();
-    }
-    map_result(&mut session, result, legacy)
-}
-
-/// Turns `Kernel.CLI.rpc_eval/1`'s reply into output and an exit code, like the script's
-/// client (`Kernel.CLI.exec_fun/2`) does.
-fn map_result(session: &mut Session, result: Term, legacy: bool) -> Result<i32, DistError> {
-    if result.is_atom("ok") {
-        return Ok(0);
-    }
-    let Some(items) = result.as_tuple() else {
-        return Err(DistError::Protocol(format!(
-            "unexpected rpc reply {result:?}"
-        )));
-    };
-    match items {
-        [badrpc, reason] if badrpc.is_atom("badrpc") => badrpc_exit(session, reason, legacy),
-        [kind, reason, stack] => {
-            if kind.is_atom("exit")
-                && let Some(code) = shutdown_code(reason)
-            {
-                return Ok(code);
-            }
-            let args = vec![kind.clone(), reason.clone(), stack.clone()];
-            let text = session.remote_text("Elixir.Kernel.CLI", "format_error", args)?;
-            session.stderr_write(&text);
-            Ok(1)
-        }
-        _ => Err(DistError::Protocol(format!(
-            "unexpected rpc reply {result:?}"
-        ))),
-    }
-}
-
-/// Exit reasons the script treats as success: `{:shutdown, N}` → N; `:normal`,
-/// `:shutdown`, `{:shutdown, _}` → 0.
-fn shutdown_code(reason: &Term) -> Option<i32> {
-    if reason.is_atom("normal") || reason.is_atom("shutdown") {
-        return Some(0);
-    }
-    match reason.as_tuple()? {
-        [tag, Term::Int(n)] if tag.is_atom("shutdown") => Some(*n as i32),
-        [tag, _] if tag.is_atom("shutdown") => Some(0),
-        _ => None,
-    }
-}
-
-/// `{badrpc, {'EXIT', R}}`: the process running the expression was killed by a signal.
-fn badrpc_exit(session: &mut Session, reason: &Term, legacy: bool) -> Result<i32, DistError> {
-    let text = match reason.as_tuple() {
-        Some([tag, r]) if tag.is_atom("EXIT") && legacy => {
-            // 1.14: `Process.exit(self(), r)` in the client; the banner names the client's pid.
-            let mut text = format!("** (EXIT from {SCRIPT_CLIENT_PID}) ").into_bytes();
-            text.extend(session.remote_text("Elixir.Exception", "format_exit", vec![r.clone()])?);
-            text.extend_from_slice(b"\n\n");
-            text
-        }
-        Some([tag, r]) if tag.is_atom("EXIT") => {
-            // 1.15+ (erpc): the call exits with {signal, R} in the client (not verified
-            // against a 1.15 client: this machine has 1.14 only).
-            let reason = Term::Tuple(vec![Term::atom("signal"), r.clone()]);
-            let args = vec![Term::atom("exit"), reason, Term::Nil];
-            session.remote_text("Elixir.Kernel.CLI", "format_error", args)?
-        }
-        _ => {
-            let inspected =
-                session.remote_text("Elixir.Kernel", "inspect", vec![reason.clone()])?;
-            let mut text = b"--rpc-eval : RPC failed with reason ".to_vec();
-            text.extend(inspected);
-            text.push(b'\n');
-            text
-        }
-    };
-    session.stderr_write(&text);
-    Ok(1)
-}
-
-/// The exact stderr line (without the newline) the script prints when the connection
-/// fails, per generation.
-pub fn script_failure_message(err: &DistError, legacy: bool) -> String {
-    let reason = match err {
-        DistError::Timeout("call") => ":timeout",
-        _ if legacy => ":nodedown",
-        _ => ":noconnection",
-    };
-    format!("--rpc-eval : RPC failed with reason {reason}")
-}
-
 /// net_adm:ping equivalent: Ok(()) when the node answers `yes` to net_kernel's
 /// `{is_auth, OurNode}`.
 pub fn ping(cfg: &ClientConfig) -> Result<(), DistError> {
-    let mut session = Session::open(cfg, None)?;
-    let request = Term::Tuple(vec![Term::atom("is_auth"), Term::atom(&cfg.own_name)]);
-    match session.gen_call("net_kernel", request)? {
-        answer if answer.is_atom("yes") => Ok(()),
-        other => Err(DistError::Protocol(format!("ping answered {other:?}"))),
-    }
+    Session::connect(cfg)?.ping()
 }
 
 /// Evaluates `module:function(args)` on the node via rex and returns the reply term, which
@@ -245,7 +196,7 @@ pub fn call(
     function: &str,
     args: Vec<Term>,
 ) -> Result<Term, DistError> {
-    Session::open(cfg, None)?.call(module, function, args)
+    Session::connect(cfg)?.call(module, function, args)
 }
 
 #[cfg(test)]
@@ -298,82 +249,5 @@ mod tests {
         let err = call(&cfg, "erlang", "node", vec![]).unwrap_err();
         assert!(matches!(err, DistError::ConnectionClosed), "{err}");
         t.join().unwrap();
-    }
-
-    #[test]
-    fn ticks_io_requests_and_reply() {
-        let (cfg, t) = fake::start(|mut s| {
-            // A tick must be answered with a tick.
-            s.write_all(&[0, 0, 0, 0]).unwrap();
-            let (pid, reference, request) = fake::read_gen_call(&mut s);
-            assert!(fake::read_frame(&mut s).is_none(), "tick answer");
-            let req = request.as_tuple().unwrap();
-            assert!(req[0].is_atom("call") && req[1].is_atom("Elixir.Kernel.CLI"));
-            assert_eq!(req[4], pid, "we are the group leader");
-            let io = Term::Tuple(vec![
-                Term::atom("io_request"),
-                pid.clone(),
-                Term::atom("reply_as"),
-                Term::Tuple(vec![
-                    Term::atom("put_chars"),
-                    Term::atom("unicode"),
-                    Term::binary("hé\n".as_bytes()),
-                ]),
-            ]);
-            fake::send(&mut s, &pid, &io);
-            let (_, reply) = fake::read_frame(&mut s).unwrap();
-            let reply = reply.unwrap();
-            assert_eq!(
-                reply,
-                Term::Tuple(vec![
-                    Term::atom("io_reply"),
-                    Term::atom("reply_as"),
-                    Term::atom("ok")
-                ])
-            );
-            let exit = Term::Tuple(vec![
-                Term::atom("exit"),
-                Term::Tuple(vec![Term::atom("shutdown"), Term::Int(3)]),
-                Term::Nil,
-            ]);
-            fake::send(&mut s, &pid, &Term::Tuple(vec![reference, exit]));
-        });
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut stdin: &[u8] = b"";
-        let mut io = Stdio {
-            stdin: &mut stdin,
-            stdout: &mut out,
-            stderr: &mut err,
-            stdout_is_tty: false,
-        };
-        assert_eq!(rpc_eval(&cfg, "x", true, &mut io).unwrap(), 3);
-        out.flush().unwrap();
-        assert_eq!(out, "hé\n".as_bytes());
-        assert!(err.is_empty());
-        t.join().unwrap();
-    }
-
-    #[test]
-    fn shutdown_codes() {
-        let t = |a: &str, b: Term| Term::Tuple(vec![Term::atom(a), b]);
-        assert_eq!(shutdown_code(&Term::atom("normal")), Some(0));
-        assert_eq!(shutdown_code(&Term::atom("shutdown")), Some(0));
-        assert_eq!(shutdown_code(&t("shutdown", Term::Int(3))), Some(3));
-        assert_eq!(shutdown_code(&t("shutdown", Term::atom("foo"))), Some(0));
-        assert_eq!(shutdown_code(&Term::atom("foo")), None);
-        assert_eq!(shutdown_code(&t("other", Term::Int(3))), None);
-    }
-
-    #[test]
-    fn failure_messages() {
-        let e = DistError::NotRegistered { node: "x".into() };
-        assert_eq!(
-            script_failure_message(&e, true),
-            "--rpc-eval : RPC failed with reason :nodedown"
-        );
-        assert_eq!(
-            script_failure_message(&e, false),
-            "--rpc-eval : RPC failed with reason :noconnection"
-        );
     }
 }

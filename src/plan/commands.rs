@@ -99,7 +99,6 @@ fn sys_config(inputs: &Inputs, env: &mut EnvMap) -> (PathBuf, Vec<Prepare>) {
                 "{}-{}-{}-{}.runtime",
                 v.name, v.vsn, inputs.timestamp, inputs.rand[0]
             ));
-            prepare.push(Prepare::CreateDir(v.tmp.clone()));
             prepare.push(Prepare::RuntimeConfig {
                 path: crate::paths::with_suffix(&copy, ".config"),
                 contents: contents.clone(),

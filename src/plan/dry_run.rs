@@ -43,6 +43,9 @@ fn render_into(out: &mut String, plan: &Plan, caller: &EnvMap, mask: &dyn Fn(&Os
                 );
             }
             Prepare::RuntimeConfig { path, contents } => {
+                if let Some(dir) = path.parent() {
+                    let _ = writeln!(out, "mkdir -p {}", mask(dir.as_os_str()));
+                }
                 let _ = writeln!(
                     out,
                     "write {} ({} bytes, mode 600)",

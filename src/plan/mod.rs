@@ -30,8 +30,9 @@ pub enum Prepare {
         contents: Vec<u8>,
         mode: u32,
     },
-    /// The runtime copy of a reboot release's sys.config (temp file + rename, mode 0600);
-    /// its failure is the script's "Cannot start release" (exit 1).
+    /// The runtime copy of a reboot release's sys.config: `mkdir -p` its directory
+    /// (`RELEASE_TMP`), then temp file + rename, mode 0600. Either failing is the script's
+    /// "Cannot start release because it could not write COPY" (exit 1).
     RuntimeConfig { path: PathBuf, contents: Vec<u8> },
 }
 pub(crate) mod command;
@@ -79,18 +80,20 @@ pub struct NodeLink {
     pub call_timeout: Option<Duration>,
     /// The node's Elixir answers rpc_eval the pre-1.15 way.
     pub legacy_rpc: bool,
+    /// Epmd-less port, address family (`dist::endpoint` of the remote flags).
+    pub endpoint: crate::dist::Endpoint,
 }
 
 impl NodeLink {
     pub fn client_config(&self) -> crate::dist::ClientConfig {
+        // The rest (naming, options the client adds later) keeps the dist library's defaults.
         crate::dist::ClientConfig {
-            target: self.target.clone(),
-            own_name: self.own.clone(),
-            cookie: self.cookie.clone(),
             epmd_port: self.epmd_port,
             connect_timeout: self.connect_timeout,
             call_timeout: self.call_timeout,
+            ..crate::dist::ClientConfig::new(&self.target, &self.own, &self.cookie)
         }
+        .with_endpoint(self.endpoint)
     }
 }
 

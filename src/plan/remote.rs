@@ -34,13 +34,21 @@ const DIST_FLAGS: &[&str] = &[
     "-connect_all",
 ];
 
-/// The first distribution-changing flag among `words`, if any.
+/// The first distribution-changing flag among `words` that the native client does not
+/// handle itself (it handles plain-TCP `-proto_dist`, `-erl_epmd_port`, `-start_epmd`,
+/// `-dist_listen` and the listen-side `-kernel inet_dist_*`: `dist::handles`), if any.
 pub fn customised_flag(words: &[String]) -> Option<String> {
     words.iter().enumerate().find_map(|(i, w)| {
+        let next = words.get(i + 1).map(String::as_str).unwrap_or("");
+        if crate::dist::handles(w, next) {
+            return None;
+        }
+        if w == "-proto_dist" {
+            return Some(format!("{w} {next}"));
+        }
         if DIST_FLAGS.contains(&w.as_str()) {
             return Some(w.clone());
         }
-        let next = words.get(i + 1).map(String::as_str).unwrap_or("");
         (w == "-kernel" && (next.starts_with("inet_dist") || next == "epmd_module"))
             .then(|| format!("-kernel {next}"))
     })
@@ -150,7 +158,24 @@ pub fn watch(inputs: &Inputs) -> Result<Watch> {
         connect_timeout: sw.connect_timeout,
         call_timeout: sw.call_timeout,
         legacy_rpc: inputs.generation.legacy_rpc(),
+        endpoint: client_endpoint(&words)?,
     }))
+}
+
+/// Epmd-less (`-erl_epmd_port`) and IPv6 (`-proto_dist inet6_tcp`) nodes, from the
+/// client-side flags. Not ERL_DIST_PORT (relx's, not the Mix script's), and not
+/// `inet_dist_use_interface`: in remote.vm.args it is the client VM's own listen address.
+fn client_endpoint(words: &[String]) -> Result<crate::dist::Endpoint> {
+    use crate::dist::{Endpoint, EndpointError, endpoint};
+    match endpoint(words, None) {
+        Ok(ep) => Ok(Endpoint {
+            address: None,
+            ..ep
+        }),
+        Err(EndpointError::Invalid(why) | EndpointError::Unsupported(why)) => {
+            Err(Error::Config(why))
+        }
+    }
 }
 
 /// The expression the hidden VM evaluates for a remote operation.
@@ -268,19 +293,31 @@ mod tests {
     #[test]
     fn customised_distribution_falls_back() {
         let words = words_of_args_file("## comment -proto_dist\n-proto_dist inet_tls # tls\n");
-        assert_eq!(customised_flag(&words).as_deref(), Some("-proto_dist"));
-        let words = words_of_args_file("-kernel inet_dist_listen_min 9000\n");
         assert_eq!(
             customised_flag(&words).as_deref(),
-            Some("-kernel inet_dist_listen_min")
+            Some("-proto_dist inet_tls")
         );
+        let words = words_of_args_file("-kernel inet_dist_connect_options []\n");
+        assert_eq!(
+            customised_flag(&words).as_deref(),
+            Some("-kernel inet_dist_connect_options")
+        );
+        // Plain-TCP setups the native client reaches itself.
+        let words = words_of_args_file(
+            "-proto_dist inet6_tcp\n-start_epmd false -erl_epmd_port 9100 -dist_listen false\n\
+             -kernel inet_dist_listen_min 9000 -kernel inet_dist_use_interface {127,0,0,1}\n",
+        );
+        assert_eq!(customised_flag(&words), None);
         assert_eq!(
             customised_flag(&words_of_args_file("+K true\n-env X 1\n")),
             None
         );
         // erlexec's own tokenizer: a quoted `#` starts no comment
         let words = words_of_args_file("-env NOTE \"x # y\" -proto_dist inet_tls\n");
-        assert_eq!(customised_flag(&words).as_deref(), Some("-proto_dist"));
+        assert_eq!(
+            customised_flag(&words).as_deref(),
+            Some("-proto_dist inet_tls")
+        );
         let falls_back = |dist, words: &[String], native| {
             matches!(
                 route(&vars_with("demo"), dist, words, "vm", native, "rpc", "1"),

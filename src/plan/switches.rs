@@ -30,7 +30,7 @@ pub struct Switches {
     pub native: bool,
     /// `BEAMRC_INIT`: supervise `start` even when not PID 1.
     pub init: bool,
-    /// `BEAMRC_LOG`: the trace filter (env-filter syntax), when set.
+    /// `BEAMRC_LOG`: the trace filter (`target=level` list, or a boolean word), when set.
     pub log: Option<String>,
     /// `BEAMRC_RPC_CONNECT_TIMEOUT`: EPMD + connect + handshake.
     pub connect_timeout: Duration,
@@ -162,6 +162,16 @@ mod tests {
 
     fn err(pairs: &[(&str, &str)]) -> Error {
         Switches::read(&env(pairs)).unwrap_err()
+    }
+
+    #[test]
+    fn log_takes_filters_and_booleans() {
+        for ok in ["debug", "beamrc=trace,info", "1", "ON", "false"] {
+            assert!(crate::log::parse_filter(ok).is_ok(), "{ok}");
+        }
+        let e = err(&[("BEAMRC_LOG", "a=b=c")]);
+        assert_eq!(e.code(), 4);
+        assert!(e.line().contains("BEAMRC_LOG"), "{e}");
     }
 
     #[test]
