@@ -43,6 +43,7 @@ pub fn plan(word: &str, op: Op, vsn: &str, inputs: &Inputs) -> Result<Plan> {
                 cookie: link.cookie,
                 epmd_port: link.epmd_port,
                 connect_timeout: link.connect_timeout,
+                endpoint: link.endpoint,
             },
             timeout: inputs.switches.upgrade_timeout,
             tmp: v.tmp.clone(),

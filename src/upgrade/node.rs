@@ -11,8 +11,11 @@ pub(crate) struct Known {
     pub status: String,
 }
 
+/// One connection for the whole command (opened at the first call, opened again only
+/// after the node closed it).
 pub(crate) struct Node {
     pub cfg: ClientConfig,
+    session: std::cell::RefCell<Option<dist::Session<'static, 'static>>>,
     /// Time spent waiting for the node (the rest is beamrc's own overhead).
     busy: std::cell::Cell<std::time::Duration>,
 }
@@ -21,8 +24,23 @@ impl Node {
     pub(crate) fn new(cfg: ClientConfig) -> Node {
         Node {
             cfg,
+            session: Default::default(),
             busy: Default::default(),
         }
+    }
+
+    fn call_once(&self, m: &str, f: &str, args: Vec<Term>) -> std::result::Result<Term, DistError> {
+        let mut slot = self.session.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(dist::Session::connect(&self.cfg)?);
+        }
+        let session = slot.as_mut().expect("connected");
+        session.set_deadline(self.cfg.call_timeout.map(|t| std::time::Instant::now() + t));
+        let reply = session.call(m, f, args);
+        if reply.is_err() {
+            *slot = None;
+        }
+        reply
     }
 
     pub(crate) fn busy(&self) -> std::time::Duration {
@@ -33,7 +51,7 @@ impl Node {
     pub(crate) fn call(&self, m: &str, f: &str, args: Vec<Term>) -> Result<Term> {
         let _span = tracing::debug_span!("upgrade call", m, f).entered();
         let started = std::time::Instant::now();
-        let reply = dist::call(&self.cfg, m, f, args);
+        let reply = self.call_once(m, f, args);
         self.busy.set(self.busy.get() + started.elapsed());
         let reply = reply.map_err(|e| self.unreachable(m, f, e))?;
         if let Some([tag, reason]) = reply.as_tuple()

@@ -32,6 +32,8 @@ pub struct Target {
     pub cookie: String,
     pub epmd_port: u16,
     pub connect_timeout: Duration,
+    /// Epmd-less port, address family, interface.
+    pub endpoint: crate::dist::Endpoint,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,14 +53,14 @@ pub struct Request {
 
 impl Request {
     pub(crate) fn client_config(&self) -> crate::dist::ClientConfig {
+        let t = &self.target;
         crate::dist::ClientConfig {
-            target: self.target.node.clone(),
-            own_name: self.target.own.clone(),
-            cookie: self.target.cookie.clone(),
-            epmd_port: self.target.epmd_port,
-            connect_timeout: self.target.connect_timeout,
+            epmd_port: t.epmd_port,
+            connect_timeout: t.connect_timeout,
             call_timeout: Some(self.timeout),
+            ..crate::dist::ClientConfig::new(&t.node, &t.own, &t.cookie)
         }
+        .with_endpoint(t.endpoint)
     }
 
     /// What the executor will do, in order, for the dry run.
