@@ -263,7 +263,18 @@ fn every_pre_check_refuses_before_the_node_changes() {
     refused(&rel, "0.2.0", 3, "missing_chunk");
     std::fs::write(&beam, original).unwrap();
 
-    // all fixed: the same package now installs
+    // all fixed: the checks alone pass and change nothing, then the package installs
+    let out = rel.run(&["install", "0.2.0", "--check"], &[]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stdout
+            .contains("checked: releases/0.2.0/relup upgrades from 0.1.0")
+            && out
+                .stdout
+                .ends_with("upapp 0.2.0: every check passed, nothing was changed\n"),
+        "{out}"
+    );
+    assert_eq!(rel.ok(&["versions"]), V1_ONLY);
     let out = rel.run(&["install", "0.2.0", "--no-permanent"], &[]);
     assert_eq!(out.code, Some(0), "{out}");
     assert!(!out.stdout.contains("Made release permanent"), "{out}");

@@ -17,7 +17,7 @@ pub(crate) mod paths;
 pub mod plan;
 pub mod process;
 pub(crate) mod release;
-pub(crate) mod upgrade;
+pub mod upgrade;
 
 pub use error::{Error, Result};
 

@@ -103,15 +103,17 @@ fn upgrade(word: &str, rest: &[OsString]) -> Command {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let permanent = !words.iter().any(|w| w == "--no-permanent");
+    let check = words.iter().any(|w| w == "--check");
     let vsn = words
         .iter()
-        .find(|w| *w != "--no-permanent")
+        .find(|w| *w != "--no-permanent" && *w != "--check")
         .map(|w| w.split('/').next().unwrap_or("").to_string())
         .unwrap_or_default();
     let op = match word {
         "versions" => Op::Versions,
         "unpack" => Op::Unpack,
         "uninstall" => Op::Uninstall,
+        _ if check => Op::Check,
         _ => Op::Install { permanent },
     };
     Command::Upgrade {

@@ -28,4 +28,4 @@ pub(crate) mod tarball;
 mod terms;
 
 pub use request::{Kind, Op, Request, Target};
-pub use run::run;
+pub use run::{check, run};

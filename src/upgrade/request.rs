@@ -15,6 +15,8 @@ pub enum Op {
     Install { permanent: bool },
     /// `uninstall VSN`: `remove_release`.
     Uninstall,
+    /// `install VSN --check` (and `check --upgrade VSN`): the checks only, nothing changed.
+    Check,
 }
 
 /// Which release kind runs the command (messages and the permafy copy differ).
@@ -88,6 +90,11 @@ impl Request {
         };
         match self.op {
             Op::Versions => {}
+            Op::Check => {
+                unpack(&mut s);
+                s.truncate(s.len() - 1);
+                s.push("stop there: nothing is changed on the node or on disk".into());
+            }
             Op::Unpack => unpack(&mut s),
             Op::Install { permanent } => {
                 unpack(&mut s);

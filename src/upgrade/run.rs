@@ -22,6 +22,17 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Op::Uninstall => uninstall(&node, req, &known, out),
+        Op::Check => checks_only(&node, req, &known).map(|lines| {
+            for l in &lines {
+                let _ = writeln!(out, "checked: {l}");
+            }
+            let _ = writeln!(
+                out,
+                "{} {}: every check passed, nothing was changed",
+                req.name, req.vsn
+            );
+            0
+        }),
         Op::Unpack | Op::Install { .. } => install(&node, req, &known, out),
     };
     let _ = out.flush();
@@ -105,7 +116,7 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 }
 
 fn install(node: &Node, req: &Request, known: &[Known], out: &mut dyn Write) -> Result<i32> {
-    let (v, root) = (req.vsn.as_str(), req.root.as_path());
+    let v = req.vsn.as_str();
     let running = node::running(known)
         .ok_or_else(|| {
             Error::message(
@@ -114,18 +125,7 @@ fn install(node: &Node, req: &Request, known: &[Known], out: &mut dyn Write) -> 
             )
         })?
         .to_string();
-    let node_root = PathBuf::from(node.root_dir()?);
-    if !same_dir(&node_root, root) {
-        return Err(Error::message(
-            2,
-            format!(
-                "ERROR: {} runs from {}, not from this release ({}): release_handler would unpack there",
-                req.target.node,
-                node_root.display(),
-                root.display()
-            ),
-        ));
-    }
+    same_root(node, req)?;
     let status = status_of(known, v).map(str::to_string);
     let permanent = matches!(req.op, Op::Install { permanent: true });
     let Some(status) = status else {
@@ -172,16 +172,93 @@ fn install(node: &Node, req: &Request, known: &[Known], out: &mut dyn Write) -> 
         )?,
         _ => w(out, format!("Release {v} is marked old, switching to it."))?,
     };
+    let passed = local_checks(req, &running)?;
+    check_and_install(node, req, &passed, false, out)
+}
+
+/// The checks for a version release_handler already has (its files in the release).
+fn local_checks(req: &Request, running: &str) -> Result<Passed> {
     let facts = Facts {
-        root,
+        root: &req.root,
         name: &req.name,
-        target: v,
-        running: &running,
+        target: &req.vsn,
+        running,
         package: None,
     };
     let passed = checks::run(&facts, &Disk).map_err(refused)?;
     report(&passed);
-    check_and_install(node, req, &passed, false, out)
+    Ok(passed)
+}
+
+/// The checks for a version still in its package: where it was found, and what passed.
+fn package_checks(req: &Request, running: &str) -> Result<(PathBuf, Passed)> {
+    let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
+    let found = checks::locate(root, name, v).map_err(refused)?;
+    let pkg = tarball::read(&root.join(&found), &wanted(name, v)).map_err(|e| {
+        Error::message(
+            2,
+            format!(
+                "ERROR: cannot read the package {}: {e}",
+                root.join(&found).display()
+            ),
+        )
+    })?;
+    let facts = Facts {
+        root,
+        name,
+        target: v,
+        running,
+        package: Some((&found, &pkg)),
+    };
+    let passed = checks::run(&facts, &Disk).map_err(refused)?;
+    report(&passed);
+    Ok((found, passed))
+}
+
+/// `check --upgrade VSN`: every check `install VSN` makes before its first change, and
+/// nothing else; the lines say what was checked.
+pub fn check(req: &Request) -> Result<Vec<String>> {
+    let node = Node::new(req.client_config());
+    let known = node.which_releases()?;
+    checks_only(&node, req, &known)
+}
+
+fn checks_only(node: &Node, req: &Request, known: &[Known]) -> Result<Vec<String>> {
+    let running = node::running(known)
+        .ok_or_else(|| {
+            Error::message(
+                4,
+                "ERROR: release_handler reports no current or permanent release",
+            )
+        })?
+        .to_string();
+    same_root(node, req)?;
+    let passed = match status_of(known, &req.vsn) {
+        None => package_checks(req, &running)?.1,
+        Some("current") => return Ok(vec![format!("{} is the current release", req.vsn)]),
+        Some("permanent") if running == req.vsn => {
+            return Ok(vec![format!("{} is running and permanent", req.vsn)]);
+        }
+        Some(_) => local_checks(req, &running)?,
+    };
+    Ok(passed.checked)
+}
+
+/// release_handler unpacks under the node's root: it must be this release's.
+fn same_root(node: &Node, req: &Request) -> Result<()> {
+    let node_root = PathBuf::from(node.root_dir()?);
+    if same_dir(&node_root, &req.root) {
+        return Ok(());
+    }
+    Err(Error::message(
+        2,
+        format!(
+            "ERROR: {} runs from {}, not from this release ({}): release_handler would unpack there",
+            req.target.node,
+            node_root.display(),
+            req.root.display()
+        ),
+    ))
 }
 
 fn report(passed: &Passed) {
@@ -205,25 +282,7 @@ fn unpack_then_install(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
-    let found = checks::locate(root, name, v).map_err(refused)?;
-    let pkg = tarball::read(&root.join(&found), &wanted(name, v)).map_err(|e| {
-        Error::message(
-            2,
-            format!(
-                "ERROR: cannot read the package {}: {e}",
-                root.join(&found).display()
-            ),
-        )
-    })?;
-    let facts = Facts {
-        root,
-        name,
-        target: v,
-        running,
-        package: Some((&found, &pkg)),
-    };
-    let passed = checks::run(&facts, &Disk).map_err(refused)?;
-    report(&passed);
+    let (found, passed) = package_checks(req, running)?;
     register_running(node, req, running)?;
     let link = package::link(name, v);
     let made = give_package(root, &found, &link, name, v, &passed.left_out)?;
