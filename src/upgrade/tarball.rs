@@ -116,7 +116,6 @@ pub(crate) fn write_filtered(
         let mut w = builder.into_inner().map_err(|e| e.to_string())?;
         use std::io::Write;
         w.flush().map_err(|e| e.to_string())?;
-        w.get_ref().sync_all().map_err(|e| e.to_string())?;
         Ok(kept)
     })();
     match result {
