@@ -117,15 +117,7 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 
 fn install(node: &Node, req: &Request, known: &[Known], out: &mut dyn Write) -> Result<i32> {
     let v = req.vsn.as_str();
-    let running = node::running(known)
-        .ok_or_else(|| {
-            Error::message(
-                4,
-                "ERROR: release_handler reports no current or permanent release",
-            )
-        })?
-        .to_string();
-    same_root(node, req)?;
+    let running = running_here(node, req, known)?;
     let status = status_of(known, v).map(str::to_string);
     let permanent = matches!(req.op, Op::Install { permanent: true });
     let Some(status) = status else {
@@ -224,15 +216,7 @@ pub fn check(req: &Request) -> Result<Vec<String>> {
 }
 
 fn checks_only(node: &Node, req: &Request, known: &[Known]) -> Result<Vec<String>> {
-    let running = node::running(known)
-        .ok_or_else(|| {
-            Error::message(
-                4,
-                "ERROR: release_handler reports no current or permanent release",
-            )
-        })?
-        .to_string();
-    same_root(node, req)?;
+    let running = running_here(node, req, known)?;
     let passed = match status_of(known, &req.vsn) {
         None => package_checks(req, &running)?.1,
         Some("current") => return Ok(vec![format!("{} is the current release", req.vsn)]),
@@ -242,6 +226,18 @@ fn checks_only(node: &Node, req: &Request, known: &[Known]) -> Result<Vec<String
         Some(_) => local_checks(req, &running)?,
     };
     Ok(passed.checked)
+}
+
+/// The version the node runs, once it is clear the node runs this release.
+fn running_here(node: &Node, req: &Request, known: &[Known]) -> Result<String> {
+    let running = node::running(known).ok_or_else(|| {
+        Error::message(
+            4,
+            "ERROR: release_handler reports no current or permanent release",
+        )
+    })?;
+    same_root(node, req)?;
+    Ok(running.to_string())
 }
 
 /// release_handler unpacks under the node's root: it must be this release's.
