@@ -1,4 +1,5 @@
 //! Integration tests against real releases built by `mix release` during the run.
+mod check;
 mod config;
 mod differential;
 mod dist_client;

@@ -62,6 +62,12 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
         source_env_sh(&vsn_dir, &exe, prelude, argv0, args)?
     };
     let vars = vars::finish(env, &vsn_dir);
+    if word == "check" {
+        // issue 11: the preflight (no VM); after env.sh, so its settings count.
+        let substitute = super::configure::substitution_requested(&vars);
+        let args = args.get(1..).unwrap_or_default();
+        return crate::check::command::release_face(&vars, substitute, host.hostname(), args);
+    }
 
     if let Command::Help | Command::Unknown(_) = &command {
         return Err(Error::Usage {
@@ -80,14 +86,25 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
     let dry_run = switches.dry_run;
 
     // `version` needs nothing beyond the variables: no ERTS, config or cookie discovery.
+    let mut guard = None;
     let (plan, cookie) = if command == Command::Version {
         (commands::version(&vars), None)
     } else {
+        let preflight = switches.preflight;
         let inputs = gather_inputs(host, &release, vars, &command, switches)?;
         let plan = {
             let _span = tracing::debug_span!("plan").entered();
             commands::plan(&command, &inputs)?
         };
+        // issue 11: the start preflight, and readable errors when the boot fails.
+        let substitute = super::configure::substitution_requested(&inputs.vars);
+        guard = crate::check::boot::BootGuard::for_action(
+            &plan.action,
+            &inputs.vars,
+            substitute,
+            host.hostname(),
+            preflight,
+        );
         if command == Command::Attach && !dry_run {
             eprintln!(
                 "Attaching to {} through {}/pipe: press Ctrl+D to detach (Ctrl+C would stop the node).",
@@ -102,7 +119,13 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
         let _ = host.out().write_all(text.as_bytes());
         return Ok(0);
     }
-    execute::run(host, plan)
+    match guard {
+        Some(g) if !dry_run => {
+            g.before()?;
+            g.after(execute::run(host, plan))
+        }
+        _ => execute::run(host, plan),
+    }
 }
 
 /// `releases/VSN/release.env` and `RELEASE_ENV_FILE`, under the caller's own variables.

@@ -12,7 +12,7 @@ use std::path::PathBuf;
     about = "A native run-control program for Erlang/Elixir releases",
     after_help = "Installed as bin/NAME, beamrc takes the release's commands:
     start, start_iex, daemon, daemon_iex, eval, rpc, remote, restart, stop, pid,
-    version, and beamrc's own ping, status and attach.
+    version, and beamrc's own ping, status, attach and check.
 
 beamrc is configured through BEAMRC_* environment variables; see the README."
 )]
@@ -30,6 +30,17 @@ enum ToolCommand {
     },
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
+    /// Check, without starting a VM, whether a release can start on this host
+    Check {
+        /// The release directory (the one holding bin/ and releases/)
+        release_dir: PathBuf,
+        /// Print the findings as JSON (also BEAMRC_CHECK_FORMAT=json)
+        #[arg(long)]
+        json: bool,
+        /// Explain a crash dump's slogan instead (default: $ERL_CRASH_DUMP or ./erl_crash.dump)
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+        crash_dump: Option<PathBuf>,
+    },
 }
 
 pub(crate) fn main(args: &[OsString]) -> Result<i32> {
@@ -47,6 +58,29 @@ pub(crate) fn main(args: &[OsString]) -> Result<i32> {
             let report = crate::release::install::install(&release_dir)?;
             println!("{report}");
             Ok(0)
+        }
+        Some(ToolCommand::Check {
+            release_dir,
+            json,
+            crash_dump,
+        }) => {
+            let mut rest: Vec<OsString> = Vec::new();
+            if json {
+                rest.push("--json".into());
+            }
+            if let Some(file) = crash_dump {
+                rest.push("--crash-dump".into());
+                if !file.as_os_str().is_empty() {
+                    rest.push(file.into());
+                }
+            }
+            let mut args = vec![release_dir.into_os_string()];
+            args.extend(rest);
+            {
+                use crate::app::gather::Host;
+                let hostname = crate::app::gather::OsHost::default().hostname();
+                crate::check::command::tool_face(&args, hostname)
+            }
         }
         Some(ToolCommand::Completions { shell }) => {
             clap_complete::generate(

@@ -48,6 +48,8 @@ pub struct Switches {
     pub epmd_port: u16,
     /// `BEAMRC_UPGRADE_TIMEOUT`: each release_handler call of the upgrade commands.
     pub upgrade_timeout: Duration,
+    /// `BEAMRC_PREFLIGHT`: `start` checks erlexec and beam.smp can run here (default on).
+    pub preflight: bool,
 }
 
 impl Default for Switches {
@@ -65,6 +67,7 @@ impl Default for Switches {
             subst_unset: UnsetPolicy::Error,
             epmd_port: DEFAULT_EPMD_PORT,
             upgrade_timeout: DEFAULT_UPGRADE_TIMEOUT,
+            preflight: true,
         }
     }
 }
@@ -87,6 +90,7 @@ impl Switches {
             subst_unset: UnsetPolicy::from_setting(env.non_empty_str("BEAMRC_SUBST_UNSET"))?,
             epmd_port: epmd_port(env)?,
             upgrade_timeout: seconds(env, "BEAMRC_UPGRADE_TIMEOUT")?.unwrap_or(d.upgrade_timeout),
+            preflight: flag(env, "BEAMRC_PREFLIGHT", d.preflight)?,
         })
     }
 }
