@@ -275,6 +275,9 @@ fn every_pre_check_refuses_before_the_node_changes() {
         "{out}"
     );
     assert_eq!(rel.ok(&["versions"]), V1_ONLY);
+    let out = rel.run(&["check", "--upgrade", "0.2.0"], &[]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("every check passed"), "{out}");
     let out = rel.run(&["install", "0.2.0", "--no-permanent"], &[]);
     assert_eq!(out.code, Some(0), "{out}");
     assert!(!out.stdout.contains("Made release permanent"), "{out}");

@@ -65,6 +65,7 @@ impl Command {
             "ping" => Command::Ping,
             "status" => Command::Status,
             "attach" => Command::Attach,
+            "check" if args.iter().any(|a| a == "--upgrade") => upgrade("check", &args[1..]),
             w @ ("versions" | "unpack" | "install" | "upgrade" | "downgrade" | "uninstall") => {
                 upgrade(w, &args[1..])
             }
@@ -103,10 +104,10 @@ fn upgrade(word: &str, rest: &[OsString]) -> Command {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let permanent = !words.iter().any(|w| w == "--no-permanent");
-    let check = words.iter().any(|w| w == "--check");
+    let check = word == "check" || words.iter().any(|w| w == "--check");
     let vsn = words
         .iter()
-        .find(|w| *w != "--no-permanent" && *w != "--check")
+        .find(|w| !matches!(w.as_str(), "--no-permanent" | "--check" | "--upgrade"))
         .map(|w| w.split('/').next().unwrap_or("").to_string())
         .unwrap_or_default();
     let op = match word {
@@ -146,6 +147,14 @@ mod tests {
         assert_eq!(p(&["rpc"]), Command::Rpc { expr: "".into() });
         assert_eq!(p(&["Start"]), Command::Unknown("Start".into()));
         assert!(!p(&["version"]).needs_cookie());
+        assert_eq!(
+            p(&["check", "--upgrade", "0.2.0"]),
+            Command::Upgrade {
+                word: "check".into(),
+                op: crate::upgrade::Op::Check,
+                vsn: "0.2.0".into()
+            }
+        );
         assert_eq!(
             p(&["downgrade", "--no-permanent", "0.1.0"]),
             Command::Upgrade {

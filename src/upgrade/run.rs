@@ -165,6 +165,7 @@ fn install(node: &Node, req: &Request, known: &[Known], out: &mut dyn Write) -> 
         _ => w(out, format!("Release {v} is marked old, switching to it."))?,
     };
     let passed = local_checks(req, &running)?;
+    report(&passed);
     check_and_install(node, req, &passed, false, out)
 }
 
@@ -177,9 +178,7 @@ fn local_checks(req: &Request, running: &str) -> Result<Passed> {
         running,
         package: None,
     };
-    let passed = checks::run(&facts, &Disk).map_err(refused)?;
-    report(&passed);
-    Ok(passed)
+    checks::run(&facts, &Disk).map_err(refused)
 }
 
 /// The checks for a version still in its package: where it was found, and what passed.
@@ -203,7 +202,6 @@ fn package_checks(req: &Request, running: &str) -> Result<(PathBuf, Passed)> {
         package: Some((&found, &pkg)),
     };
     let passed = checks::run(&facts, &Disk).map_err(refused)?;
-    report(&passed);
     Ok((found, passed))
 }
 
@@ -279,6 +277,7 @@ fn unpack_then_install(
 ) -> Result<i32> {
     let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
     let (found, passed) = package_checks(req, running)?;
+    report(&passed);
     register_running(node, req, running)?;
     let link = package::link(name, v);
     let made = give_package(root, &found, &link, name, v, &passed.left_out)?;
