@@ -96,3 +96,18 @@ fn booleans_and_env_files() {
         traced.stderr
     );
 }
+
+/// issue 15: a dry run still sources env.sh (what it sets is part of the plan) and says so.
+#[test]
+fn dry_run_says_env_sh_ran() {
+    let rel = installed(Fixture::EnvSh);
+    let out = rel.run(&rel.bin(), &["start"], &[("BEAMRC_DRY_RUN", "1")], None);
+    let text = ok(&out);
+    assert!(
+        text.starts_with("note: ") && text.contains("env.sh was run"),
+        "{text}"
+    );
+    let plain = installed(Fixture::Plain);
+    let out = plain.run(&plain.bin(), &["start"], &[("BEAMRC_DRY_RUN", "1")], None);
+    assert!(!ok(&out).contains("env.sh"), "{}", out.stdout);
+}

@@ -118,6 +118,13 @@ pub(crate) fn configure(
         vm_cookie.as_ref().map(|(p, c)| (p.as_path(), c.as_str())),
     )?;
     vars.env.set("RELEASE_COOKIE", cookie.value.as_str());
+    // A VM that joins distribution with a cookie it cannot use boots and then fails every
+    // handshake (beyond Latin-1), or does not boot (over 255 characters): refuse it first.
+    let distributed = vars.distribution != "none";
+    if distributed && (command.is_start() || *command == Command::Remote) {
+        crate::dist::cookie_bytes(&cookie.value)
+            .map_err(|e| Error::Config(format!("the cookie from {}: {e}", cookie.source)))?;
+    }
     if command.is_start()
         && let Some(warning) = cookie::permission_warning(&cookie)
     {

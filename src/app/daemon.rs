@@ -2,7 +2,7 @@
 //! node, start `run_erl`, then wait until the node has booted — or report, with the end of
 //! the run_erl log, why it did not. What to wait for, and how long, is in the plan.
 use super::node;
-use crate::dist::{ClientConfig, DistError};
+use crate::dist::{self, ClientConfig, DistError};
 use crate::plan::switches::show;
 use crate::plan::{BootWait, Daemon};
 use crate::{Error, Result};
@@ -52,53 +52,85 @@ pub(crate) fn run(daemon: &Daemon) -> Result<i32> {
     }
 }
 
-/// Waits until the node answers `init:get_status()` with `{started, started}`, run_erl
-/// stays alive, and time remains (also relx's daemon).
+/// Waits until the node has booted (`init` reports `started` and `init:get_status()` is
+/// `{started, started}`), run_erl stays alive, and time remains (also relx's daemon).
+///
+/// Until the node is registered, each round connects afresh (EPMD and the name appear
+/// during boot); once connected, one session waits for `init`'s started event instead of
+/// polling. Only a run_erl missing for a while counts as an exit: run_erl daemonises through
+/// intermediate processes, and a scan can miss the hand-over between two of them.
 pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration) -> Result<i32> {
-    let pipe = daemon.pipe_arg();
+    let _span = tracing::debug_span!("boot_wait", target = %cfg.target).entered();
     tracing::debug!("waiting up to {} for {} to boot", show(timeout), cfg.target);
+    let pipe = daemon.pipe_arg();
+    let started = Instant::now();
+    let deadline = started.checked_add(timeout);
     let mut missing_since: Option<Instant> = None;
-    let mut verdict = None;
-    node::wait_until(timeout, || {
-        verdict = match node::node_ready(cfg) {
-            Ok(true) => Some(Ok(0)),
-            Err(DistError::CookieMismatch { node }) => Some(Err(failure(
-                daemon,
-                format!("{node} is up but refuses our cookie"),
-            ))),
-            // Scan each time rather than keep a pid: run_erl daemonises through
-            // intermediate processes that exit, while the one serving the pipe lives as long
-            // as the VM. A scan can miss the hand-over between two of them, so only a run_erl
-            // missing for a while counts as an exit.
-            _ => {
-                let missing = crate::process::watch::find_run_erl(pipe).is_none();
-                missing_since = match (missing, missing_since) {
-                    (false, _) => None,
-                    (true, None) => Some(Instant::now()),
-                    (true, since) => since,
-                };
-                missing_since
-                    .is_some_and(|t| t.elapsed() >= Duration::from_millis(300))
-                    .then(|| {
-                        Err(failure(
-                            daemon,
-                            format!("the VM for {} exited while booting", cfg.target),
-                        ))
-                    })
+    let mut last: Option<DistError>;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let attempt = dist::Session::connect(cfg).and_then(|mut session| {
+            session.set_deadline(deadline);
+            session.wait_started()?;
+            node::node_ready_on(&mut session)
+        });
+        match attempt {
+            Ok(true) => return Ok(0),
+            Ok(false) => last = None,
+            Err(DistError::CookieMismatch { node }) => {
+                return Err(failure(
+                    daemon,
+                    format!("{node} is up but refuses our cookie"),
+                ));
             }
+            Err(e @ DistError::HandshakeRejected { .. }) => {
+                return Err(failure(
+                    daemon,
+                    format!("{} is up but refuses us ({e})", cfg.target),
+                ));
+            }
+            Err(e) => {
+                tracing::debug!("not booted yet: {e}");
+                last = Some(e);
+            }
+        }
+        let missing = crate::process::watch::find_run_erl(pipe).is_none();
+        missing_since = match (missing, missing_since) {
+            (false, _) => None,
+            (true, None) => Some(Instant::now()),
+            (true, since) => since,
         };
-        verdict.is_some()
-    });
-    verdict.unwrap_or_else(|| {
-        Err(failure(
-            daemon,
-            format!(
-                "{} did not finish booting within {} (BEAMRC_START_TIMEOUT)",
-                cfg.target,
-                show(timeout)
-            ),
-        ))
-    })
+        if missing_since.is_some_and(|t| t.elapsed() >= Duration::from_millis(300)) {
+            return Err(failure(
+                daemon,
+                format!("the VM for {} exited while booting", cfg.target),
+            ));
+        }
+        if started.elapsed() >= timeout {
+            // run_erl is alive here: say how far the node got.
+            let why = match last {
+                Some(
+                    e @ (DistError::Resolve { .. }
+                    | DistError::EpmdUnreachable { .. }
+                    | DistError::Timeout("connect")),
+                ) => format!("; the VM is alive but beamrc cannot reach it ({e})"),
+                Some(DistError::NotRegistered { .. }) => {
+                    "; the VM is alive but its node has not registered with EPMD yet".to_string()
+                }
+                _ => "; the VM is alive and answers, but its boot has not finished".to_string(),
+            };
+            return Err(failure(
+                daemon,
+                format!(
+                    "{} did not finish booting within {} (BEAMRC_START_TIMEOUT){why}",
+                    cfg.target,
+                    show(timeout)
+                ),
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
 }
 
 fn failure(daemon: &Daemon, what: String) -> Error {

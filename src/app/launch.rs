@@ -57,7 +57,7 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
     };
     let prelude = vars::prelude(&release, &caller, argv0, &word)?;
     let vsn_dir = vars::vsn_dir(&release, &prelude);
-    let env = {
+    let (env, sourced) = {
         let _span = tracing::debug_span!("env_sh").entered();
         source_env_sh(&vsn_dir, &exe, prelude, argv0, args)?
     };
@@ -116,7 +116,15 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
         (plan, inputs.cookie)
     };
     if dry_run {
-        let text = dry_run::render(&plan, &os_env, cookie.as_deref());
+        let mut text = String::new();
+        if let Some(path) = &sourced {
+            // Not a side effect beamrc can hold back: what env.sh sets is part of the plan.
+            text.push_str(&format!(
+                "note: {} was run (a dry run sources it, as the real run does)\n",
+                path.display()
+            ));
+        }
+        text.push_str(&dry_run::render(&plan, &os_env, cookie.as_deref()));
         let _ = host.out().write_all(text.as_bytes());
         return Ok(0);
     }
@@ -145,22 +153,23 @@ fn with_env_files(release: &Release, caller: &EnvMap) -> Result<EnvMap> {
     crate::environment::dotenv::load_env_files(caller, &release_env)
 }
 
-/// The environment after env.sh; env.sh ending the launch itself becomes `Error::Exit`.
+/// The environment after env.sh, and env.sh's path when a shell ran it; env.sh ending the
+/// launch itself becomes `Error::ScriptStatus`.
 fn source_env_sh(
     vsn_dir: &Path,
     exe: &Path,
     prelude: EnvMap,
     argv0: &OsStr,
     args: &[OsString],
-) -> Result<EnvMap> {
+) -> Result<(EnvMap, Option<PathBuf>)> {
     let path = vsn_dir.join("env.sh");
     let text = std::fs::read(&path)
         .map_err(|e| Error::Release(format!("cannot read {}: {e}", path.display())))?;
     if env_sh::is_inert(&text) {
-        return Ok(prelude);
+        return Ok((prelude, None));
     }
     match env_sh::source(&path, exe, &prelude, argv0, args)? {
-        Outcome::Sourced(s) => Ok(s.effective()),
+        Outcome::Sourced(s) => Ok((s.effective(), Some(path))),
         Outcome::Exited(code) => Err(Error::ScriptStatus(code)),
     }
 }

@@ -38,11 +38,6 @@ pub(crate) fn os_pid_on(session: &mut dist::Session) -> Result<u32, DistError> {
 }
 
 /// `init:get_status()` is `{started, started}`: the boot script has run to the end.
-pub(crate) fn node_ready(cfg: &ClientConfig) -> Result<bool, DistError> {
-    node_ready_on(&mut dist::Session::connect(cfg)?)
-}
-
-/// `node_ready` on an open session.
 pub(crate) fn node_ready_on(session: &mut dist::Session) -> Result<bool, DistError> {
     let reply = session.call("init", "get_status", Vec::new())?;
     Ok(matches!(reply.as_tuple(), Some([a, b]) if a.is_atom("started") && b.is_atom("started")))
@@ -74,7 +69,12 @@ pub(crate) fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> b
 /// here).
 pub(crate) fn is_local(node: &str, me: &str) -> bool {
     let host = node.split_once('@').map(|(_, h)| h).unwrap_or("");
-    host == me
-        || Some(host) == me.split('.').next()
-        || dist::epmd::resolve_ipv4(host, 0).is_ok_and(|a| a.ip().is_loopback())
+    if host == me || Some(host) == me.split('.').next() || host == "localhost" {
+        return true;
+    }
+    // An address literal (`app@::1`, `app@127.0.0.1`) needs no resolver.
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
+    dist::epmd::resolve_ipv4(host, 0).is_ok_and(|a| a.ip().is_loopback())
 }

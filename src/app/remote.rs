@@ -37,9 +37,8 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
         return Ok(Outcome::Vm(remote.why.clone()));
     };
     tracing::debug!(
-        "native distribution: {} as hidden node {} ({})",
+        "native distribution: {} as a hidden node the node names ({})",
         link.target,
-        link.own,
         remote.why
     );
     let cfg = link.client_config();

@@ -3,7 +3,7 @@
 //! booted, `STOPPING=1` when it goes down) when `NOTIFY_SOCKET` is set. Otherwise `start`
 //! simply execs, and the launcher's PID is the VM's.
 use super::node;
-use crate::dist::ClientConfig;
+use crate::dist::{self, ClientConfig};
 use crate::plan::{Start, Watch};
 use crate::process::{init, notify};
 use crate::{Error, Result};
@@ -77,25 +77,41 @@ impl Readiness {
             return;
         };
         let alive = || crate::process::watch::pid_alive(vm_pid);
-        loop {
+        // Boot: connect (again while the name is not registered yet), then one session
+        // waits for init's started event.
+        let session = loop {
             if !alive() {
                 return;
             }
-            if let Ok(true) = node::node_ready(client) {
-                break;
+            if let Ok(mut s) = dist::Session::connect(client)
+                && s.wait_started().is_ok()
+                && matches!(node::node_ready_on(&mut s), Ok(true))
+            {
+                break s;
             }
             std::thread::sleep(Duration::from_millis(100));
-        }
+        };
         self.send(&format!(
             "READY=1\nMAINPID={vm_pid}\nSTATUS={} is running",
             client.target
         ));
-        // A single failed call (a busy node, a slow host) is not a stop: only a VM that
-        // says it is stopping, that is gone, or that stays unreachable.
+        // Then the same connection, kept alive by ticks, is asked every 500 ms. A single
+        // failed call (a busy node, a slow host) is not a stop: only a VM that says it is
+        // stopping, that is gone, or that stays unreachable (three failures in a row, each
+        // followed by one reconnect).
+        let open = |mut s: dist::Session<'static, 'static>| {
+            s.keep_alive();
+            s
+        };
+        let mut session = Some(open(session));
         let mut failures = 0;
         loop {
             std::thread::sleep(Duration::from_millis(500));
-            let stopping = match crate::dist::call(client, "init", "get_status", Vec::new()) {
+            let status = match session.as_mut() {
+                Some(s) => s.call("init", "get_status", Vec::new()),
+                None => Err(dist::DistError::ConnectionClosed),
+            };
+            let stopping = match status {
                 Ok(status) => {
                     failures = 0;
                     status
@@ -105,6 +121,7 @@ impl Readiness {
                 }
                 Err(_) => {
                     failures += 1;
+                    session = dist::Session::connect(client).ok().map(open);
                     failures >= 3
                 }
             };

@@ -142,7 +142,7 @@ fn dry_run_shows_routes_and_reasons() {
         "{out}"
     );
     assert!(
-        out.contains("as hidden node rpc-bbbb-demo@testhost"),
+        out.contains("as a hidden node named by the node (host testhost), EPMD port 4369"),
         "{out}"
     );
     assert!(
@@ -240,4 +240,88 @@ fn an_uncreatable_pipe_is_named() {
         "{}",
         r.err
     );
+}
+
+/// issue 15 (wired here): a cookie the VM cannot use is refused before anything starts,
+/// naming where it came from, never showing it.
+#[test]
+fn an_unusable_cookie_is_refused_before_start() {
+    let root = release("cookie");
+    for cmd in ["start", "daemon", "remote"] {
+        let r = run(
+            &root,
+            &[cmd],
+            &[("RELEASE_COOKIE", "s3cr\u{20ac}t"), ("BEAMRC_DRY_RUN", "1")],
+        );
+        assert_eq!(r.code, 4, "{cmd}: {}", r.err);
+        assert!(
+            r.err.starts_with("ERROR: the cookie from RELEASE_COOKIE: "),
+            "{}",
+            r.err
+        );
+        assert!(!r.err.contains("s3cr"), "{}", r.err);
+        assert_eq!(r.out, "");
+    }
+    let long = "x".repeat(256);
+    let r = run(
+        &root,
+        &["start"],
+        &[("RELEASE_COOKIE", &long), ("BEAMRC_DRY_RUN", "1")],
+    );
+    assert_eq!(r.code, 4, "{}", r.err);
+    // Latin-1 is fine, and an undistributed VM does not care.
+    dry(&root, &["start"], &[("RELEASE_COOKIE", "\u{fc}n\u{ef}")]);
+    dry(
+        &root,
+        &["start"],
+        &[
+            ("RELEASE_COOKIE", "\u{20ac}"),
+            ("RELEASE_DISTRIBUTION", "none"),
+        ],
+    );
+}
+
+/// issue 15: a release built with ERTS whose erts-VSN/bin is gone fails (exit 2, naming the
+/// directory) instead of quietly running the `erl` on PATH; commands that need no ERTS work.
+#[test]
+fn missing_erts_is_an_error_not_erl_from_path() {
+    let root = release("noerts");
+    std::fs::remove_dir_all(root.join("erts-14.0")).unwrap();
+    for cmd in ["start", "daemon", "remote"] {
+        let r = run(&root, &[cmd], &[("BEAMRC_DRY_RUN", "1")]);
+        assert_eq!(r.code, 2, "{cmd}: {}", r.err);
+        assert!(
+            r.err.contains("erts-14.0/bin") && r.err.contains("built with ERTS"),
+            "{}",
+            r.err
+        );
+    }
+    let r = run(
+        &root,
+        &["rpc", "1"],
+        &[("BEAMRC_DRY_RUN", "1"), ("BEAMRC_NATIVE", "0")],
+    );
+    assert_eq!(r.code, 2, "{}", r.err);
+    dry(&root, &["pid"], &[]);
+    dry(&root, &["version"], &[]);
+}
+
+/// A dry run of a release whose env.sh holds nothing runs no shell and says nothing about it
+/// (the sourced case is launcher-tests/switches.rs: it needs the real binary).
+#[test]
+fn dry_run_without_env_sh_commands() {
+    let root = release("envsh");
+    let out = dry(&root, &["version"], &[]);
+    assert_eq!(out, "print \"demo 0.1.0\\n\"\n");
+}
+
+#[test]
+fn locality_without_a_resolver_for_names_and_literals() {
+    use super::node::is_local;
+    assert!(is_local("a@vm", "vm.example.com"));
+    assert!(is_local("a@vm.example.com", "vm.example.com"));
+    assert!(is_local("a@::1", "vm"));
+    assert!(is_local("a@127.0.0.1", "vm"));
+    assert!(is_local("a@localhost", "vm"));
+    assert!(!is_local("a@10.1.2.3", "vm"));
 }

@@ -8,8 +8,24 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 
 /// An environment as a sorted map, so plans print and compare deterministically.
-#[derive(Clone, Default, Debug, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct EnvMap(BTreeMap<OsString, OsString>);
+
+/// Like the map's own `Debug`, but `RELEASE_COOKIE`'s value is never shown (plans and
+/// failing assertions print environments).
+impl std::fmt::Debug for EnvMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (k, v) in &self.0 {
+            if k == "RELEASE_COOKIE" {
+                map.entry(k, &"<hidden>");
+            } else {
+                map.entry(k, v);
+            }
+        }
+        map.finish()
+    }
+}
 
 impl EnvMap {
     pub fn new() -> Self {

@@ -13,28 +13,57 @@ use std::path::PathBuf;
 /// The plan for every command: one match, one function per command. The rendered config
 /// files come first in `prepare` (remote commands keep them in their hidden VM's plan).
 pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
-    let mut plan = match cmd {
-        Command::Start => start(inputs, false, false),
-        Command::StartIex => start(inputs, true, false),
-        Command::Daemon => start(inputs, false, true),
-        Command::DaemonIex => start(inputs, true, true),
-        Command::Eval { expr, args } => eval(inputs, expr, args),
-        Command::Remote => remote(inputs),
-        Command::Attach => Ok(attach(inputs)),
-        Command::Version => Ok(version(&inputs.vars)),
+    // Remote plans carry the rendered files in their hidden VM's plan.
+    let local = |p: Plan| (p, false);
+    let (mut plan, remote) = match cmd {
+        Command::Start => start(inputs, false, false).map(local),
+        Command::StartIex => start(inputs, true, false).map(local),
+        Command::Daemon => start(inputs, false, true).map(local),
+        Command::DaemonIex => start(inputs, true, true).map(local),
+        Command::Eval { expr, args } => eval(inputs, expr, args).map(local),
+        Command::Remote => remote(inputs).map(local),
+        Command::Attach => Ok(local(attach(inputs))),
+        Command::Version => Ok(local(version(&inputs.vars))),
         Command::Rpc { .. }
         | Command::Stop
         | Command::Restart
         | Command::Pid
         | Command::Ping
-        | Command::Status => return super::remote::plan(cmd, inputs),
-        Command::Upgrade { word, op, vsn } => return super::upgrade::plan(word, *op, vsn, inputs),
+        | Command::Status => super::remote::plan(cmd, inputs).map(|p| (p, true)),
+        Command::Upgrade { word, op, vsn } => {
+            super::upgrade::plan(word, *op, vsn, inputs).map(|p| (p, true))
+        }
         Command::Help | Command::Unknown(_) => {
             Err(Error::message(1, format!("ERROR: {cmd:?} has no plan")))
         }
     }?;
-    plan.prepare.splice(0..0, inputs.rendered.iter().cloned());
+    if !remote {
+        plan.prepare.splice(0..0, inputs.rendered.iter().cloned());
+    }
+    check_erts(inputs, &plan)?;
     Ok(plan)
+}
+
+/// A release built with ERTS (`ERTS_BIN` in releases/VSN/elixir) whose `erts-VSN/bin` is
+/// gone fails as the script fails — never quietly with the `erl` on PATH — when the plan
+/// runs something from ERTS (a release built without ERTS has no `ERTS_BIN`).
+fn check_erts(inputs: &Inputs, plan: &Plan) -> Result<()> {
+    let Some(dir) = inputs.erts_bin.as_ref().filter(|_| inputs.bindir.is_none()) else {
+        return Ok(());
+    };
+    let runs_erts = match &plan.action {
+        Action::Print(_) | Action::Upgrade(_) => false,
+        Action::Remote(r) => r.native.is_none(),
+        Action::Exec(_) | Action::Start(_) | Action::Daemon(_) => true,
+    };
+    if !runs_erts {
+        return Ok(());
+    }
+    Err(Error::Release(format!(
+        "{} does not exist: the release was built with ERTS (ERTS_BIN in {}), but its directory is missing",
+        dir.display(),
+        inputs.vars.vsn_dir.join("elixir").display()
+    )))
 }
 
 /// `version`: needs nothing but the release's name and version.

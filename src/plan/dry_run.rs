@@ -150,10 +150,18 @@ fn render_into(out: &mut String, plan: &Plan, caller: &EnvMap, mask: &dyn Fn(&Os
 
 /// How a native link connects (never the cookie).
 fn link_text(link: &NodeLink) -> String {
+    let host = link.own.split_once('@').map_or("", |(_, h)| h);
+    let port = match link.endpoint.dist_port {
+        Some(p) => format!("node port {p} (no EPMD)"),
+        None => format!("EPMD port {}", link.epmd_port),
+    };
+    let at = match link.endpoint.address {
+        Some(a) => format!(" at {a}"),
+        None => String::new(),
+    };
     format!(
-        "as hidden node {}, EPMD port {}, connect timeout {}, call timeout {}",
-        link.own,
-        link.epmd_port,
+        "as a hidden node named by the node (host {host}), {port}{at}, {:?}, connect timeout {}, call timeout {}",
+        link.endpoint.family,
         show(link.connect_timeout),
         link.call_timeout.map(show).unwrap_or_else(|| "none".into())
     )
@@ -206,6 +214,28 @@ pub fn mask_cookie(text: &str, cookie: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_the_cookie() {
+        let link = NodeLink {
+            target: "a@h".into(),
+            own: "rpc-1-a@h".into(),
+            cookie: "SECRETCOOKIE".into(),
+            epmd_port: 4369,
+            endpoint: Default::default(),
+            connect_timeout: std::time::Duration::from_secs(7),
+            call_timeout: None,
+            legacy_rpc: false,
+        };
+        let env: EnvMap = [("RELEASE_COOKIE", "SECRETCOOKIE"), ("X", "1")]
+            .into_iter()
+            .collect();
+        let text = format!("{link:?} {env:?}");
+        assert!(
+            !text.contains("SECRETCOOKIE") && text.contains("\"X\""),
+            "{text}"
+        );
+    }
 
     #[test]
     fn masks_plain_and_escaped_cookie() {

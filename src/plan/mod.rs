@@ -65,8 +65,9 @@ pub enum Action {
     Upgrade(crate::upgrade::Request),
 }
 
-/// How beamrc reaches the running node natively: names, cookie and deadlines.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How beamrc reaches the running node natively: names, cookie and deadlines. `Debug`
+/// never shows the cookie.
+#[derive(Clone, PartialEq, Eq)]
 pub struct NodeLink {
     /// The release's node, `NAME@HOST`.
     pub target: String,
@@ -82,6 +83,21 @@ pub struct NodeLink {
     pub legacy_rpc: bool,
     /// Epmd-less port, address family (`dist::endpoint` of the remote flags).
     pub endpoint: crate::dist::Endpoint,
+}
+
+impl std::fmt::Debug for NodeLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeLink")
+            .field("target", &self.target)
+            .field("own", &self.own)
+            .field("cookie", &"<hidden>")
+            .field("epmd_port", &self.epmd_port)
+            .field("endpoint", &self.endpoint)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("call_timeout", &self.call_timeout)
+            .field("legacy_rpc", &self.legacy_rpc)
+            .finish()
+    }
 }
 
 impl NodeLink {
@@ -192,8 +208,9 @@ pub struct Plan {
     pub action: Action,
 }
 
-/// Everything a command's plan is computed from; gathered (read-only) by the caller.
-#[derive(Debug, Clone)]
+/// Everything a command's plan is computed from; gathered (read-only) by the caller. No
+/// `Debug`: it holds the cookie.
+#[derive(Clone)]
 pub struct Inputs {
     pub vars: ReleaseVars,
     pub generation: ElixirGen,

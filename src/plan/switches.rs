@@ -251,4 +251,90 @@ mod tests {
             assert!(e.to_string().contains(key), "{e}");
         }
     }
+
+    /// Bounded fuzz driver (issue 15): random values for every switch never panic (no
+    /// `Duration` overflow, no slicing on a char boundary); each either parses into a value
+    /// within its documented range or is one `ERROR:` line naming the variable, exit 4.
+    #[test]
+    fn fuzz_switch_values() {
+        use crate::config::testing::{Rng, bounded};
+        const KEYS: &[&str] = &[
+            "BEAMRC_DRY_RUN",
+            "BEAMRC_NATIVE",
+            "BEAMRC_INIT",
+            "BEAMRC_LOG",
+            "BEAMRC_RPC_CONNECT_TIMEOUT",
+            "BEAMRC_RPC_TIMEOUT",
+            "BEAMRC_STOP_TIMEOUT",
+            "BEAMRC_START_TIMEOUT",
+            "BEAMRC_SHUTDOWN_TIMEOUT",
+            "BEAMRC_SUBST_UNSET",
+            "ERL_EPMD_PORT",
+        ];
+        const PIECES: &[&str] = &[
+            "0",
+            "1",
+            "9",
+            "99999999999999999999",
+            ".",
+            "5",
+            "e",
+            "E",
+            "+",
+            "-",
+            "1e308",
+            "inf",
+            "NaN",
+            "true",
+            "off",
+            "YES",
+            " ",
+            "\t",
+            "\u{e9}",
+            "\u{20ac}",
+            "=",
+            ",",
+            "beamrc",
+            "debug",
+            "[",
+            "{",
+            "\"",
+            "empty",
+            "error",
+            "0x10",
+            "_",
+            "65535",
+            "65536",
+        ];
+        let ran = bounded(
+            "switches",
+            200_000,
+            std::time::Duration::from_secs(2),
+            |rng: &mut Rng| {
+                let key = *rng.pick(KEYS);
+                let value = rng.text(PIECES, 6);
+                let env: EnvMap = [(key, value.as_str())].into_iter().collect();
+                match Switches::read(&env) {
+                    Ok(s) => {
+                        for d in [s.connect_timeout, s.stop_timeout, s.start_timeout]
+                            .into_iter()
+                            .chain(s.call_timeout)
+                            .chain(s.shutdown_timeout)
+                        {
+                            assert!(d.as_secs_f64() <= MAX_SECONDS, "{key}={value:?}");
+                            assert!(std::time::Instant::now().checked_add(d).is_some());
+                        }
+                        assert_ne!(s.epmd_port, 0);
+                    }
+                    Err(e) => {
+                        assert_eq!(e.code(), 4, "{key}={value:?}");
+                        let line = e.line();
+                        assert!(line.starts_with("ERROR: ") && line.contains(key), "{line}");
+                        assert!(!line.contains('\n'), "{line}");
+                    }
+                }
+            },
+        );
+        assert!(ran > 100, "only {ran} cases ran");
+    }
 }
