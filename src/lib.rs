@@ -18,6 +18,7 @@ pub(crate) mod paths;
 pub mod plan;
 pub mod process;
 pub(crate) mod release;
+pub(crate) mod relx;
 pub mod upgrade;
 
 pub use error::{Error, Result};

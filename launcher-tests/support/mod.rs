@@ -16,6 +16,7 @@ pub mod epmd;
 pub mod fixtures;
 pub mod record;
 pub mod release;
+pub mod relx;
 pub mod run;
 pub mod upgrade;
 

@@ -48,6 +48,9 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
         (Release::open(root, &fallback_name), exe)
     };
     let (release, exe) = release;
+    if let Some(result) = crate::relx::run::try_main(host, &release, argv0, args, &exe, &os_env) {
+        return result;
+    }
 
     let word = args.first().cloned().unwrap_or_default();
     // The caller's environment, with the env files' variables under it.
@@ -70,6 +73,11 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
         return crate::check::command::release_face(&vars, substitute, host.hostname(), args);
     }
 
+    if let Command::Unknown(word) = &command
+        && let Some(code) = crate::relx::mix_hooks::custom_command(&vars, word, &args[1..])?
+    {
+        return Ok(code);
+    }
     if let Command::Help | Command::Unknown(_) = &command {
         return Err(Error::Usage {
             prog: locate::prog_name(argv0),
@@ -85,6 +93,7 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
     crate::log::init_late(switches.log.as_deref());
     tracing::debug!(?command, ?switches, "switches read");
     let dry_run = switches.dry_run;
+    let hooks = crate::relx::mix_hooks::MixHooks::for_command(&vars, &command, !dry_run);
 
     // `version` needs nothing beyond the variables: no ERTS, config or cookie discovery.
     let mut guard = None;
@@ -128,13 +137,14 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
         let _ = host.out().write_all(text.as_bytes());
         return Ok(0);
     }
-    match guard {
+    hooks.before()?;
+    hooks.after(match guard {
         Some(g) if !dry_run => {
             g.before()?;
             g.after(execute::run(host, plan))
         }
         _ => execute::run(host, plan),
-    }
+    })
 }
 
 /// `releases/VSN/release.env` and `RELEASE_ENV_FILE`, under the caller's own variables.

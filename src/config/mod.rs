@@ -22,7 +22,7 @@ mod erl_strings;
 mod erl_template;
 mod erl_terms;
 mod private_dir;
-pub mod render;
+pub(crate) mod render;
 pub(crate) mod source;
 pub mod subst;
 pub(crate) mod sys_config;

@@ -27,23 +27,45 @@ pub(crate) fn check(dir: &Path) -> Result<(), Error> {
         }
     }
     let euid = euid();
-    // A symlink on the way can be replaced by whoever owns it (even in a sticky directory).
-    for a in existing.ancestors().filter(|a| !a.as_os_str().is_empty()) {
-        if let Ok(m) = fs::symlink_metadata(a)
-            && m.file_type().is_symlink()
-            && m.uid() != euid
-            && m.uid() != 0
-        {
-            let why = format!("{} is a symlink owned by uid {}", a.display(), m.uid());
-            return Err(refusal(dir, &why));
-        }
-    }
+    check_links(existing, euid, dir, &mut 0)?;
     let real = fs::canonicalize(existing)
         .map_err(|e| Error::io(format!("cannot resolve {}", existing.display()), e))?;
     for a in real.ancestors() {
         let meta =
             fs::metadata(a).map_err(|e| Error::io(format!("cannot read {}", a.display()), e))?;
         judge(a, meta.uid(), meta.mode(), euid).map_err(|why| refusal(dir, &why))?;
+    }
+    Ok(())
+}
+
+/// Most symlinks followed on the way to one directory (the kernel's ELOOP bound).
+const MAX_LINKS: usize = 40;
+
+/// Refuses a symlink on the way to `path` that another user owns (not us, not root): its
+/// owner can replace it, even in a sticky directory. Each link's target is checked too,
+/// so a link of ours to a path through someone else's link is refused as well.
+fn check_links(path: &Path, euid: u32, dir: &Path, followed: &mut usize) -> Result<(), Error> {
+    for a in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        let Ok(m) = fs::symlink_metadata(a) else {
+            continue;
+        };
+        if !m.file_type().is_symlink() {
+            continue;
+        }
+        if m.uid() != euid && m.uid() != 0 {
+            let why = format!("{} is a symlink owned by uid {}", a.display(), m.uid());
+            return Err(refusal(dir, &why));
+        }
+        *followed += 1;
+        if *followed > MAX_LINKS {
+            let why = format!("more than {MAX_LINKS} symlinks lead to it");
+            return Err(refusal(dir, &why));
+        }
+        if let Ok(target) = fs::read_link(a) {
+            // A relative target is relative to the link's directory; an absolute one replaces it.
+            let target = a.parent().unwrap_or(Path::new("/")).join(target);
+            check_links(&target, euid, dir, followed)?;
+        }
     }
     Ok(())
 }
@@ -105,6 +127,8 @@ pub(crate) fn create(dir: &Path) -> Result<(), Error> {
         match fs::DirBuilder::new().mode(0o700).create(d) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // Someone may have put a symlink of theirs there meanwhile.
+                check_links(d, euid, dir, &mut 0)?;
                 let meta = fs::metadata(d)
                     .map_err(|e| Error::io(format!("cannot read {}", d.display()), e))?;
                 judge(d, meta.uid(), meta.mode(), euid).map_err(|why| refusal(dir, &why))?;
@@ -200,5 +224,20 @@ mod tests {
         std::os::unix::fs::lchown(&link, Some(65534), None).unwrap();
         let e = check(&link.join("rendered")).unwrap_err().to_string();
         assert!(e.contains("is a symlink owned by uid 65534"), "{e}");
+        // a symlink of ours whose target goes through theirs: they can still retarget it
+        let ours_to_theirs = d.join("via");
+        std::os::unix::fs::symlink(&link, &ours_to_theirs).unwrap();
+        let e = check(&ours_to_theirs.join("rendered"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("link is a symlink owned by uid 65534"), "{e}");
+    }
+
+    #[test]
+    fn symlink_loops_are_an_error_not_a_hang() {
+        let d = scratch("loop");
+        std::os::unix::fs::symlink(d.join("b"), d.join("a")).unwrap();
+        std::os::unix::fs::symlink(d.join("a"), d.join("b")).unwrap();
+        assert!(check(&d.join("a/rendered")).is_err());
     }
 }

@@ -13,13 +13,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::Error;
 
-/// A file to write: `contents` rendered from `source` goes to `target`. (`pub` only
-/// because `cli::configure::Configured` still exposes it.)
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedFile {
+/// A file to write: `contents` rendered from `source` goes to `target`. `Debug` shows
+/// the size of `contents`, never the text: substituted values may be secrets (a cookie
+/// in `-setcookie ${COOKIE}`, passwords in sys.config).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct RenderedFile {
     pub source: PathBuf,
     pub target: PathBuf,
     pub contents: Vec<u8>,
+}
+
+impl std::fmt::Debug for RenderedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderedFile")
+            .field("source", &self.source)
+            .field("target", &self.target)
+            .field("contents", &format_args!("<{} bytes>", self.contents.len()))
+            .finish()
+    }
 }
 
 /// Atomically replaces `path` with `contents`, giving it exactly `mode` (umask ignored).
@@ -147,6 +158,21 @@ mod tests {
         assert_eq!(fs::read_to_string(included).unwrap(), "-setcookie c\n");
         // sources untouched, nothing written next to them
         assert_eq!(fs::read_dir(&d).unwrap().count(), 3);
+    }
+
+    #[test]
+    fn debug_never_shows_the_contents() {
+        let f = RenderedFile {
+            source: "vm.args.src".into(),
+            target: "tmp/vm.args".into(),
+            contents: b"-setcookie s3cr3t\n".to_vec(),
+        };
+        let shown = format!("{f:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("tmp/vm.args") && shown.contains("18 bytes"),
+            "{shown}"
+        );
     }
 
     #[test]

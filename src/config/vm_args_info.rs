@@ -19,8 +19,9 @@ pub(crate) enum NameKind {
     Long,
 }
 
-/// What the VM will make of the (rendered) `vm.args` chain.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// What the VM will make of the (rendered) `vm.args` chain. `Debug` masks the cookie,
+/// in `cookie` and in `flags`.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub(crate) struct VmArgsInfo {
     /// The node name the VM will use, if any (see the module documentation).
     pub name: Option<(NameKind, String)>,
@@ -34,6 +35,35 @@ pub(crate) struct VmArgsInfo {
     /// Human-readable notes (duplicate names, ignored cookies, missing includes when not
     /// rendering).
     pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for VmArgsInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MASK: &str = "<hidden>";
+        // Every value of a `-setcookie` (one value: ours; two: another node's cookie).
+        let mut in_setcookie = false;
+        let flags: Vec<&str> = self
+            .flags
+            .iter()
+            .map(|a| {
+                if a.starts_with('-') || a.starts_with('+') {
+                    in_setcookie = a == "-setcookie";
+                    a.as_str()
+                } else if in_setcookie {
+                    MASK
+                } else {
+                    a.as_str()
+                }
+            })
+            .collect();
+        f.debug_struct("VmArgsInfo")
+            .field("name", &self.name)
+            .field("cookie", &self.cookie.as_ref().map(|_| MASK))
+            .field("setcookie_count", &self.setcookie_count)
+            .field("flags", &flags)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 pub(crate) fn analyse(args: &[String], mut warnings: Vec<String>) -> VmArgsInfo {
@@ -141,5 +171,23 @@ mod tests {
         assert_eq!((i.cookie, i.setcookie_count), (None, 1));
         let i = info("-hidden");
         assert_eq!((i.name, i.cookie, i.setcookie_count), (None, None, 0));
+    }
+
+    #[test]
+    fn debug_masks_the_cookie() {
+        let args = words("-sname n -setcookie s3cr3t -setcookie other@h 0th3r +K true");
+        let i = VmArgsInfo {
+            flags: args.clone(),
+            ..analyse(&args, Vec::new())
+        };
+        let shown = format!("{i:?}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("0th3r"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("\"n\"") && shown.contains("\"true\""),
+            "{shown}"
+        );
     }
 }

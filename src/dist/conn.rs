@@ -7,7 +7,7 @@
 use std::io::{BufReader, ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use super::etf::{self, Pid, Reference, Term};
@@ -276,10 +276,28 @@ fn write_all(
     deadline: Option<Instant>,
 ) -> Result<(), DistError> {
     // One frame at a time, under the lock, so frames from the tick thread never interleave.
-    let stream = writer
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let stream = lock_by(writer, deadline)?;
     wire::write_all_by(&stream, bytes, deadline, LIVENESS).map_err(read_error)
+}
+
+/// The writer's lock, waited for until `deadline` at most: the tick thread holds it while
+/// its write blocks (a node that stopped reading), which must not stretch our deadline.
+fn lock_by(
+    writer: &Mutex<TcpStream>,
+    deadline: Option<Instant>,
+) -> Result<MutexGuard<'_, TcpStream>, DistError> {
+    loop {
+        match writer.try_lock() {
+            Ok(stream) => return Ok(stream),
+            Err(TryLockError::Poisoned(poisoned)) => return Ok(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(DistError::Timeout("call"));
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
 }
 
 /// A failed read or write: the deadline, or else the connection is gone (closed, reset, or
@@ -337,6 +355,30 @@ mod tests {
         assert_eq!(parse_packet(&send).unwrap(), Some(Term::atom("hello")));
         let link = packet(Term::Tuple(vec![Term::Int(1), to.clone(), to]), None);
         assert_eq!(parse_packet(&link).unwrap(), None);
+    }
+
+    #[test]
+    fn a_held_writer_lock_cannot_stretch_the_deadline() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let writer = Arc::new(Mutex::new(stream));
+        let (held_tx, held_rx) = mpsc::channel();
+        let holder = {
+            let writer = Arc::clone(&writer);
+            std::thread::spawn(move || {
+                let _stream = writer.lock().unwrap();
+                held_tx.send(()).unwrap();
+                std::thread::sleep(Duration::from_secs(2));
+            })
+        };
+        held_rx.recv().unwrap();
+        let start = Instant::now();
+        let deadline = Some(start + Duration::from_millis(100));
+        let err = write_all(&writer, &[0, 0, 0, 0], deadline).unwrap_err();
+        assert!(matches!(err, DistError::Timeout("call")), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(1));
+        holder.join().unwrap();
+        write_all(&writer, &[0, 0, 0, 0], None).unwrap();
     }
 
     #[test]

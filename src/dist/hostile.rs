@@ -247,3 +247,58 @@ fn absurd_timeouts_mean_no_deadline_not_a_panic() {
     assert!(call(&cfg, "erlang", "node", vec![]).unwrap().is_atom("ok"));
     t.join().unwrap();
 }
+
+/// The next message the client sends (ticks skipped), None once it has hung up.
+fn next_message(s: &mut std::net::TcpStream) -> Option<Term> {
+    use std::io::Read;
+    loop {
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).ok()?;
+        let mut body = vec![0; u32::from_be_bytes(len) as usize];
+        s.read_exact(&mut body).ok()?;
+        if let Some((&112, rest)) = body.split_first() {
+            let (_, used) = super::etf::decode_prefix(rest).ok()?;
+            if used < rest.len() {
+                return super::etf::decode(&rest[used..]).ok();
+            }
+        }
+    }
+}
+
+#[test]
+fn io_requests_nested_without_end_are_an_error_not_a_stack_overflow() {
+    // Each `{put_chars, unicode, M, F, A}` makes the client call M:F(A) on the node and
+    // serve IO while it waits; a node that answers every such call with another request
+    // (and never with a reply) nests them without end.
+    let (cfg, t) = fake::start(|mut s| {
+        let (pid, _, _) = fake::read_gen_call(&mut s);
+        for k in 0..5_000 {
+            let request = Term::Tuple(vec![
+                Term::atom("put_chars"),
+                Term::atom("unicode"),
+                Term::atom("io_lib"),
+                Term::atom("format"),
+                Term::list(vec![Term::Nil, Term::Nil]),
+            ]);
+            let io = Term::Tuple(vec![
+                Term::atom("io_request"),
+                pid.clone(),
+                Term::Int(k),
+                request,
+            ]);
+            if s.write_all(&fake::send_frame(&pid, &io)).is_err() {
+                return;
+            }
+            if next_message(&mut s).is_none() {
+                return;
+            }
+        }
+    });
+    let cfg = with_timeouts(cfg, SECOND, Duration::from_secs(60));
+    let err = call(&cfg, "erlang", "node", vec![]).unwrap_err();
+    assert!(
+        matches!(&err, DistError::Protocol(why) if why.contains("nested")),
+        "{err}"
+    );
+    t.join().unwrap();
+}

@@ -9,10 +9,11 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
+mod chardata;
 mod conn;
 mod cookie;
 mod endpoint;
-pub mod epmd;
+pub(crate) mod epmd;
 pub mod etf;
 #[cfg(test)]
 mod fake;
@@ -20,7 +21,7 @@ pub mod handshake;
 #[cfg(test)]
 mod hostile;
 mod io_server;
-pub mod md5;
+pub(crate) mod md5;
 #[cfg(test)]
 mod noise;
 mod resolve;
@@ -35,8 +36,8 @@ pub use resolve::Family;
 pub use rpc::{Session, call, ping};
 pub use rpc_eval::{SCRIPT_CLIENT_PID, rpc_eval, script_failure_message};
 
-/// How to reach the running release.
-#[derive(Debug, Clone)]
+/// How to reach the running release. (`Debug` masks the cookie.)
+#[derive(Clone)]
 pub struct ClientConfig {
     /// Full node name of the running release, e.g. "demo@vm" or "demo@127.0.0.1".
     pub target: String,
@@ -63,6 +64,24 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// None waits forever, as the script does.
     pub call_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The cookie is a secret: never in a trace or a panic message.
+        f.debug_struct("ClientConfig")
+            .field("target", &self.target)
+            .field("own_name", &self.own_name)
+            .field("cookie", &"<hidden>")
+            .field("epmd_port", &self.epmd_port)
+            .field("dist_port", &self.dist_port)
+            .field("family", &self.family)
+            .field("address", &self.address)
+            .field("dynamic_name", &self.dynamic_name)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("call_timeout", &self.call_timeout)
+            .finish()
+    }
 }
 
 impl ClientConfig {
@@ -253,6 +272,17 @@ mod tests {
         assert!(DistError::Timeout("connect").before_request());
         assert!(!DistError::Timeout("call").before_request());
         assert!(!DistError::ConnectionClosed.before_request());
+    }
+
+    #[test]
+    fn debug_masks_the_cookie() {
+        let cfg = ClientConfig::new("demo@vm", "rpc-1-demo@vm", "s3cr3t-c00kie");
+        let shown = format!("{cfg:?} {cfg:#?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("demo@vm") && shown.contains("<hidden>"),
+            "{shown}"
+        );
     }
 
     #[test]

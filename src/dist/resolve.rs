@@ -93,15 +93,25 @@ pub(crate) fn resolve(
 
 /// getaddrinfo on a helper thread, abandoned (it finishes on its own) at the deadline.
 fn system_lookup(name: &str, deadline: Instant) -> Result<Vec<IpAddr>, ResolveError> {
+    lookup_by(name, deadline, |name| {
+        (name, 0)
+            .to_socket_addrs()
+            .map(|addrs| addrs.map(|a| a.ip()).collect())
+    })
+}
+
+/// Runs `lookup` on a helper thread and waits for it until `deadline` at most.
+fn lookup_by(
+    name: &str,
+    deadline: Instant,
+    lookup: fn(&str) -> io::Result<Vec<IpAddr>>,
+) -> Result<Vec<IpAddr>, ResolveError> {
     let (tx, rx) = mpsc::channel();
     let owned = name.to_string();
     let spawned = std::thread::Builder::new()
         .name("dist-resolve".into())
         .spawn(move || {
-            let found: io::Result<Vec<IpAddr>> = (owned.as_str(), 0)
-                .to_socket_addrs()
-                .map(|addrs| addrs.map(|a| a.ip()).collect());
-            let _ = tx.send(found);
+            let _ = tx.send(lookup(&owned));
         });
     if spawned.is_err() {
         return Err(ResolveError::NotFound);
@@ -218,5 +228,30 @@ mod tests {
     fn a_hanging_lookup_is_a_timeout() {
         let slow = |_: &str| Err(ResolveError::Timeout);
         assert_eq!(ok(resolve_with("vm", Family::Inet, "vm", slow)), "Timeout");
+    }
+
+    #[test]
+    fn a_hanging_system_lookup_is_abandoned_at_the_deadline() {
+        fn hangs(_: &str) -> io::Result<Vec<IpAddr>> {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            Ok(Vec::new())
+        }
+        fn answers(_: &str) -> io::Result<Vec<IpAddr>> {
+            Ok(vec![IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3))])
+        }
+        let start = Instant::now();
+        let deadline = start + std::time::Duration::from_millis(200);
+        assert!(matches!(
+            lookup_by("dns.hangs", deadline, hangs),
+            Err(ResolveError::Timeout)
+        ));
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        let far = Instant::now() + std::time::Duration::from_secs(60);
+        assert_eq!(lookup_by("h", far, answers).unwrap().len(), 1);
+        let past = Instant::now();
+        assert!(matches!(
+            lookup_by("h", past, hangs),
+            Err(ResolveError::Timeout)
+        ));
     }
 }

@@ -1,9 +1,9 @@
-//! rex calls and the `--rpc-eval` emulation (result → output and exit code).
+//! rex calls on one connection (`Session`), and the one-shot `ping` and `call`.
 use std::time::Instant;
 
+use super::chardata::chardata_to_utf8;
 use super::conn::Conn;
 use super::etf::{Reference, Term};
-use super::io_server::chardata_to_utf8;
 use super::{ClientConfig, DistError, Stdio};
 
 /// One connection to the node and the state needed to serve IO requests between calls.
@@ -22,7 +22,15 @@ pub struct Session<'s, 'io> {
     replies: Vec<(Reference, Term)>,
     /// The node's OTP release, once asked (the IO server's answers depend on it).
     pub(crate) otp_release: Option<u32>,
+    /// IO requests being served, one inside the other (see `MAX_IO_NESTING`).
+    io_nesting: usize,
 }
+
+/// How deep IO requests may nest. Serving `{put_chars, Enc, M, F, A}` calls the node, and
+/// the IO that call makes is served while we wait (one or two levels in practice); a node
+/// that answers each such call with another request would otherwise recurse until our
+/// stack overflows (an abort, not an error).
+const MAX_IO_NESTING: usize = 64;
 
 impl Session<'static, 'static> {
     /// Connects without IO: remote output is discarded and reads see end of file. Calls are
@@ -45,6 +53,7 @@ impl<'s, 'io> Session<'s, 'io> {
             pending_input: Vec::new(),
             replies: Vec::new(),
             otp_release: None,
+            io_nesting: 0,
         })
     }
 
@@ -150,7 +159,15 @@ impl<'s, 'io> Session<'s, 'io> {
                 }
             }
             [tag, from, reply_as, request] if tag.is_atom("io_request") => {
-                let reply = self.io_request(request)?;
+                if self.io_nesting >= MAX_IO_NESTING {
+                    return Err(DistError::Protocol(format!(
+                        "the node nested IO requests more than {MAX_IO_NESTING} deep"
+                    )));
+                }
+                self.io_nesting += 1;
+                let reply = self.io_request(request);
+                self.io_nesting -= 1;
+                let reply = reply?;
                 let msg = Term::Tuple(vec![Term::atom("io_reply"), reply_as.clone(), reply]);
                 self.conn.send_to(from, &msg)?;
             }

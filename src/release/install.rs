@@ -19,7 +19,7 @@ pub fn install(dir: &Path) -> Result<String> {
         .start_erl_data()
         .map_err(|e| {
             Error::Release(format!(
-                "{} is not a release: {e} (build one with `mix release`)",
+                "{} is not a release: {e} (build one with `mix release` or `rebar3 release`)",
                 root.display()
             ))
         })?
@@ -32,6 +32,8 @@ pub fn install(dir: &Path) -> Result<String> {
             vsn_dir.display()
         ))
     })?;
+    crate::relx::kind::detect(&root, &name, &vsn)
+        .map_err(|why| Error::Release(format!("cannot install beamrc: {why}")))?;
     let bin_dir = root.join("bin");
     std::fs::create_dir_all(&bin_dir)
         .map_err(|e| Error::io(format!("cannot create {}", bin_dir.display()), e))?;
