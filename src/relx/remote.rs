@@ -202,7 +202,11 @@ impl Remote {
     }
 
     pub fn ready(&self) -> bool {
-        matches!(crate::app::node::node_ready(&self.cfg), Ok(true))
+        matches!(
+            crate::dist::Session::connect(&self.cfg)
+                .and_then(|mut s| crate::app::node::node_ready_on(&mut s)),
+            Ok(true)
+        )
     }
 
     /// Waits until `done` holds or `timeout` passes.
