@@ -53,6 +53,24 @@ pub struct Request {
     pub tmp: PathBuf,
 }
 
+impl Target {
+    /// The target of an existing client configuration (relx's remote commands).
+    pub fn of(cfg: &crate::dist::ClientConfig) -> Target {
+        Target {
+            node: cfg.target.clone(),
+            own: cfg.own_name.clone(),
+            cookie: cfg.cookie.clone(),
+            epmd_port: cfg.epmd_port,
+            connect_timeout: cfg.connect_timeout,
+            endpoint: crate::dist::Endpoint {
+                dist_port: cfg.dist_port,
+                family: cfg.family,
+                address: cfg.address,
+            },
+        }
+    }
+}
+
 impl Request {
     pub(crate) fn client_config(&self) -> crate::dist::ClientConfig {
         let t = &self.target;
@@ -111,7 +129,7 @@ impl Request {
                     s.push(format!("make_permanent(\"{v}\") (the next boot runs {v})"));
                     if self.kind == Kind::Relx {
                         s.push(format!(
-                            "copy bin/{n}-{v} over the kept script bin/{n}.sh (relx's permafy; bin/{n} stays beamrc)"
+                            "keep bin/{n}-{v} as the kept script (relx's permafy; bin/{n} stays beamrc)"
                         ));
                     }
                 }

@@ -182,7 +182,7 @@ fn local_checks(req: &Request, running: &str) -> Result<Passed> {
 }
 
 /// The checks for a version still in its package: where it was found, and what passed.
-fn package_checks(req: &Request, running: &str) -> Result<(PathBuf, Passed)> {
+fn package_checks(req: &Request, running: &str) -> Result<(PathBuf, Passed, tarball::Package)> {
     let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
     let found = checks::locate(root, name, v).map_err(refused)?;
     let pkg = tarball::read(&root.join(&found), &wanted(name, v)).map_err(|e| {
@@ -202,7 +202,7 @@ fn package_checks(req: &Request, running: &str) -> Result<(PathBuf, Passed)> {
         package: Some((&found, &pkg)),
     };
     let passed = checks::run(&facts, &Disk).map_err(refused)?;
-    Ok((found, passed))
+    Ok((found, passed, pkg))
 }
 
 /// `check --upgrade VSN`: every check `install VSN` makes before its first change, and
@@ -262,10 +262,11 @@ fn report(passed: &Passed) {
 }
 
 fn wanted(name: &str, vsn: &str) -> impl Fn(&str) -> bool {
-    let files: Vec<String> = [format!("{name}.rel"), "relup".into(), "sys.config".into()]
+    let mut files: Vec<String> = [format!("{name}.rel"), "relup".into(), "sys.config".into()]
         .iter()
         .map(|f| format!("releases/{vsn}/{f}"))
         .collect();
+    files.push(new_script_name(name, vsn));
     move |e: &str| files.iter().any(|f| f == e)
 }
 
@@ -276,7 +277,7 @@ fn unpack_then_install(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
-    let (found, passed) = package_checks(req, running)?;
+    let (found, passed, pkg) = package_checks(req, running)?;
     report(&passed);
     register_running(node, req, running)?;
     let link = package::link(name, v);
@@ -294,6 +295,7 @@ fn unpack_then_install(
     )? {
         r if matches!(r.as_tuple(), Some([ok, _]) if ok.is_atom("ok")) => {
             w(out, format!("Unpacked successfully: \"{v}\""))?;
+            new_script(req, &pkg)?;
         }
         r => {
             if made {
@@ -311,6 +313,26 @@ fn unpack_then_install(
         return Ok(0);
     }
     check_and_install(node, req, &passed, true, out)
+}
+
+/// relx's versioned start script in the package (the permafy source).
+fn new_script_name(name: &str, vsn: &str) -> String {
+    format!("bin/{name}-{vsn}")
+}
+
+/// The package's `bin/NAME-VSN` (left out of what release_handler unpacks with the rest of
+/// `bin/`), written when the release has none yet.
+fn new_script(req: &Request, pkg: &tarball::Package) -> Result<()> {
+    let name = new_script_name(&req.name, &req.vsn);
+    let to = req.root.join(&name);
+    match pkg.files.get(&name) {
+        Some(bytes) if !to.exists() => {
+            crate::config::render::write_fresh(&to, bytes, 0o755)?;
+            say(format!("wrote {} from the package", to.display()));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A Mix release has no `releases/RELEASES`: release_handler then knows the running
@@ -514,8 +536,8 @@ fn undo(node: &Node, req: &Request, unpacked_here: bool) {
     }
 }
 
-/// make_permanent, then relx's copy of `bin/NAME-VSN` (onto the kept script: `bin/NAME`
-/// is beamrc).
+/// make_permanent (relx's copy of `bin/NAME-VSN` is the relx lifecycle's, onto the kept
+/// script: `bin/NAME` is beamrc).
 fn permafy(node: &Node, req: &Request, out: &mut dyn Write) -> Result<i32> {
     let v = req.vsn.as_str();
     let r = node.rh("make_permanent", vec![vsn_arg(v)])?;
@@ -529,14 +551,6 @@ fn permafy(node: &Node, req: &Request, out: &mut dyn Write) -> Result<i32> {
         )?;
         return Ok(4);
     }
-    if req.kind == Kind::Relx {
-        let bin = req.root.join("bin");
-        let from = bin.join(format!("{}-{v}", req.name));
-        let to = bin.join(format!("{}.sh", req.name));
-        if let Ok(bytes) = std::fs::read(&from) {
-            crate::config::render::write_fresh(&to, &bytes, 0o755)?;
-            say(format!("copied {} over {}", from.display(), to.display()));
-        }
-    }
+    // relx: the lifecycle keeps bin/NAME-VSN as the kept script (bin/NAME stays beamrc).
     w(out, format!("Made release permanent: \"{v}\""))
 }
