@@ -223,7 +223,7 @@ fn every_pre_check_refuses_before_the_node_changes() {
     let p = package_with(&rel, "upapp-0.2.0.tar.gz", &["lib", "releases"], |w| {
         std::fs::write(
             w.join("releases/0.2.0/sys.config"),
-            "[{upapp, [{greeting, <<\"x\">>}]}\n",
+            "[{upapp, [\n  {greeting, fun() -> x end}]}].\n",
         )
         .unwrap();
     });

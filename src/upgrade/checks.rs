@@ -8,7 +8,7 @@ use super::package;
 use super::rel::{self, Rel};
 use super::relup::{self, Direction, Relup};
 use super::tarball::Package;
-use super::terms;
+use super::terms::{self, Access};
 use std::path::{Component, Path, PathBuf};
 
 /// Read access to the release directory (tests use a map).

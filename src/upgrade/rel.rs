@@ -1,5 +1,5 @@
 //! A release's `.rel` file: `{release, {Name, Vsn}, {erts, EVsn}, [{App, AppVsn, …}]}`.
-use super::terms::{self, T};
+use super::terms::{self, Access, T};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rel {
@@ -33,7 +33,7 @@ pub(crate) fn parse(text: &str) -> Result<Rel, String> {
     }
     let pair = |t: &T| -> Option<(String, String)> {
         match t.tuple()? {
-            [a, b, ..] => Some((a.string().or(a.atom().map(str::to_string))?, b.string()?)),
+            [a, b, ..] => Some((a.text().or(a.atom().map(str::to_string))?, b.text()?)),
             _ => None,
         }
     };
@@ -63,16 +63,16 @@ pub(crate) fn parse(text: &str) -> Result<Rel, String> {
 pub(crate) fn from_releases(text: &str, vsn: &str) -> Option<Rel> {
     let term = terms::consult_one(text).ok()?;
     term.list()?.iter().find_map(|r| match r.tuple()? {
-        [tag, name, v, erts, apps, _status] if tag.is_atom("release") && v.string()? == vsn => {
+        [tag, name, v, erts, apps, _status] if tag.is_atom("release") && v.text()? == vsn => {
             Some(Rel {
-                name: name.string()?,
+                name: name.text()?,
                 vsn: vsn.to_string(),
-                erts: erts.string()?,
+                erts: erts.text()?,
                 apps: apps
                     .list()?
                     .iter()
                     .map(|a| match a.tuple()? {
-                        [app, av, ..] => Some((app.atom()?.to_string(), av.string()?)),
+                        [app, av, ..] => Some((app.atom()?.to_string(), av.text()?)),
                         _ => None,
                     })
                     .collect::<Option<Vec<_>>>()?,

@@ -1,6 +1,6 @@
 //! A `relup` file: `{Vsn, [{UpFrom, Descr, Instrs}], [{DownTo, Descr, Instrs}]}`, and
 //! release_handler's rule for which script moves the node from one version to another.
-use super::terms::{self, T};
+use super::terms::{self, Access, T};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Relup {
@@ -35,7 +35,7 @@ pub(crate) fn parse(text: &str) -> Result<Relup, String> {
             .iter()
             .map(|s| match s.tuple()? {
                 [v, _descr, instrs] => Some(Script {
-                    vsn: v.string()?,
+                    vsn: v.text()?,
                     instructions: instrs.list()?.to_vec(),
                 }),
                 _ => None,
@@ -43,7 +43,7 @@ pub(crate) fn parse(text: &str) -> Result<Relup, String> {
             .collect()
     };
     Ok(Relup {
-        vsn: vsn.string().ok_or_else(bad)?,
+        vsn: vsn.text().ok_or_else(bad)?,
         up: scripts(up).ok_or_else(bad)?,
         down: scripts(down).ok_or_else(bad)?,
     })
