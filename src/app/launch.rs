@@ -20,7 +20,6 @@ pub(crate) fn main(argv0: &OsStr, args: &[OsString]) -> Result<i32> {
 
 /// The release face for an executable path given by the caller instead of read from
 /// `/proc/self/exe` (a packed release runs its extracted `bin/NAME` in-process).
-#[allow(dead_code)] // called by the pack (issue 14) once it is merged
 pub(crate) fn main_at(exe: &Path, argv0: &OsStr, args: &[OsString]) -> Result<i32> {
     let host = gather::OsHost {
         exe: Some(exe.to_path_buf()),

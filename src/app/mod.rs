@@ -14,6 +14,6 @@ pub(crate) mod node;
 pub(crate) mod remote;
 pub(crate) mod service;
 
-pub(crate) use launch::main;
+pub(crate) use launch::{main, main_at};
 #[cfg(test)]
 mod tests;

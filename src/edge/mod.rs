@@ -17,10 +17,13 @@ pub fn main() -> i32 {
     crate::log::init_early();
     let argv0 = args.first().cloned().unwrap_or_default();
     let rest = args.get(1..).unwrap_or(&[]);
-    let result = if crate::release::locate::prog_name(&argv0) == "beamrc" {
-        tool::main(rest)
-    } else {
-        crate::app::main(&argv0, rest)
+    let result = match crate::pack::startup(&argv0) {
+        crate::pack::Startup::Exit(result) => result,
+        crate::pack::Startup::RunAs(exe) => crate::app::main_at(&exe, &argv0, rest),
+        crate::pack::Startup::Plain if crate::release::locate::prog_name(&argv0) == "beamrc" => {
+            tool::main(rest)
+        }
+        crate::pack::Startup::Plain => crate::app::main(&argv0, rest),
     };
     match result {
         Ok(code) => code,

@@ -23,6 +23,14 @@ pub enum Command {
     Version,
     Ping,
     Status,
+    /// `ready [--app APP]… [--process NAME]…`: succeeds only when the node has booted.
+    Ready {
+        args: Vec<OsString>,
+    },
+    /// `wait [--timeout S] [--app APP]… [--process NAME]…`: blocks until ready.
+    Wait {
+        args: Vec<OsString>,
+    },
     Attach,
     /// `versions`, `unpack`, `install`/`upgrade`/`downgrade`, `uninstall` (hot upgrades);
     /// `word` as typed, `vsn` empty when missing.
@@ -69,6 +77,12 @@ impl Command {
             w @ ("versions" | "unpack" | "install" | "upgrade" | "downgrade" | "uninstall") => {
                 upgrade(w, &args[1..])
             }
+            "ready" => Command::Ready {
+                args: args[1..].to_vec(),
+            },
+            "wait" => Command::Wait {
+                args: args[1..].to_vec(),
+            },
             _ => Command::Unknown(first.to_string_lossy().into_owned()),
         }
     }
@@ -84,6 +98,14 @@ impl Command {
     /// Commands that boot a VM of the release (and so read vm.args and sys.config).
     pub fn starts_vm(&self) -> bool {
         self.is_start() || matches!(self, Command::Eval { .. })
+    }
+
+    /// Probes (ping, status, ready, wait): they never write a file, so they render nothing.
+    pub fn is_probe(&self) -> bool {
+        matches!(
+            self,
+            Command::Ping | Command::Status | Command::Ready { .. } | Command::Wait { .. }
+        )
     }
 
     /// The start family: start, start_iex, daemon, daemon_iex.
@@ -163,5 +185,12 @@ mod tests {
                 vsn: "0.1.0".into()
             }
         );
+        assert_eq!(
+            p(&["wait", "--timeout", "3"]),
+            Command::Wait {
+                args: vec!["--timeout".into(), "3".into()]
+            }
+        );
+        assert!(p(&["ready"]).is_probe() && !p(&["pid"]).is_probe());
     }
 }

@@ -29,7 +29,9 @@ pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
         | Command::Restart
         | Command::Pid
         | Command::Ping
-        | Command::Status => super::remote::plan(cmd, inputs).map(|p| (p, true)),
+        | Command::Status
+        | Command::Ready { .. }
+        | Command::Wait { .. } => super::remote::plan(cmd, inputs).map(|p| (p, true)),
         Command::Upgrade { word, op, vsn } => {
             super::upgrade::plan(word, *op, vsn, inputs).map(|p| (p, true))
         }
@@ -227,8 +229,10 @@ fn start_action(inputs: &Inputs, spec: super::ExecSpec) -> Result<super::Start> 
         supervise: why.map(|why| super::Supervision {
             why,
             shutdown_timeout: sw.shutdown_timeout,
+            stop_delay: sw.stop_delay,
         }),
         notify,
+        user: sw.user.clone(),
     })
 }
 

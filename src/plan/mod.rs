@@ -127,6 +127,8 @@ pub struct Start {
     pub supervise: Option<Supervision>,
     /// `NOTIFY_SOCKET` is set: tell systemd when the node has booted and when it stops.
     pub notify: Option<Notify>,
+    /// `BEAMRC_USER`: drop to this user (and group) before exec.
+    pub user: Option<switches::UserSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +137,8 @@ pub struct Supervision {
     pub why: &'static str,
     /// After a forwarded SIGTERM, SIGKILL the VM after this long; `None` waits.
     pub shutdown_timeout: Option<Duration>,
+    /// `BEAMRC_STOP_DELAY`: hold the first SIGTERM this long before forwarding it (drain).
+    pub stop_delay: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +177,8 @@ pub struct Remote {
     pub native: Option<NodeLink>,
     /// Why this route was taken.
     pub why: String,
+    /// Fleet mode (`BEAMRC_FLEET_NODES`): the operation on several nodes, natively.
+    pub fleet: Option<Fleet>,
     /// The hidden VM's plan (the route, or the fallback when the node refuses our
     /// handshake for protocol reasons before anything ran).
     pub vm: Box<Plan>,
@@ -192,6 +198,20 @@ pub enum RemoteOp {
     Pid,
     Ping,
     Status,
+    /// `ready`: booted, and the given applications started and processes registered.
+    Ready(crate::probe::ReadyCheck),
+    /// `wait`: `ready` until it holds or the timeout has passed.
+    Wait {
+        check: crate::probe::ReadyCheck,
+        timeout: Duration,
+    },
+}
+
+/// Fleet mode: which nodes, how many at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    pub nodes: switches::FleetNodes,
+    pub jobs: usize,
 }
 
 impl Daemon {

@@ -11,20 +11,26 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-pub fn install(dir: &Path) -> Result<String> {
+/// A built release at a directory: physical root, `start_erl.data`, `releases/VSN`, name.
+pub(crate) struct Built {
+    pub root: PathBuf,
+    pub start: super::StartErlData,
+    pub vsn_dir: PathBuf,
+    pub name: String,
+}
+
+/// Opens the release at `dir`, or says why it is not one (exit 2).
+pub(crate) fn open_built(dir: &Path) -> Result<Built> {
     let root = std::fs::canonicalize(dir)
         .map_err(|e| Error::Release(format!("{}: {e}", dir.display())))?;
     let release = Release::open(root.clone(), "");
-    let vsn = release
-        .start_erl_data()
-        .map_err(|e| {
-            Error::Release(format!(
-                "{} is not a release: {e} (build one with `mix release` or `rebar3 release`)",
-                root.display()
-            ))
-        })?
-        .rel_vsn;
-    let vsn_dir = release.vsn_dir(&vsn);
+    let start = release.start_erl_data().map_err(|e| {
+        Error::Release(format!(
+            "{} is not a release: {e} (build one with `mix release` or `rebar3 release`)",
+            root.display()
+        ))
+    })?;
+    let vsn_dir = release.vsn_dir(&start.rel_vsn);
     let name = release_name(&vsn_dir).ok_or_else(|| {
         Error::Release(format!(
             "{} is not a release: no single NAME.rel in {}",
@@ -32,8 +38,20 @@ pub fn install(dir: &Path) -> Result<String> {
             vsn_dir.display()
         ))
     })?;
-    crate::relx::kind::detect(&root, &name, &vsn)
+    // A directory beamrc cannot drive (relx's plain script, Distillery, unknown) is refused
+    // before anything is written, for `install` and `pack` alike.
+    crate::relx::kind::detect(&root, &name, &start.rel_vsn)
         .map_err(|why| Error::Release(format!("cannot install beamrc: {why}")))?;
+    Ok(Built {
+        root,
+        start,
+        vsn_dir,
+        name,
+    })
+}
+
+pub fn install(dir: &Path) -> Result<String> {
+    let Built { root, name, .. } = open_built(dir)?;
     let bin_dir = root.join("bin");
     std::fs::create_dir_all(&bin_dir)
         .map_err(|e| Error::io(format!("cannot create {}", bin_dir.display()), e))?;
@@ -72,7 +90,7 @@ pub fn install(dir: &Path) -> Result<String> {
 
 /// Mix writes `releases/COOKIE` readable by everyone; beamrc warns about that on every start.
 /// Install only says so: who must read the cookie depends on the deployment.
-fn cookie_note(root: &Path) -> Option<String> {
+pub(crate) fn cookie_note(root: &Path) -> Option<String> {
     let path = root.join("releases/COOKIE");
     let mode = std::fs::metadata(&path).ok()?.permissions().mode();
     (mode & 0o077 != 0).then(|| {
@@ -85,7 +103,7 @@ fn cookie_note(root: &Path) -> Option<String> {
 }
 
 /// A shell script (`#!`), as opposed to a binary from an earlier install.
-fn is_script(path: &Path) -> bool {
+pub(crate) fn is_script(path: &Path) -> bool {
     let mut head = [0u8; 2];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))

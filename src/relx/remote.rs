@@ -202,11 +202,9 @@ impl Remote {
     }
 
     pub fn ready(&self) -> bool {
-        matches!(
-            crate::dist::Session::connect(&self.cfg)
-                .and_then(|mut s| crate::app::node::node_ready_on(&mut s)),
-            Ok(true)
-        )
+        crate::dist::Session::connect(&self.cfg)
+            .and_then(|mut session| crate::app::node::node_ready_on(&mut session))
+            .unwrap_or(false)
     }
 
     /// Waits until `done` holds or `timeout` passes.
