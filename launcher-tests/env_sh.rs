@@ -64,7 +64,7 @@ fn the_cookie_is_on_no_command_line_while_env_sh_runs() {
         write_env_sh(
             &rel,
             &format!(
-                "{assign}export REAL_SELF=\"$__beamrc_self\" ARGV_LOG='{}'\n__beamrc_self='{}'\n: > '{}'\nsleep 1\n",
+                "{assign}export REAL_SELF=\"$__beamrc_self\" ARGV_LOG='{}'\n__beamrc_self='{}'\n: > '{}'\nsleep 2\n",
                 log.display(),
                 wrapper.display(),
                 ready.display()
@@ -79,8 +79,12 @@ fn the_cookie_is_on_no_command_line_while_env_sh_runs() {
         let child = cmd.spawn().unwrap();
         let pid = child.id();
         wait_until(Duration::from_secs(20), "env.sh started", || ready.exists());
-        let seen = descendants_cmdlines(pid);
-        assert!(seen.len() >= 3, "beamrc, sh and sleep expected: {seen:?}");
+        // The shell writes `ready` just before it forks `sleep`: look until all three are there.
+        let mut seen = Vec::new();
+        wait_until(Duration::from_secs(20), "beamrc, sh and sleep", || {
+            seen = descendants_cmdlines(pid);
+            seen.len() >= 3
+        });
         for (p, cmdline) in &seen {
             assert!(
                 !contains(cmdline, COOKIE),

@@ -23,3 +23,4 @@ mod relx_upgrade;
 mod service;
 mod support;
 mod switches;
+mod upgrade;

@@ -22,6 +22,7 @@ pub(crate) mod probe;
 pub mod process;
 pub(crate) mod release;
 pub(crate) mod relx;
+pub mod upgrade;
 
 pub use error::{Error, Result};
 

@@ -18,6 +18,7 @@ pub mod record;
 pub mod release;
 pub mod relx;
 pub mod run;
+pub mod upgrade;
 
 pub use cleanup::{TempDir, kill_processes_under, processes_under};
 pub use epmd::{Epmd, free_port};

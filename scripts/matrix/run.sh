@@ -35,7 +35,8 @@ target=$(readlink -f "${CARGO_TARGET_DIR:-$repo/target}")
 
 if [ -z "$inner" ]; then
   exec 9>"$root/.beamrc-matrix/lock"
-  flock -n 9 || { echo "ERROR: another matrix run is using $root" >&2; exit 1; }
+  # Wait a little: a finished run releases the lock only once its last process is gone.
+  flock -w 60 9 || { echo "ERROR: another matrix run is using $root (waited 60 s)" >&2; exit 1; }
   # --kill-child: if unshare itself is killed, the run's PID 1 (and so the whole run) dies too.
   flags=(--inner)
   [ -z "$hosts" ] && flags+=(--no-hosts)

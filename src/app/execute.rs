@@ -26,6 +26,7 @@ pub(crate) fn run(host: &dyn Host, plan: Plan) -> Result<i32> {
         }
         Action::Exec(spec) => Err(crate::process::exec::exec(&spec)),
         Action::Start(start) => service::start(start, credentials),
+        Action::Upgrade(req) => crate::upgrade::run(&req, &mut host.out()),
         Action::Daemon(d) => daemon::run(&d),
         Action::Remote(r) => match remote::run(host, &r)? {
             remote::Outcome::Exit(code) => Ok(code),

@@ -221,17 +221,20 @@ impl Session<'_, '_> {
 impl Session<'_, '_> {
     /// What the script's client (a VM of the node's OTP release, same ERTS) answers.
     fn getopts(&mut self) -> Result<Term, DistError> {
-        let otp = match self.otp_release {
-            Some(otp) => otp,
-            None => {
-                let reply = self.call("erlang", "system_info", vec![Term::atom("otp_release")])?;
-                let text = chardata_to_utf8(&reply, false).unwrap_or_default();
-                let otp = String::from_utf8_lossy(&text).trim().parse().unwrap_or(0);
-                self.otp_release = Some(otp);
-                otp
-            }
-        };
-        Ok(getopts_for(otp))
+        Ok(getopts_for(self.otp_release()?))
+    }
+
+    /// The node's OTP release (`erlang:system_info(otp_release)`), asked once per session;
+    /// 0 if the answer is not a number.
+    pub(super) fn otp_release(&mut self) -> Result<u32, DistError> {
+        if let Some(otp) = self.otp_release {
+            return Ok(otp);
+        }
+        let reply = self.call("erlang", "system_info", vec![Term::atom("otp_release")])?;
+        let text = chardata_to_utf8(&reply, false).unwrap_or_default();
+        let otp = String::from_utf8_lossy(&text).trim().parse().unwrap_or(0);
+        self.otp_release = Some(otp);
+        Ok(otp)
     }
 }
 

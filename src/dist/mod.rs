@@ -34,7 +34,7 @@ pub use endpoint::{Endpoint, EndpointError, endpoint, handles};
 pub use etf::Term;
 pub use resolve::Family;
 pub use rpc::{Session, call, ping};
-pub use rpc_eval::{SCRIPT_CLIENT_PID, rpc_eval, script_failure_message};
+pub use rpc_eval::{rpc_eval, script_client_pid, script_failure_message};
 
 /// How to reach the running release. (`Debug` masks the cookie.)
 #[derive(Clone)]

@@ -5,10 +5,19 @@ use super::rpc::Session;
 use super::{ClientConfig, DistError, Stdio};
 
 /// The script's client VM prints its own pid when the remote process was killed
-/// (`Process.exit(self(), r)` on `{:badrpc, {:EXIT, r}}`). In a release's
-/// `start_clean` client it is this one (observed on 1.14 / OTP 25); a plain `elixir`
-/// client prints `#PID<0.102.0>`.
-pub const SCRIPT_CLIENT_PID: &str = "#PID<0.100.0>";
+/// (`Process.exit(self(), r)` on `{:badrpc, {:EXIT, r}}`, or erpc's `{:signal, r}`): the
+/// pid of the release's `start_clean` client process that runs the command, the same in
+/// every run of one OTP/Elixir pair. Observed: `#PID<0.100.0>` on OTP 25 / Elixir 1.14,
+/// `#PID<0.99.0>` on OTP 27 / 1.18 and OTP 29 / 1.20. OTP 26 is taken to print as 27, and
+/// 28 as 29 (not run). A plain `elixir` client (not a release's) prints `#PID<0.102.0>` on
+/// OTP 25.
+pub fn script_client_pid(otp_release: u32) -> &'static str {
+    if otp_release <= 25 {
+        "#PID<0.100.0>"
+    } else {
+        "#PID<0.99.0>"
+    }
+}
 
 /// Emulates `elixir --rpc-eval NODE EXPR` of the given Elixir generation against a running
 /// node, writing what the script's client would write to stdout/stderr; returns the exit code
@@ -113,7 +122,8 @@ fn badrpc_exit(session: &mut Session, reason: &Term) -> Result<i32, DistError> {
             // The client's process running the command exits with R (1.14: `Process.exit(self(),
             // r)` on `{:badrpc, {:EXIT, r}}`; 1.15+ likewise for erpc's `{:signal, r}`, seen on
             // 1.18 and 1.20), so `Kernel.CLI` prints the EXIT banner naming that process.
-            let mut text = format!("** (EXIT from {SCRIPT_CLIENT_PID}) ").into_bytes();
+            let pid = script_client_pid(session.otp_release()?);
+            let mut text = format!("** (EXIT from {pid}) ").into_bytes();
             text.extend(session.remote_text("Elixir.Exception", "format_exit", vec![r.clone()])?);
             text.extend_from_slice(b"\n\n");
             text
@@ -284,6 +294,15 @@ mod tests {
         // Not SGR: kept as they are.
         for other in ["\x1b[2J", "\x1b", "\x1b[", "a\x1bb", "\x1b[12"] {
             assert_eq!(strip_sgr(other.as_bytes()), other.as_bytes(), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn client_pid_per_otp_release() {
+        assert_eq!(script_client_pid(25), "#PID<0.100.0>");
+        assert_eq!(script_client_pid(0), "#PID<0.100.0>");
+        for otp in [26, 27, 28, 29, 30] {
+            assert_eq!(script_client_pid(otp), "#PID<0.99.0>", "OTP {otp}");
         }
     }
 

@@ -32,6 +32,13 @@ pub enum Command {
         args: Vec<OsString>,
     },
     Attach,
+    /// `versions`, `unpack`, `install`/`upgrade`/`downgrade`, `uninstall` (hot upgrades);
+    /// `word` as typed, `vsn` empty when missing.
+    Upgrade {
+        word: String,
+        op: crate::upgrade::Op,
+        vsn: String,
+    },
     Unknown(String),
 }
 
@@ -66,6 +73,10 @@ impl Command {
             "ping" => Command::Ping,
             "status" => Command::Status,
             "attach" => Command::Attach,
+            "check" if args.iter().any(|a| a == "--upgrade") => upgrade("check", &args[1..]),
+            w @ ("versions" | "unpack" | "install" | "upgrade" | "downgrade" | "uninstall") => {
+                upgrade(w, &args[1..])
+            }
             "ready" => Command::Ready {
                 args: args[1..].to_vec(),
             },
@@ -106,6 +117,35 @@ impl Command {
     }
 }
 
+/// relx's argument rule: `--no-permanent` anywhere, the version is the other word (its
+/// part before a `/`).
+fn upgrade(word: &str, rest: &[OsString]) -> Command {
+    use crate::upgrade::Op;
+    let words: Vec<String> = rest
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let permanent = !words.iter().any(|w| w == "--no-permanent");
+    let check = word == "check" || words.iter().any(|w| w == "--check");
+    let vsn = words
+        .iter()
+        .find(|w| !matches!(w.as_str(), "--no-permanent" | "--check" | "--upgrade"))
+        .map(|w| w.split('/').next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let op = match word {
+        "versions" => Op::Versions,
+        "unpack" => Op::Unpack,
+        "uninstall" => Op::Uninstall,
+        _ if check => Op::Check,
+        _ => Op::Install { permanent },
+    };
+    Command::Upgrade {
+        word: word.to_string(),
+        op,
+        vsn,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +169,22 @@ mod tests {
         assert_eq!(p(&["rpc"]), Command::Rpc { expr: "".into() });
         assert_eq!(p(&["Start"]), Command::Unknown("Start".into()));
         assert!(!p(&["version"]).needs_cookie());
+        assert_eq!(
+            p(&["check", "--upgrade", "0.2.0"]),
+            Command::Upgrade {
+                word: "check".into(),
+                op: crate::upgrade::Op::Check,
+                vsn: "0.2.0".into()
+            }
+        );
+        assert_eq!(
+            p(&["downgrade", "--no-permanent", "0.1.0"]),
+            Command::Upgrade {
+                word: "downgrade".into(),
+                op: crate::upgrade::Op::Install { permanent: false },
+                vsn: "0.1.0".into()
+            }
+        );
         assert_eq!(
             p(&["wait", "--timeout", "3"]),
             Command::Wait {

@@ -60,6 +60,11 @@ fn render_into(out: &mut String, plan: &Plan, caller: &EnvMap, mask: &dyn Fn(&Os
         Action::Print(text) => {
             let _ = writeln!(out, "print {text:?}");
         }
+        Action::Upgrade(req) => {
+            for (i, step) in req.steps().iter().enumerate() {
+                let _ = writeln!(out, "upgrade step {}: {}", i + 1, mask(OsStr::new(step)));
+            }
+        }
         Action::Exec(spec) => render_spec(out, "exec", spec, caller, mask),
         Action::Start(start) => {
             match &start.supervise {

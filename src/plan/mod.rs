@@ -41,6 +41,7 @@ pub(crate) mod dry_run;
 pub(crate) mod elixir_cli;
 pub(crate) mod escape;
 pub(crate) mod switches;
+pub(crate) mod upgrade;
 pub(crate) mod vm;
 
 use crate::environment::vars::ReleaseVars;
@@ -60,6 +61,8 @@ pub enum Action {
     Remote(Remote),
     /// Write this to stdout and exit 0.
     Print(String),
+    /// versions, unpack, install, uninstall through release_handler on the node.
+    Upgrade(crate::upgrade::Request),
 }
 
 /// How beamrc reaches the running node natively: names, cookie and deadlines. `Debug`

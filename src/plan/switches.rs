@@ -18,6 +18,8 @@ pub const MAX_SECONDS: f64 = 1e9;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(7);
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// relx's install_upgrade.escript waits 300 s for each release_handler call.
+pub const DEFAULT_UPGRADE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_EPMD_PORT: u16 = 4369;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,8 @@ pub struct Switches {
     pub subst_unset: UnsetPolicy,
     /// `ERL_EPMD_PORT`.
     pub epmd_port: u16,
+    /// `BEAMRC_UPGRADE_TIMEOUT`: each release_handler call of the upgrade commands.
+    pub upgrade_timeout: Duration,
     /// `BEAMRC_FLEET_NODES`: run ping/status/pid/ready/rpc on these nodes (fleet mode).
     pub fleet: Option<FleetNodes>,
     /// `BEAMRC_FLEET_JOBS`: at most this many nodes at a time in fleet mode.
@@ -88,6 +92,7 @@ impl Default for Switches {
             shutdown_timeout: None,
             subst_unset: UnsetPolicy::Error,
             epmd_port: DEFAULT_EPMD_PORT,
+            upgrade_timeout: DEFAULT_UPGRADE_TIMEOUT,
             fleet: None,
             fleet_jobs: DEFAULT_FLEET_JOBS,
             stop_delay: None,
@@ -114,6 +119,7 @@ impl Switches {
             shutdown_timeout: seconds(env, "BEAMRC_SHUTDOWN_TIMEOUT")?,
             subst_unset: UnsetPolicy::from_setting(env.non_empty_str("BEAMRC_SUBST_UNSET"))?,
             epmd_port: epmd_port(env)?,
+            upgrade_timeout: seconds(env, "BEAMRC_UPGRADE_TIMEOUT")?.unwrap_or(d.upgrade_timeout),
             fleet: fleet_nodes(env)?,
             fleet_jobs: count(env, "BEAMRC_FLEET_JOBS", 1024)?.unwrap_or(d.fleet_jobs),
             stop_delay: seconds(env, "BEAMRC_STOP_DELAY")?,
