@@ -11,6 +11,7 @@ mod lifecycle;
 mod native_rpc;
 mod pack;
 mod process_init;
+mod relx_check;
 mod relx_differential;
 mod relx_e2e;
 mod relx_fixtures;

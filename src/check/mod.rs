@@ -38,7 +38,6 @@ pub enum Kind {
     /// `mix release`: `releases/VSN/elixir`, `RELEASE_*` variables.
     Mix,
     /// rebar3/relx: no `releases/VSN/elixir`; `RELX_*`/`PIPE_DIR`/`RUNNER_LOG_DIR`.
-    #[allow(dead_code)] // built by the relx feed (issue 10), not yet merged
     Relx,
 }
 

@@ -46,6 +46,9 @@ pub enum RelxCommand {
     Help,
     /// A declared extension.
     Extension(String),
+    /// `check [--json] [--crash-dump [FILE]]`: beamrc's preflight (not a relx command;
+    /// an extension named `check` wins).
+    Check,
     /// No argument or an unknown word: the usage (of that word, if it has one), exit 1.
     Usage,
 }
@@ -105,6 +108,7 @@ impl Invocation {
             "help" => C::Help,
             // relx treats the literal name `undefined` as an extension without a script.
             w if script.extension(w).is_some() || w == "undefined" => C::Extension(w.into()),
+            "check" => C::Check,
             _ => C::Usage,
         };
         Invocation {

@@ -47,7 +47,8 @@ pub(super) fn daemon(st: &State, boot: bool) -> Result<i32> {
     if !wait.is_zero() {
         match &remote {
             Some(r) => {
-                let code = crate::app::daemon::wait_booted(&r.cfg, &daemon, wait)?;
+                let code = crate::app::daemon::wait_booted(&r.cfg, &daemon, wait)
+                    .map_err(|e| super::check::explain_daemon(st, &daemon.log_dir, e))?;
                 if code != 0 {
                     return Ok(code);
                 }
