@@ -110,6 +110,30 @@ impl Subject {
         }
     }
 
+    /// Only what the runtime checks read: a release root (e.g. a staged copy) and its
+    /// `erts-VSN/bin`.
+    pub(crate) fn runtime_only(root: PathBuf, erts_bin: PathBuf, env: EnvMap) -> Subject {
+        Subject {
+            kind: Kind::Mix,
+            vsn_dir: root.clone(),
+            root,
+            name: String::new(),
+            vsn: String::new(),
+            start_erl: Err(String::new()),
+            erts_bin: Some(erts_bin),
+            boot: PathBuf::new(),
+            vm_args: PathBuf::new(),
+            sys_config: PathBuf::new(),
+            substitute: false,
+            policy: UnsetPolicy::default(),
+            env,
+            node: String::new(),
+            distribution: String::new(),
+            dirs: Vec::new(),
+            daemon_dirs: Vec::new(),
+        }
+    }
+
     /// `path` relative to the release root when it is inside it, for shorter messages.
     pub(crate) fn show(&self, path: &Path) -> String {
         path.strip_prefix(&self.root)
