@@ -16,6 +16,7 @@ mod relx_differential;
 mod relx_e2e;
 mod relx_fixtures;
 mod relx_mix_hooks;
+mod relx_pack;
 mod relx_upgrade;
 mod service;
 mod support;
