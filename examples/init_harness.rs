@@ -4,6 +4,7 @@
 //! `supervise` returns. Knobs (environment, removed before PROG sees it):
 //! * `BEAMRC_SHUTDOWN_TIMEOUT`: kill the child this long after the first forwarded SIGTERM;
 //!   `500ms`, `2s`, or a bare number of seconds;
+//! * `BEAMRC_STOP_DELAY`: hold the first SIGTERM this long (same forms);
 //! * `on_spawn` prints `init_harness: spawned PID` and `on_stop_signal` prints
 //!   `init_harness: stop signal` on stderr, so tests can see the callbacks.
 use beamrc::environment::EnvMap;
@@ -38,6 +39,9 @@ fn main() {
             std::process::exit(2)
         })
     });
+    let stop_delay = env
+        .remove("BEAMRC_STOP_DELAY")
+        .and_then(|v| parse_timeout(&v.to_string_lossy()));
     let spec = ExecSpec {
         program: args[0].clone().into(),
         argv: args,
@@ -57,6 +61,8 @@ fn main() {
         on_stop_signal: Some(Box::new(|| {
             let _ = writeln!(std::io::stderr(), "init_harness: stop signal");
         })),
+        stop_delay,
+        credentials: None,
     };
     let code = supervise(&spec, opts);
     let _ = spawned_rx.recv_timeout(std::time::Duration::from_secs(2));

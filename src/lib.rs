@@ -13,13 +13,16 @@ pub mod dist;
 pub mod edge;
 pub mod environment;
 pub mod error;
+pub(crate) mod fleet;
 pub(crate) mod log;
 pub mod pack;
 pub(crate) mod paths;
 pub mod plan;
+pub(crate) mod probe;
 pub mod process;
 pub(crate) mod release;
 pub(crate) mod relx;
+pub mod upgrade;
 
 pub use error::{Error, Result};
 

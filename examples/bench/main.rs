@@ -74,6 +74,23 @@ fn compare(label: &str, n: usize, ours: (&Path, &[&str]), script: (&Path, &[&str
     (speed, mem)
 }
 
+/// `bin/NAME COMMAND` for another instance of the release (its own node and RELEASE_TMP).
+fn instance(bin: &Path, node: &str, command: &str) {
+    let tmp = std::env::temp_dir().join(format!("beamrc-bench-{node}"));
+    let status = Command::new(bin)
+        .arg(command)
+        .env("RELEASE_NODE", node)
+        .env("RELEASE_TMP", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    assert!(status.success(), "{command} of {node}: {status:?}");
+    if command == "stop" {
+        let _ = std::fs::remove_dir_all(tmp);
+    }
+}
+
 /// The targets, printed as they are checked; the missed ones make the bench fail.
 #[derive(Default)]
 struct Checks {
@@ -137,6 +154,47 @@ fn main() {
         let (s, m) = compare(label, n, (&ours, ours_args), (&script, script_args));
         checks.at_least(&format!("{label} speed-up"), s, want);
         checks.at_least(&format!("{label} memory ratio"), m, 10.0);
+    }
+
+    // Probes (issue 13): the readiness probe against the `rpc "1 + 1"` probe people use
+    // today (the script's hidden VM).
+    let (s, m) = compare(
+        "ready (vs script rpc 1 + 1)",
+        n,
+        (&ours, &["ready"]),
+        (&script, &["rpc", "1 + 1"]),
+    );
+    checks.at_least("ready speed-up", s, 100.0);
+    checks.at_least("ready memory ratio", m, 20.0);
+
+    // Fleet ping of 3 nodes (the bench's node and two more instances) against one ping.
+    let extra = ["bench_fleet_b", "bench_fleet_c"];
+    for node in extra {
+        instance(&ours, node, "daemon");
+    }
+    // Both through env(1), so the extra exec costs both alike.
+    let nodes = format!("BEAMRC_FLEET_NODES={name},{}", extra.join(","));
+    let ours_text = ours.display().to_string();
+    let env = Path::new("/usr/bin/env");
+    let (fleet, one) = medians(
+        n,
+        (env, &[&nodes, &ours_text, "ping"]),
+        (env, &[&ours_text, "ping"]),
+    );
+    let ratio = fleet.as_secs_f64() / one.as_secs_f64();
+    println!(
+        "{:<28} fleet of 3 {:>6.2} ms  one ping {:>6.2} ms",
+        "fleet ping (3 nodes)",
+        fleet.as_secs_f64() * 1e3,
+        one.as_secs_f64() * 1e3
+    );
+    checks.check(
+        "fleet ping of 3 over one ping",
+        ratio <= 2.0,
+        format!("{ratio:.2}x (target <= 2x)"),
+    );
+    for node in extra {
+        instance(&ours, node, "stop");
     }
 
     // Start-up work of the release face: locating the release, reading its files.

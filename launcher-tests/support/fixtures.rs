@@ -261,6 +261,41 @@ pub fn elixir_version_text() -> &'static str {
     })
 }
 
+/// The version of the Elixir on `PATH` (the one building the fixtures), e.g. `(1, 18, 3)`:
+/// for expectations that differ by version (the version matrix runs the suite on 1.14, 1.18
+/// and 1.20).
+pub fn elixir_version() -> (u32, u32, u32) {
+    static VERSION: OnceLock<(u32, u32, u32)> = OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let text = elixir_version_text();
+        parse_elixir_version(text)
+            .unwrap_or_else(|| panic!("no `Elixir X.Y.Z` line in `elixir --version`:\n{text}"))
+    })
+}
+
+/// `Elixir 1.18.3 (compiled with Erlang/OTP 27)` → `(1, 18, 3)`.
+fn parse_elixir_version(text: &str) -> Option<(u32, u32, u32)> {
+    let word = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Elixir "))?
+        .split_whitespace()
+        .next()?;
+    let mut parts = word.split(['.', '-']).map(|p| p.parse::<u32>());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(a)), Some(Ok(b)), Some(Ok(c))) => Some((a, b, c)),
+        _ => None,
+    }
+}
+
+/// The name of the `erts-VSN` directory of a built release (`None` without ERTS).
+pub fn erts_dir_name(root: &Path) -> Option<String> {
+    std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("erts-"))
+}
+
 fn cache_key(f: Fixture) -> String {
     let mut h = 0xcbf2_9ce4_8422_2325;
     for part in [RECIPE_VERSION, elixir_version_text()] {
@@ -440,4 +475,18 @@ fn verify(f: Fixture, root: &Path) -> Result<(), String> {
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_elixir_versions() {
+        let text = "Erlang/OTP 27 [erts-15.2.7]\n\nElixir 1.18.3 (compiled with Erlang/OTP 27)";
+        assert_eq!(super::parse_elixir_version(text), Some((1, 18, 3)));
+        assert_eq!(
+            super::parse_elixir_version("Elixir 1.21.0-dev (63a7a054)"),
+            Some((1, 21, 0))
+        );
+        assert_eq!(super::parse_elixir_version("Erlang/OTP 25"), None);
+    }
 }

@@ -18,10 +18,11 @@ pub mod record;
 pub mod release;
 pub mod relx;
 pub mod run;
+pub mod upgrade;
 
 pub use cleanup::{TempDir, kill_processes_under, processes_under};
 pub use epmd::{Epmd, free_port};
-pub use fixtures::{Fixture, fixture};
+pub use fixtures::{Fixture, elixir_version, erts_dir_name, fixture};
 pub use record::{Recorded, Recorder};
 pub use release::{Booted, TestRelease};
 pub use run::{DEFAULT_TIMEOUT, RunOutput, Running, run_command, spawn_captured};
@@ -48,9 +49,24 @@ pub fn require_erlang() {
     }
 }
 
-/// The `beamrc` binary built by cargo for this test run.
+/// The `beamrc` binary under test: `BEAMRC_TEST_BIN` when set (the version matrix of
+/// `scripts/test.sh` sets it to the static musl build, which is what releases ship), else the
+/// one cargo built for this test run.
 pub fn beamrc_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_beamrc"))
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("BEAMRC_TEST_BIN") {
+        Some(bin) if !bin.is_empty() => {
+            let bin = PathBuf::from(bin);
+            assert!(
+                bin.is_file(),
+                "BEAMRC_TEST_BIN={} is not a file",
+                bin.display()
+            );
+            bin
+        }
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_beamrc")),
+    })
+    .clone()
 }
 
 /// The cargo target directory (parent of `CARGO_TARGET_TMPDIR`).

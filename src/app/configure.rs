@@ -132,7 +132,8 @@ pub(crate) fn configure(
     }
     out.cookie = Some(cookie);
 
-    if !starts_vm {
+    // Probes never write a file: their hidden VM (a fallback) reads remote.vm.args as shipped.
+    if !starts_vm && !command.is_probe() {
         // A hidden VM (remote, or rpc's fallback) reads remote.vm.args: render it too.
         let source = crate::config::source::source_of(&vars.remote_vm_args);
         if let Some((_, template)) = source

@@ -12,6 +12,10 @@ pub(crate) fn run(host: &dyn Host, plan: Plan) -> Result<i32> {
         // Before anything is created: a second VM for a running node only dies on the name.
         daemon::preflight(d)?;
     }
+    let credentials = match &plan.action {
+        Action::Start(s) => service::preflight(s)?,
+        _ => None,
+    };
     prepare(&plan.prepare)?;
     match plan.action {
         Action::Print(text) => {
@@ -21,7 +25,8 @@ pub(crate) fn run(host: &dyn Host, plan: Plan) -> Result<i32> {
             Ok(0)
         }
         Action::Exec(spec) => Err(crate::process::exec::exec(&spec)),
-        Action::Start(start) => service::start(start),
+        Action::Start(start) => service::start(start, credentials),
+        Action::Upgrade(req) => crate::upgrade::run(&req, &mut host.out()),
         Action::Daemon(d) => daemon::run(&d),
         Action::Remote(r) => match remote::run(host, &r)? {
             remote::Outcome::Exit(code) => Ok(code),

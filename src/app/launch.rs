@@ -64,7 +64,8 @@ pub(crate) fn run(host: &dyn Host, argv0: &OsStr, args: &[OsString]) -> Result<i
         source_env_sh(&vsn_dir, &exe, prelude, argv0, args)?
     };
     let vars = vars::finish(env, &vsn_dir);
-    if word == "check" {
+    // `check --upgrade VSN` (issue 12) asks the node: it is planned as an upgrade command.
+    if word == "check" && !args.iter().any(|a| a == "--upgrade") {
         // issue 11: the preflight (no VM); after env.sh, so its settings count.
         let substitute = super::configure::substitution_requested(&vars);
         let args = args.get(1..).unwrap_or_default();

@@ -43,9 +43,33 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
     );
     let cfg = link.client_config();
     let _span = tracing::debug_span!("remote", op = ?remote.op, target = %link.target).entered();
+    if let Some(fleet) = &remote.fleet {
+        return crate::fleet::run(host, link, &remote.op, fleet).map(Outcome::Exit);
+    }
     let result = match &remote.op {
         RemoteOp::Ping => return ping(host, &cfg).map(Outcome::Exit),
         RemoteOp::Status => return Ok(Outcome::Exit(status(host, &cfg))),
+        RemoteOp::Ready(check) => {
+            let answer = match crate::probe::ask(&cfg, check) {
+                Err(e) if falls_back(&e) => return Ok(Outcome::Vm(format!("falling back: {e}"))),
+                Err(e) => crate::probe::from_error(&e),
+                Ok(answer) => answer,
+            };
+            let _ = writeln!(host.out(), "{}", answer.line(&cfg.target));
+            return Ok(Outcome::Exit(answer.code()));
+        }
+        RemoteOp::Wait { check, timeout } => {
+            let (answer, late) = crate::probe::wait(&cfg, check, *timeout);
+            let line = answer.line(&cfg.target);
+            if late {
+                return Err(Error::Lifecycle(format!(
+                    "{line}, still after {} (wait --timeout, BEAMRC_START_TIMEOUT)",
+                    show(*timeout)
+                )));
+            }
+            let _ = writeln!(host.out(), "{line}");
+            return Ok(Outcome::Exit(answer.code()));
+        }
         RemoteOp::Stop { wait } => stop(host, link, &cfg, *wait),
         RemoteOp::Restart { wait } => restart(link, &cfg, *wait),
         RemoteOp::Pid => rpc(link, &cfg, "IO.puts System.pid()").map_err(Failure::from),
@@ -54,15 +78,7 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
     match result {
         Ok(code) => Ok(Outcome::Exit(code)),
         Err(Failure::Late(text)) => Err(Error::Lifecycle(text)),
-        Err(Failure::Dist(e))
-            if e.before_request()
-                && matches!(
-                    e,
-                    DistError::HandshakeRejected { .. } | DistError::Protocol(_)
-                ) =>
-        {
-            Ok(Outcome::Vm(format!("falling back: {e}")))
-        }
+        Err(Failure::Dist(e)) if falls_back(&e) => Ok(Outcome::Vm(format!("falling back: {e}"))),
         Err(Failure::Dist(DistError::Timeout("call")))
             if matches!(remote.op, RemoteOp::Stop { .. } | RemoteOp::Restart { .. }) =>
         {
@@ -77,6 +93,16 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
             Ok(Outcome::Exit(1))
         }
     }
+}
+
+/// The node refused our handshake for protocol reasons before anything ran: the hidden VM
+/// may try.
+fn falls_back(e: &DistError) -> bool {
+    e.before_request()
+        && matches!(
+            e,
+            DistError::HandshakeRejected { .. } | DistError::Protocol(_)
+        )
 }
 
 /// `--rpc-eval NODE EXPR` with our stdio as the remote group leader.

@@ -5,13 +5,23 @@
 use super::node;
 use crate::dist::{self, ClientConfig};
 use crate::plan::{Start, Watch};
+use crate::process::user::Credentials;
 use crate::process::{init, notify};
 use crate::{Error, Result};
 use std::ffi::OsString;
 use std::time::Duration;
 
+/// Before anything is written: `BEAMRC_USER` resolved (names, ids, root).
+pub(crate) fn preflight(start: &Start) -> Result<Option<Credentials>> {
+    start
+        .user
+        .as_ref()
+        .map(crate::process::user::resolve)
+        .transpose()
+}
+
 /// Carries out a `start` plan: supervise (init mode) or exec, with readiness reporting.
-pub(crate) fn start(start: Start) -> Result<i32> {
+pub(crate) fn start(start: Start, credentials: Option<Credentials>) -> Result<i32> {
     let readiness = start.notify.map(|n| Readiness::new(n.socket, n.watch));
     if let Some(s) = &start.supervise {
         tracing::debug!(
@@ -22,6 +32,8 @@ pub(crate) fn start(start: Start) -> Result<i32> {
         let stopping = readiness.as_ref().map(|r| r.socket.clone());
         let opts = init::InitOptions {
             shutdown_timeout: s.shutdown_timeout,
+            stop_delay: s.stop_delay,
+            credentials,
             on_spawn: readiness
                 .map(|r| Box::new(move |pid| r.run(pid)) as Box<dyn FnOnce(u32) + Send>),
             on_stop_signal: stopping.map(|s| {
@@ -38,7 +50,10 @@ pub(crate) fn start(start: Start) -> Result<i32> {
         notify::detach_watcher(&[], Box::new(move || r.run(me)))
             .map_err(|e| Error::io("cannot start the readiness watcher", e))?;
     }
-    Err(crate::process::exec::exec(&start.spec))
+    Err(crate::process::exec::exec_as(
+        &start.spec,
+        credentials.as_ref(),
+    ))
 }
 
 /// Watches the node and tells systemd when it is ready and when it stops.

@@ -12,7 +12,7 @@ use std::path::PathBuf;
     about = "A native run-control program for Erlang/Elixir releases",
     after_help = "Installed as bin/NAME, beamrc takes the release's commands:
     start, start_iex, daemon, daemon_iex, eval, rpc, remote, restart, stop, pid,
-    version, and beamrc's own ping, status, attach and check.
+    version, and beamrc's own ping, status, ready, wait, attach and check.
 
 beamrc is configured through BEAMRC_* environment variables; see the README."
 )]
@@ -45,6 +45,26 @@ enum ToolCommand {
         /// Only say what would be removed
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Run ping, status, pid, ready or rpc on several nodes of a release at once, one line
+    /// per node (NODE, ok|failed, time, result); exit 0 when all succeeded
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["nodes", "connected"])))]
+    Fleet {
+        /// The release directory (beamrc installed as its bin/NAME)
+        #[arg(long, value_name = "DIR")]
+        release: PathBuf,
+        /// Comma-separated node names (NAME gets the release node's @host)
+        #[arg(long, value_name = "NODE,...")]
+        nodes: Option<String>,
+        /// The release's node and every node it is connected to (nodes())
+        #[arg(long)]
+        connected: bool,
+        /// At most this many nodes at a time (BEAMRC_FLEET_JOBS, default 16)
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// ping, status, pid, ready [--app A] [--process P], rpc EXPR
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<OsString>,
     },
     /// Check, without starting a VM, whether a release can start on this host
     Check {
@@ -90,6 +110,13 @@ pub(crate) fn main(args: &[OsString]) -> Result<i32> {
             println!("{}", crate::pack::clean(dry_run)?);
             Ok(0)
         }
+        Some(ToolCommand::Fleet {
+            release,
+            nodes,
+            connected,
+            jobs,
+            command,
+        }) => Err(fleet(&release, nodes, connected, jobs, command)),
         Some(ToolCommand::Check {
             release_dir,
             json,
@@ -124,6 +151,58 @@ pub(crate) fn main(args: &[OsString]) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `beamrc fleet …` is the release's own command with fleet mode switched on: exec
+/// `DIR/bin/NAME COMMAND…` with `BEAMRC_FLEET_NODES` (and `BEAMRC_FLEET_JOBS`) set, so both
+/// faces share one implementation and the release's environment (env files, env.sh, cookie).
+fn fleet(
+    release: &std::path::Path,
+    nodes: Option<String>,
+    connected: bool,
+    jobs: Option<usize>,
+    command: Vec<OsString>,
+) -> Error {
+    let root = match std::fs::canonicalize(release) {
+        Ok(r) => r,
+        Err(e) => return Error::Release(format!("{}: {e}", release.display())),
+    };
+    let release_name = crate::release::Release::open(root.clone(), "")
+        .start_erl_data()
+        .ok()
+        .and_then(|d| crate::release::layout::release_name(&root.join("releases").join(d.rel_vsn)));
+    let Some(name) = release_name else {
+        return Error::Release(format!("{} is not a release", root.display()));
+    };
+    let bin = root.join("bin").join(&name);
+    if !root.join("bin").join(format!("{name}.sh")).is_file() {
+        return Error::Release(format!(
+            "{} is not beamrc (no {name}.sh kept beside it): run `beamrc install {}` first",
+            bin.display(),
+            root.display()
+        ));
+    }
+    let mut env = crate::environment::EnvMap::from_os();
+    env.set(
+        "BEAMRC_FLEET_NODES",
+        if connected {
+            "connected".to_string()
+        } else {
+            nodes.unwrap_or_default()
+        }
+        .as_str(),
+    );
+    if let Some(j) = jobs {
+        env.set("BEAMRC_FLEET_JOBS", j.to_string().as_str());
+    }
+    let spec = crate::plan::ExecSpec {
+        program: bin.clone(),
+        argv: std::iter::once(bin.into_os_string())
+            .chain(command)
+            .collect(),
+        env,
+    };
+    crate::process::exec::exec(&spec)
 }
 
 /// clap's help and version go to stdout (exit 0); its usage errors become beamrc's usage

@@ -23,7 +23,22 @@ pub enum Command {
     Version,
     Ping,
     Status,
+    /// `ready [--app APP]… [--process NAME]…`: succeeds only when the node has booted.
+    Ready {
+        args: Vec<OsString>,
+    },
+    /// `wait [--timeout S] [--app APP]… [--process NAME]…`: blocks until ready.
+    Wait {
+        args: Vec<OsString>,
+    },
     Attach,
+    /// `versions`, `unpack`, `install`/`upgrade`/`downgrade`, `uninstall` (hot upgrades);
+    /// `word` as typed, `vsn` empty when missing.
+    Upgrade {
+        word: String,
+        op: crate::upgrade::Op,
+        vsn: String,
+    },
     Unknown(String),
 }
 
@@ -58,6 +73,16 @@ impl Command {
             "ping" => Command::Ping,
             "status" => Command::Status,
             "attach" => Command::Attach,
+            "check" if args.iter().any(|a| a == "--upgrade") => upgrade("check", &args[1..]),
+            w @ ("versions" | "unpack" | "install" | "upgrade" | "downgrade" | "uninstall") => {
+                upgrade(w, &args[1..])
+            }
+            "ready" => Command::Ready {
+                args: args[1..].to_vec(),
+            },
+            "wait" => Command::Wait {
+                args: args[1..].to_vec(),
+            },
             _ => Command::Unknown(first.to_string_lossy().into_owned()),
         }
     }
@@ -75,12 +100,49 @@ impl Command {
         self.is_start() || matches!(self, Command::Eval { .. })
     }
 
+    /// Probes (ping, status, ready, wait): they never write a file, so they render nothing.
+    pub fn is_probe(&self) -> bool {
+        matches!(
+            self,
+            Command::Ping | Command::Status | Command::Ready { .. } | Command::Wait { .. }
+        )
+    }
+
     /// The start family: start, start_iex, daemon, daemon_iex.
     pub fn is_start(&self) -> bool {
         matches!(
             self,
             Command::Start | Command::StartIex | Command::Daemon | Command::DaemonIex
         )
+    }
+}
+
+/// relx's argument rule: `--no-permanent` anywhere, the version is the other word (its
+/// part before a `/`).
+fn upgrade(word: &str, rest: &[OsString]) -> Command {
+    use crate::upgrade::Op;
+    let words: Vec<String> = rest
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let permanent = !words.iter().any(|w| w == "--no-permanent");
+    let check = word == "check" || words.iter().any(|w| w == "--check");
+    let vsn = words
+        .iter()
+        .find(|w| !matches!(w.as_str(), "--no-permanent" | "--check" | "--upgrade"))
+        .map(|w| w.split('/').next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let op = match word {
+        "versions" => Op::Versions,
+        "unpack" => Op::Unpack,
+        "uninstall" => Op::Uninstall,
+        _ if check => Op::Check,
+        _ => Op::Install { permanent },
+    };
+    Command::Upgrade {
+        word: word.to_string(),
+        op,
+        vsn,
     }
 }
 
@@ -107,5 +169,28 @@ mod tests {
         assert_eq!(p(&["rpc"]), Command::Rpc { expr: "".into() });
         assert_eq!(p(&["Start"]), Command::Unknown("Start".into()));
         assert!(!p(&["version"]).needs_cookie());
+        assert_eq!(
+            p(&["check", "--upgrade", "0.2.0"]),
+            Command::Upgrade {
+                word: "check".into(),
+                op: crate::upgrade::Op::Check,
+                vsn: "0.2.0".into()
+            }
+        );
+        assert_eq!(
+            p(&["downgrade", "--no-permanent", "0.1.0"]),
+            Command::Upgrade {
+                word: "downgrade".into(),
+                op: crate::upgrade::Op::Install { permanent: false },
+                vsn: "0.1.0".into()
+            }
+        );
+        assert_eq!(
+            p(&["wait", "--timeout", "3"]),
+            Command::Wait {
+                args: vec!["--timeout".into(), "3".into()]
+            }
+        );
+        assert!(p(&["ready"]).is_probe() && !p(&["pid"]).is_probe());
     }
 }

@@ -29,7 +29,12 @@ pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
         | Command::Restart
         | Command::Pid
         | Command::Ping
-        | Command::Status => super::remote::plan(cmd, inputs).map(|p| (p, true)),
+        | Command::Status
+        | Command::Ready { .. }
+        | Command::Wait { .. } => super::remote::plan(cmd, inputs).map(|p| (p, true)),
+        Command::Upgrade { word, op, vsn } => {
+            super::upgrade::plan(word, *op, vsn, inputs).map(|p| (p, true))
+        }
         Command::Help | Command::Unknown(_) => {
             Err(Error::message(1, format!("ERROR: {cmd:?} has no plan")))
         }
@@ -49,7 +54,7 @@ fn check_erts(inputs: &Inputs, plan: &Plan) -> Result<()> {
         return Ok(());
     };
     let runs_erts = match &plan.action {
-        Action::Print(_) => false,
+        Action::Print(_) | Action::Upgrade(_) => false,
         Action::Remote(r) => r.native.is_none(),
         Action::Exec(_) | Action::Start(_) | Action::Daemon(_) => true,
     };
@@ -224,8 +229,10 @@ fn start_action(inputs: &Inputs, spec: super::ExecSpec) -> Result<super::Start> 
         supervise: why.map(|why| super::Supervision {
             why,
             shutdown_timeout: sw.shutdown_timeout,
+            stop_delay: sw.stop_delay,
         }),
         notify,
+        user: sw.user.clone(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! `BEAMRC_DRY_RUN=1`: the plan as text — what would be prepared, run, and with which
 //! environment changes — with the cookie masked everywhere it appears.
+use super::switches::FleetNodes;
 use super::switches::show;
 use super::{Action, BootWait, ExecSpec, NodeLink, Plan, Prepare, RemoteOp, Watch};
 use crate::environment::EnvMap;
@@ -59,6 +60,11 @@ fn render_into(out: &mut String, plan: &Plan, caller: &EnvMap, mask: &dyn Fn(&Os
         Action::Print(text) => {
             let _ = writeln!(out, "print {text:?}");
         }
+        Action::Upgrade(req) => {
+            for (i, step) in req.steps().iter().enumerate() {
+                let _ = writeln!(out, "upgrade step {}: {}", i + 1, mask(OsStr::new(step)));
+            }
+        }
         Action::Exec(spec) => render_spec(out, "exec", spec, caller, mask),
         Action::Start(start) => {
             match &start.supervise {
@@ -73,9 +79,27 @@ fn render_into(out: &mut String, plan: &Plan, caller: &EnvMap, mask: &dyn Fn(&Os
                             None => "wait for it (BEAMRC_SHUTDOWN_TIMEOUT unset)".into(),
                         }
                     );
+                    if let Some(d) = s.stop_delay {
+                        let _ = writeln!(
+                            out,
+                            "hold the first SIGTERM {} before forwarding it (BEAMRC_STOP_DELAY)",
+                            show(d)
+                        );
+                    }
                     render_spec(out, "supervise", &start.spec, caller, mask);
                 }
                 None => render_spec(out, "exec", &start.spec, caller, mask),
+            }
+            if let Some(u) = &start.user {
+                let _ = writeln!(
+                    out,
+                    "drop to user {}{} before exec (BEAMRC_USER; needs root)",
+                    u.user,
+                    u.group
+                        .as_deref()
+                        .map(|g| format!(", group {g}"))
+                        .unwrap_or_default()
+                );
             }
             if let Some(n) = &start.notify {
                 let socket = mask(&n.socket);
@@ -123,11 +147,37 @@ fn render_into(out: &mut String, plan: &Plan, caller: &EnvMap, mask: &dyn Fn(&Os
                 RemoteOp::Pid => "pid".into(),
                 RemoteOp::Ping => "ping".into(),
                 RemoteOp::Status => "status".into(),
+                RemoteOp::Ready(check) => format!("ready ({})", ready_text(check)),
+                RemoteOp::Wait { check, timeout } => format!(
+                    "wait up to {} (--timeout, default BEAMRC_START_TIMEOUT) until ready ({})",
+                    show(*timeout),
+                    ready_text(check)
+                ),
             };
             match &r.native {
                 Some(link) => {
                     let _ = writeln!(out, "route native ({})", r.why);
                     let _ = writeln!(out, "{what} on {} ({})", link.target, link_text(link));
+                    if let Some(f) = &r.fleet {
+                        let nodes = match &f.nodes {
+                            FleetNodes::List(list) => list.join(", "),
+                            FleetNodes::Connected => {
+                                "the target and every node in its nodes()".into()
+                            }
+                        };
+                        let _ = writeln!(
+                            out,
+                            "fleet (BEAMRC_FLEET_NODES): on {nodes}, at most {} at a time (BEAMRC_FLEET_JOBS), one line per node",
+                            f.jobs
+                        );
+                    }
+                    if r.fleet.is_some() || matches!(r.op, RemoteOp::Wait { .. }) {
+                        let _ = writeln!(
+                            out,
+                            "no hidden-VM fallback (fleet mode and wait are native only)"
+                        );
+                        return;
+                    }
                     let _ = writeln!(
                         out,
                         "fallback when the node refuses the handshake for protocol reasons:"
@@ -141,6 +191,21 @@ fn render_into(out: &mut String, plan: &Plan, caller: &EnvMap, mask: &dyn Fn(&Os
             render_into(out, &r.vm, caller, mask);
         }
     }
+}
+
+/// What `ready` checks, and that it writes nothing.
+fn ready_text(check: &crate::probe::ReadyCheck) -> String {
+    let mut parts = vec!["init:get_status() is {started, started}".to_string()];
+    if !check.apps.is_empty() {
+        parts.push(format!("applications {} started", check.apps.join(", ")));
+    }
+    if !check.processes.is_empty() {
+        parts.push(format!(
+            "processes {} registered",
+            check.processes.join(", ")
+        ));
+    }
+    format!("{}; one call, no file written", parts.join("; "))
 }
 
 /// How a native link connects (never the cookie).

@@ -41,6 +41,7 @@ pub(crate) mod dry_run;
 pub(crate) mod elixir_cli;
 pub(crate) mod escape;
 pub(crate) mod switches;
+pub(crate) mod upgrade;
 pub(crate) mod vm;
 
 use crate::environment::vars::ReleaseVars;
@@ -60,6 +61,8 @@ pub enum Action {
     Remote(Remote),
     /// Write this to stdout and exit 0.
     Print(String),
+    /// versions, unpack, install, uninstall through release_handler on the node.
+    Upgrade(crate::upgrade::Request),
 }
 
 /// How beamrc reaches the running node natively: names, cookie and deadlines. `Debug`
@@ -124,6 +127,8 @@ pub struct Start {
     pub supervise: Option<Supervision>,
     /// `NOTIFY_SOCKET` is set: tell systemd when the node has booted and when it stops.
     pub notify: Option<Notify>,
+    /// `BEAMRC_USER`: drop to this user (and group) before exec.
+    pub user: Option<switches::UserSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +137,8 @@ pub struct Supervision {
     pub why: &'static str,
     /// After a forwarded SIGTERM, SIGKILL the VM after this long; `None` waits.
     pub shutdown_timeout: Option<Duration>,
+    /// `BEAMRC_STOP_DELAY`: hold the first SIGTERM this long before forwarding it (drain).
+    pub stop_delay: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +177,8 @@ pub struct Remote {
     pub native: Option<NodeLink>,
     /// Why this route was taken.
     pub why: String,
+    /// Fleet mode (`BEAMRC_FLEET_NODES`): the operation on several nodes, natively.
+    pub fleet: Option<Fleet>,
     /// The hidden VM's plan (the route, or the fallback when the node refuses our
     /// handshake for protocol reasons before anything ran).
     pub vm: Box<Plan>,
@@ -189,6 +198,20 @@ pub enum RemoteOp {
     Pid,
     Ping,
     Status,
+    /// `ready`: booted, and the given applications started and processes registered.
+    Ready(crate::probe::ReadyCheck),
+    /// `wait`: `ready` until it holds or the timeout has passed.
+    Wait {
+        check: crate::probe::ReadyCheck,
+        timeout: Duration,
+    },
+}
+
+/// Fleet mode: which nodes, how many at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    pub nodes: switches::FleetNodes,
+    pub jobs: usize,
 }
 
 impl Daemon {

@@ -187,6 +187,9 @@ fn vm_expression(op: &RemoteOp) -> OsString {
         RemoteOp::Pid => "IO.puts System.pid()".into(),
         RemoteOp::Ping => "IO.puts(:pong)".into(),
         RemoteOp::Status => "IO.puts(\"#{node()} is running (pid #{System.pid()})\")".into(),
+        RemoteOp::Ready(check) | RemoteOp::Wait { check, .. } => {
+            crate::probe::ready::vm_expression(check).into()
+        }
     }
 }
 
@@ -206,23 +209,89 @@ pub fn plan(command: &Command, inputs: &Inputs) -> Result<Plan> {
         Command::Pid => RemoteOp::Pid,
         Command::Ping => RemoteOp::Ping,
         Command::Status => RemoteOp::Status,
+        Command::Ready { args } => {
+            RemoteOp::Ready(crate::probe::ready::parse_args("ready", args, false)?.check)
+        }
+        Command::Wait { args } => {
+            let parsed = crate::probe::ready::parse_args("wait", args, true)?;
+            RemoteOp::Wait {
+                check: parsed.check,
+                timeout: match &parsed.timeout {
+                    Some(text) => {
+                        let env: crate::environment::EnvMap =
+                            [("wait --timeout", text.as_str())].into_iter().collect();
+                        super::switches::seconds(&env, "wait --timeout")?
+                            .unwrap_or(sw.start_timeout)
+                    }
+                    None => sw.start_timeout,
+                },
+            }
+        }
         other => return Err(Error::message(1, format!("ERROR: {other:?} is not remote"))),
     };
     let mut vm = commands::rpc_vm(inputs, &vm_expression(&op))?;
     vm.prepare.splice(0..0, inputs.rendered.iter().cloned());
-    let (native, why) = match watch(inputs)? {
+    let (mut native, why) = match watch(inputs)? {
         Watch::Native(link) => (Some(link), "standard distribution, BEAMRC_NATIVE on".into()),
         Watch::Blind(why) => (None, why),
     };
+    if command.is_probe()
+        && let Some(link) = native.as_mut()
+    {
+        // A probe has a total deadline: its call is bounded even without BEAMRC_RPC_TIMEOUT.
+        link.call_timeout = link.call_timeout.or(Some(sw.connect_timeout));
+    }
+    let fleet = fleet(command, &sw.fleet, sw.fleet_jobs, native.is_some(), &why)?;
+    if matches!(op, RemoteOp::Wait { .. }) && native.is_none() {
+        return Err(Error::Config(format!(
+            "wait needs the native route to the node, and it is not available: {why}"
+        )));
+    }
     Ok(Plan {
         prepare: Vec::new(),
         action: super::Action::Remote(Remote {
             op,
             native,
             why,
+            fleet,
             vm: Box::new(vm),
         }),
     })
+}
+
+/// Fleet mode for this command, when `BEAMRC_FLEET_NODES` asks for it.
+fn fleet(
+    command: &Command,
+    nodes: &Option<super::switches::FleetNodes>,
+    jobs: usize,
+    native: bool,
+    why: &str,
+) -> Result<Option<super::Fleet>> {
+    let Some(nodes) = nodes else {
+        return Ok(None);
+    };
+    let fits = matches!(
+        command,
+        Command::Ping
+            | Command::Status
+            | Command::Pid
+            | Command::Ready { .. }
+            | Command::Rpc { .. }
+    );
+    if !fits {
+        return Err(Error::Config(
+            "BEAMRC_FLEET_NODES works with ping, status, pid, ready and rpc".into(),
+        ));
+    }
+    if !native {
+        return Err(Error::Config(format!(
+            "fleet mode (BEAMRC_FLEET_NODES) needs the native route, and it is not available: {why}"
+        )));
+    }
+    Ok(Some(super::Fleet {
+        nodes: nodes.clone(),
+        jobs,
+    }))
 }
 
 #[cfg(test)]

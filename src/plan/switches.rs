@@ -18,6 +18,8 @@ pub const MAX_SECONDS: f64 = 1e9;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(7);
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// relx's install_upgrade.escript waits 300 s for each release_handler call.
+pub const DEFAULT_UPGRADE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_EPMD_PORT: u16 = 4369;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,9 +46,37 @@ pub struct Switches {
     pub subst_unset: UnsetPolicy,
     /// `ERL_EPMD_PORT`.
     pub epmd_port: u16,
+    /// `BEAMRC_UPGRADE_TIMEOUT`: each release_handler call of the upgrade commands.
+    pub upgrade_timeout: Duration,
+    /// `BEAMRC_FLEET_NODES`: run ping/status/pid/ready/rpc on these nodes (fleet mode).
+    pub fleet: Option<FleetNodes>,
+    /// `BEAMRC_FLEET_JOBS`: at most this many nodes at a time in fleet mode.
+    pub fleet_jobs: usize,
+    /// `BEAMRC_STOP_DELAY`: init mode, wait this long after SIGTERM before forwarding it.
+    pub stop_delay: Option<Duration>,
+    /// `BEAMRC_USER`: `start` drops to this user (and group) before exec.
+    pub user: Option<UserSpec>,
     /// `BEAMRC_PREFLIGHT`: `start` checks erlexec and beam.smp can run here (default on).
     pub preflight: bool,
 }
+
+/// Fleet mode's nodes: a list, or the target and every node it is connected to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FleetNodes {
+    /// `a@h,b@h` (a name without `@host` gets the target's host).
+    List(Vec<String>),
+    /// `connected`: the target and its `nodes()`.
+    Connected,
+}
+
+/// `BEAMRC_USER=user[:group]`: names or numeric ids, resolved before anything happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSpec {
+    pub user: String,
+    pub group: Option<String>,
+}
+
+pub const DEFAULT_FLEET_JOBS: usize = 16;
 
 impl Default for Switches {
     fn default() -> Switches {
@@ -62,6 +92,11 @@ impl Default for Switches {
             shutdown_timeout: None,
             subst_unset: UnsetPolicy::Error,
             epmd_port: DEFAULT_EPMD_PORT,
+            upgrade_timeout: DEFAULT_UPGRADE_TIMEOUT,
+            fleet: None,
+            fleet_jobs: DEFAULT_FLEET_JOBS,
+            stop_delay: None,
+            user: None,
             preflight: true,
         }
     }
@@ -84,6 +119,11 @@ impl Switches {
             shutdown_timeout: seconds(env, "BEAMRC_SHUTDOWN_TIMEOUT")?,
             subst_unset: UnsetPolicy::from_setting(env.non_empty_str("BEAMRC_SUBST_UNSET"))?,
             epmd_port: epmd_port(env)?,
+            upgrade_timeout: seconds(env, "BEAMRC_UPGRADE_TIMEOUT")?.unwrap_or(d.upgrade_timeout),
+            fleet: fleet_nodes(env)?,
+            fleet_jobs: count(env, "BEAMRC_FLEET_JOBS", 1024)?.unwrap_or(d.fleet_jobs),
+            stop_delay: seconds(env, "BEAMRC_STOP_DELAY")?,
+            user: user(env)?,
             preflight: flag(env, "BEAMRC_PREFLIGHT", d.preflight)?,
         })
     }
@@ -143,6 +183,73 @@ pub fn epmd_port(env: &EnvMap) -> Result<u16> {
             ))),
         },
     }
+}
+
+/// `BEAMRC_FLEET_NODES`: `connected`, or a comma-separated list of node names.
+fn fleet_nodes(env: &EnvMap) -> Result<Option<FleetNodes>> {
+    let Some(text) = env.non_empty_str("BEAMRC_FLEET_NODES") else {
+        return Ok(None);
+    };
+    if text.trim() == "connected" {
+        return Ok(Some(FleetNodes::Connected));
+    }
+    let nodes: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    let bad = nodes.iter().find(|n| {
+        n.matches('@').count() > 1
+            || n.starts_with('@')
+            || n.ends_with('@')
+            || n.chars().any(|c| c.is_whitespace() || c.is_control())
+    });
+    match bad {
+        Some(n) => Err(Error::Config(format!(
+            "BEAMRC_FLEET_NODES: {n:?} is not a node name (NAME or NAME@HOST)"
+        ))),
+        None if nodes.is_empty() => Err(Error::Config(
+            "BEAMRC_FLEET_NODES names no node (a comma-separated list, or connected)".into(),
+        )),
+        None => Ok(Some(FleetNodes::List(nodes))),
+    }
+}
+
+/// A whole number from 1 to `max`; unset or empty → `None`.
+fn count(env: &EnvMap, key: &str, max: usize) -> Result<Option<usize>> {
+    let Some(text) = env.non_empty_str(key) else {
+        return Ok(None);
+    };
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(Error::Config(format!(
+            "{key}={text:?} is not a whole number from 1 to {max}"
+        ))),
+    }
+}
+
+/// `BEAMRC_USER=user[:group]`.
+fn user(env: &EnvMap) -> Result<Option<UserSpec>> {
+    let Some(text) = env.non_empty_str("BEAMRC_USER") else {
+        return Ok(None);
+    };
+    let (user, group) = match text.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (text, None),
+    };
+    let name_ok = |s: &str| {
+        !s.is_empty() && !s.contains([':', '/', '\0']) && !s.contains(char::is_whitespace)
+    };
+    if !name_ok(user) || group.is_some_and(|g| !name_ok(g)) {
+        return Err(Error::Config(format!(
+            "BEAMRC_USER={text:?} is not user[:group] (names or numeric ids)"
+        )));
+    }
+    Ok(Some(UserSpec {
+        user: user.to_string(),
+        group: group.map(str::to_string),
+    }))
 }
 
 /// A duration as the dry run and the messages show it: `60s`, `1.5s`.
@@ -238,12 +345,45 @@ mod tests {
             ("ERL_EPMD_PORT", "0"),
             ("ERL_EPMD_PORT", "99999999999999999999"),
             ("BEAMRC_SUBST_UNSET", "yes"),
+            ("BEAMRC_STOP_DELAY", "soon"),
+            ("BEAMRC_FLEET_JOBS", "0"),
+            ("BEAMRC_FLEET_JOBS", "99999999999999999999"),
+            ("BEAMRC_FLEET_NODES", "a@b@c"),
+            ("BEAMRC_FLEET_NODES", " , "),
+            ("BEAMRC_USER", "a:b:c"),
+            ("BEAMRC_USER", ":x"),
         ] {
             let e = err(&[(key, bad)]);
             assert_eq!(e.code(), 4, "{key}={bad}");
             assert!(e.line().starts_with("ERROR: "), "{e}");
             assert!(e.to_string().contains(key), "{e}");
         }
+    }
+
+    #[test]
+    fn fleet_and_init_switches() {
+        let s = Switches::read(&env(&[
+            ("BEAMRC_FLEET_NODES", "a@h, b ,"),
+            ("BEAMRC_FLEET_JOBS", "3"),
+            ("BEAMRC_STOP_DELAY", "5"),
+            ("BEAMRC_USER", "nobody:65534"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.fleet,
+            Some(FleetNodes::List(vec!["a@h".into(), "b".into()]))
+        );
+        assert_eq!(s.fleet_jobs, 3);
+        assert_eq!(s.stop_delay, Some(Duration::from_secs(5)));
+        assert_eq!(
+            s.user,
+            Some(UserSpec {
+                user: "nobody".into(),
+                group: Some("65534".into())
+            })
+        );
+        let s = Switches::read(&env(&[("BEAMRC_FLEET_NODES", "connected")])).unwrap();
+        assert_eq!(s.fleet, Some(FleetNodes::Connected));
     }
 
     /// Bounded fuzz driver (issue 15): random values for every switch never panic (no
@@ -264,6 +404,10 @@ mod tests {
             "BEAMRC_SHUTDOWN_TIMEOUT",
             "BEAMRC_SUBST_UNSET",
             "ERL_EPMD_PORT",
+            "BEAMRC_STOP_DELAY",
+            "BEAMRC_FLEET_NODES",
+            "BEAMRC_FLEET_JOBS",
+            "BEAMRC_USER",
         ];
         const PIECES: &[&str] = &[
             "0",
@@ -314,11 +458,13 @@ mod tests {
                             .into_iter()
                             .chain(s.call_timeout)
                             .chain(s.shutdown_timeout)
+                            .chain(s.stop_delay)
                         {
                             assert!(d.as_secs_f64() <= MAX_SECONDS, "{key}={value:?}");
                             assert!(std::time::Instant::now().checked_add(d).is_some());
                         }
                         assert_ne!(s.epmd_port, 0);
+                        assert!((1..=1024).contains(&s.fleet_jobs), "{key}={value:?}");
                     }
                     Err(e) => {
                         assert_eq!(e.code(), 4, "{key}={value:?}");

@@ -29,6 +29,30 @@ pub fn exec(spec: &ExecSpec) -> crate::Error {
     exec_error(spec, err)
 }
 
+/// [`exec`] after dropping to `credentials` (`BEAMRC_USER`), in the last step before execve.
+pub fn exec_as(
+    spec: &ExecSpec,
+    credentials: Option<&crate::process::user::Credentials>,
+) -> crate::Error {
+    let Some(c) = credentials.cloned() else {
+        return exec(spec);
+    };
+    let err = match command(spec) {
+        Ok(mut cmd) => {
+            // SAFETY: `apply` makes only async-signal-safe raw calls on prepared memory.
+            unsafe {
+                cmd.pre_exec(move || match c.apply() {
+                    0 => Ok(()),
+                    errno => Err(io::Error::from_raw_os_error(errno)),
+                });
+            }
+            cmd.exec()
+        }
+        Err(e) => e,
+    };
+    exec_error(spec, err)
+}
+
 /// Start the program as a child, with the same clean signal state as [`exec`] and inherited
 /// stdio (use [`command`] to redirect it).
 pub fn spawn(spec: &ExecSpec) -> io::Result<Child> {

@@ -30,6 +30,7 @@ use crate::plan::ExecSpec;
 use crate::process::exec::{exec_error, resolve};
 use crate::process::group::owns_foreground_tty;
 use crate::process::signals::{self, Inbox, Wake};
+use crate::process::user::Credentials;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid};
@@ -50,8 +51,14 @@ pub struct InitOptions {
     pub shutdown_timeout: Option<Duration>,
     /// Called once, in a new thread, with the VM's pid right after it was spawned.
     pub on_spawn: Option<Box<dyn FnOnce(u32) + Send>>,
-    /// Called (on the supervisor's thread) each time SIGTERM or SIGINT is forwarded.
+    /// Called (on the supervisor's thread) each time SIGTERM or SIGINT is forwarded (or a
+    /// SIGTERM is held for the stop delay).
     pub on_stop_signal: Option<Box<dyn Fn() + Send + Sync>>,
+    /// `BEAMRC_STOP_DELAY`: hold the first SIGTERM this long before forwarding it, so a load
+    /// balancer can drain traffic first (a second SIGTERM is forwarded at once).
+    pub stop_delay: Option<Duration>,
+    /// `BEAMRC_USER`: the child drops to these credentials before `execve`.
+    pub credentials: Option<Credentials>,
 }
 
 /// Whether we are the init process of our PID namespace.
@@ -73,6 +80,8 @@ pub fn supervise(spec: &ExecSpec, opts: InitOptions) -> i32 {
         shutdown_timeout,
         on_spawn,
         on_stop_signal,
+        stop_delay,
+        credentials,
     } = opts;
     if !is_pid1() {
         if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
@@ -88,7 +97,9 @@ pub fn supervise(spec: &ExecSpec, opts: InitOptions) -> i32 {
             return 1;
         }
     };
-    let child = match Prepared::new(spec).and_then(|p| p.spawn(&signals, owns_foreground_tty())) {
+    let child = match Prepared::new(spec, credentials)
+        .and_then(|p| p.spawn(&signals, owns_foreground_tty()))
+    {
         Ok(pid) => pid,
         Err(e) => {
             let err = exec_error(spec, e);
@@ -112,6 +123,8 @@ pub fn supervise(spec: &ExecSpec, opts: InitOptions) -> i32 {
         on_stop_signal,
         deadline: None,
         term_seen: false,
+        stop_delay,
+        held: None,
     }
     .run()
 }
@@ -156,12 +169,13 @@ struct Prepared {
     envp: Vec<*const c_char>,
     /// Where to write the child's pid in decimal (room for 20 digits and the NUL).
     pid_slots: Vec<*mut u8>,
+    credentials: Option<Credentials>,
 }
 
 const PID_SLOT_LEN: usize = 21;
 
 impl Prepared {
-    fn new(spec: &ExecSpec) -> io::Result<Self> {
+    fn new(spec: &ExecSpec, credentials: Option<Credentials>) -> io::Result<Self> {
         fn nul<E>(_: E) -> io::Error {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -225,6 +239,7 @@ impl Prepared {
             _env: env,
             envp,
             pid_slots,
+            credentials,
         })
     }
 
@@ -267,6 +282,14 @@ impl Prepared {
             let pid = libc::getpid() as u64;
             for &slot in &self.pid_slots {
                 write_decimal(slot, pid);
+            }
+
+            if let Some(c) = &self.credentials {
+                let errno = c.apply();
+                if errno != 0 {
+                    libc::write(wfd, errno.to_ne_bytes().as_ptr().cast(), 4);
+                    libc::_exit(126)
+                }
             }
 
             let mut empty: libc::sigset_t = std::mem::zeroed();
@@ -313,6 +336,9 @@ struct Supervisor {
     on_stop_signal: Option<Box<dyn Fn() + Send + Sync>>,
     deadline: Option<Instant>,
     term_seen: bool,
+    stop_delay: Option<Duration>,
+    /// A SIGTERM held for the stop delay: when to forward it.
+    held: Option<Instant>,
 }
 
 impl Supervisor {
@@ -321,9 +347,17 @@ impl Supervisor {
             if let Some(code) = self.reap() {
                 return code;
             }
-            match self.inbox.next(self.deadline, None) {
+            let wake_at = match (self.deadline, self.held) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            match self.inbox.next(wake_at, None) {
                 Wake::Signal(libc::SIGCHLD) | Wake::Timeout | Wake::Readable => {}
                 Wake::Signal(sig) => self.forward(sig),
+            }
+            if self.held.is_some_and(|t| Instant::now() >= t) {
+                self.held = None;
+                self.deliver(libc::SIGTERM);
             }
             if self.deadline.is_some_and(|d| Instant::now() >= d) {
                 self.deadline = None;
@@ -353,7 +387,27 @@ impl Supervisor {
         }
     }
 
+    /// A signal for the VM: the first SIGTERM waits out the stop delay, the rest go now.
     fn forward(&mut self, sig: i32) {
+        if sig == libc::SIGTERM && !self.term_seen {
+            if self.held.take().is_some() {
+                // A second SIGTERM during the delay: no more waiting.
+            } else if let Some(delay) = self.stop_delay.filter(|d| !d.is_zero()) {
+                eprintln!(
+                    "beamrc: SIGTERM: forwarding it to the VM in {}s (BEAMRC_STOP_DELAY)",
+                    delay.as_secs_f64()
+                );
+                self.held = Some(Instant::now() + delay);
+                if let Some(f) = &self.on_stop_signal {
+                    f();
+                }
+                return;
+            }
+        }
+        self.deliver(sig);
+    }
+
+    fn deliver(&mut self, sig: i32) {
         // The child is not reaped yet, so its pid still names it.
         if signals::send(self.child, sig).is_err() {
             return;
@@ -412,7 +466,7 @@ mod tests {
             .into_iter()
             .collect(),
         };
-        let p = Prepared::new(&spec).unwrap();
+        let p = Prepared::new(&spec, None).unwrap();
         assert_eq!(p.pid_slots.len(), 1);
         assert_eq!(p.envp.len(), 4);
         assert!(p.envp.last().unwrap().is_null());

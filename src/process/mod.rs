@@ -5,12 +5,14 @@
 //! * [`signals`]: the forwarded set, taken synchronously from a signalfd;
 //! * [`init`]: PID 1 / init mode: spawn, forward signals to the VM only, reap orphans;
 //! * [`notify`]: systemd `sd_notify` without libsystemd, and a detached watcher process;
+//! * [`user`]: `BEAMRC_USER`, the credentials `start` drops to before exec;
 //! * [`watch`]: pid liveness, finding `run_erl`, log tails, run to completion.
 pub mod exec;
 pub(crate) mod group;
 pub mod init;
 pub mod notify;
 pub(crate) mod signals;
+pub mod user;
 pub mod watch;
 
 /// An exit status as a shell reports it: the code, or 128 + the signal.

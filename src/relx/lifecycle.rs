@@ -118,7 +118,7 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
         }
         C::Versions => {
             ping_or_exit(r)?;
-            escript(st, "versions", &st.inv.args)
+            native_upgrade(st, r, "versions")
         }
         C::Upgrade(cmd) => {
             if st.inv.args.first().is_none_or(|a| a.is_empty()) {
@@ -128,7 +128,7 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
             }
             ping_or_exit(r)?;
             st.hooks(&hooks.pre_install_upgrade)?;
-            let code = escript(st, cmd, &st.inv.args)?;
+            let code = native_upgrade(st, r, cmd)?;
             if code == 0 {
                 keep_new_script(st, cmd)?;
                 // relx execs the escript, so its post_install_upgrade hooks never run; here
@@ -139,6 +139,33 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
         }
         _ => st.script_route(),
     }
+}
+
+/// The upgrade family through release_handler on the node, natively (issue 12), with
+/// install_upgrade.escript's messages and exit codes.
+fn native_upgrade(st: &State, r: &Remote, cmd: &str) -> Result<i32> {
+    let mut words = vec![std::ffi::OsString::from(cmd)];
+    words.extend(st.inv.args.iter().cloned());
+    let crate::plan::command::Command::Upgrade { op, vsn, .. } =
+        crate::plan::command::Command::parse(&words)
+    else {
+        return escript(st, cmd, &st.inv.args);
+    };
+    if op != crate::upgrade::Op::Versions {
+        crate::upgrade::package::check_version(&vsn)
+            .map_err(|e| Error::message(1, format!("ERROR: {e}")))?;
+    }
+    let req = crate::upgrade::Request {
+        op,
+        vsn,
+        root: st.vars.root.clone(),
+        name: st.vars.rel_name.clone(),
+        kind: crate::upgrade::Kind::Relx,
+        target: crate::upgrade::Target::of(&r.cfg),
+        timeout: st.switches.upgrade_timeout,
+        tmp: st.vars.root.join("tmp"),
+    };
+    crate::upgrade::run(&req, &mut std::io::stdout())
 }
 
 /// `install_upgrade.escript CMD …` as a child (its output and exit code are passed on).

@@ -1,0 +1,327 @@
+//! Hot upgrades of a running Mix release through beamrc (`versions`, `install`/`upgrade`,
+//! `downgrade`, `uninstall`): the new code answers, the process keeps its state, the
+//! runtime configuration survives, a restart boots the permanent version; every pre-check
+//! refuses before the node changes.
+use crate::support::upgrade::{APP, UpRelease, built, strip_attr, tar};
+use std::path::Path;
+
+const V1_ONLY: &str = "Installed versions:\n* 0.1.0\tpermanent\n";
+
+fn lines(s: &str) -> Vec<&str> {
+    s.lines().collect()
+}
+
+#[test]
+fn upgrade_and_downgrade_keep_state_and_configuration() {
+    let rel = UpRelease::new(None);
+    rel.daemon("hello");
+    assert_eq!(rel.ok(&["versions"]), V1_ONLY);
+    assert_eq!(
+        rel.rpc("Upapp.Counter.bump(); IO.puts Upapp.Counter.bump()"),
+        "2"
+    );
+    rel.put_package(&built().package, &format!("{APP}-0.2.0.tar.gz"));
+
+    let dry = rel.run(&["upgrade", "0.2.0"], &[("BEAMRC_DRY_RUN", "1")]);
+    assert_eq!(dry.code, Some(0), "{dry}");
+    assert!(
+        dry.stdout
+            .contains("install_release(\"0.2.0\", [{update_paths, true}])"),
+        "{dry}"
+    );
+    assert_eq!(rel.ok(&["versions"]), V1_ONLY, "a dry run changes nothing");
+
+    let out = rel.run(&["upgrade", "0.2.0"], &[]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(
+        lines(&out.stdout),
+        [
+            "Release 0.2.0 not found, attempting to unpack releases/upapp-0.2.0.tar.gz",
+            "Unpacked successfully: \"0.2.0\"",
+            "Installed Release: 0.2.0",
+            "Made release permanent: \"0.2.0\"",
+        ]
+    );
+    assert!(out.stderr.contains("leaving out what would overwrite the running release: releases/COOKIE, releases/start_erl.data"), "{out}");
+    // new code, old state (code_change turned the integer into a map)
+    assert_eq!(
+        rel.rpc("IO.puts Upapp.Counter.info()"),
+        "v2 count=2 since=upgrade"
+    );
+    // runtime.exs's value (from the node's environment) survived; the built sys.config is back
+    assert_eq!(
+        rel.rpc("IO.puts Application.get_env(:upapp, :runtime_greeting)"),
+        "hello"
+    );
+    let built_sys = std::fs::read_to_string(rel.root.join("releases/0.2.0/sys.config")).unwrap();
+    assert!(
+        built_sys.contains("config_provider_init") && !built_sys.contains("hello"),
+        "{built_sys}"
+    );
+    assert_eq!(
+        rel.ok(&["versions"]),
+        "Installed versions:\n* 0.2.0\tpermanent\n* 0.1.0\told\n"
+    );
+    // beamrc is still bin/upapp (the package's bin/ was left out)
+    let bin = std::fs::read(rel.root.join("bin").join(APP)).unwrap();
+    assert!(bin.starts_with(b"\x7fELF"), "bin/upapp is no longer beamrc");
+
+    // permanent: a restart boots 0.2.0, with its configuration computed afresh
+    rel.ok(&["stop"]);
+    rel.daemon("again");
+    assert_eq!(
+        rel.rpc("IO.puts Upapp.Counter.info()"),
+        "v2 count=0 since=0.2.0"
+    );
+    assert_eq!(
+        rel.rpc("IO.puts Application.get_env(:upapp, :runtime_greeting)"),
+        "again"
+    );
+    assert_eq!(
+        rel.rpc("Upapp.Counter.bump(); IO.puts Upapp.Counter.bump()"),
+        "2"
+    );
+
+    // downgrade back to 0.1.0
+    let out = rel.run(&["downgrade", "0.1.0"], &[]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(
+        lines(&out.stdout),
+        [
+            "Release 0.1.0 is marked old, switching to it.",
+            "Installed Release: 0.1.0",
+            "Made release permanent: \"0.1.0\"",
+        ]
+    );
+    assert_eq!(rel.rpc("IO.puts Upapp.Counter.info()"), "v1 count=2");
+    assert_eq!(
+        rel.rpc("IO.puts Application.get_env(:upapp, :runtime_greeting)"),
+        "again"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rel.root.join("releases/start_erl.data"))
+            .unwrap()
+            .trim(),
+        format!("{} 0.1.0", erts_vsn(&rel.root))
+    );
+
+    // uninstall: refused for the running one, done for the old one
+    let out = rel.run(&["uninstall", "0.1.0"], &[]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(2), "Uninstall failed: Release 0.1.0 is running.\n")
+    );
+    let out = rel.run(&["uninstall", "0.2.0"], &[]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(
+        lines(&out.stdout),
+        [
+            "Release 0.2.0 is marked old, uninstalling it.",
+            "Uninstalled Release: 0.2.0"
+        ]
+    );
+    assert!(!rel.root.join("lib/upapp-0.2.0").exists());
+    assert_eq!(rel.ok(&["versions"]), V1_ONLY);
+    // the same version again: relx's answers
+    let out = rel.run(&["install", "0.1.0"], &[]);
+    assert_eq!(
+        out.stdout,
+        "Release 0.1.0 is already installed, running and set permanent.\n"
+    );
+    let out = rel.run(&["install"], &[]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("Missing version argument")
+            && out.stderr.contains("Usage: upapp install {version}"),
+        "{out}"
+    );
+}
+
+fn erts_vsn(root: &Path) -> String {
+    let data = std::fs::read_to_string(root.join("releases/start_erl.data")).unwrap();
+    data.split_whitespace().next().unwrap().to_string()
+}
+
+/// A copy of the 0.2.0 root with `change` applied, packed (`lib releases`) as `name`.
+fn package_with(
+    rel: &UpRelease,
+    name: &str,
+    entries: &[&str],
+    change: impl FnOnce(&Path),
+) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let work = rel.dir.join(format!("pkg-{n}"));
+    let mut cp = std::process::Command::new("cp");
+    cp.arg("-a").arg(&built().v2).arg(&work);
+    assert!(cp.status().unwrap().success());
+    change(&work);
+    let to = rel.root.join("releases").join(name);
+    tar(&to, &work, entries);
+    to
+}
+
+#[track_caller]
+fn refused(rel: &UpRelease, vsn: &str, code: i32, needle: &str) {
+    let out = rel.run(&["install", vsn], &[]);
+    assert_eq!(out.code, Some(code), "{out}");
+    assert!(
+        out.stderr.contains("ERROR: ") && out.stderr.contains(needle),
+        "want {needle:?}:\n{out}"
+    );
+    // untouched: release_handler knows only 0.1.0, nothing unpacked or registered
+    assert_eq!(rel.ok(&["versions"]), V1_ONLY);
+    assert!(
+        !rel.root.join("releases/RELEASES").exists(),
+        "RELEASES written"
+    );
+    assert!(!rel.root.join("lib/upapp-0.2.0").exists(), "0.2.0 unpacked");
+    assert_eq!(rel.rpc("IO.puts Upapp.Counter.info()"), "v1 count=1");
+}
+
+#[test]
+fn every_pre_check_refuses_before_the_node_changes() {
+    let rel = UpRelease::new(None);
+    rel.daemon("hello");
+    rel.rpc("IO.puts Upapp.Counter.bump()");
+    let releases = rel.root.join("releases");
+    refused(
+        &rel,
+        "0.2.0",
+        2,
+        "no package for upapp 0.2.0: looked for releases/upapp-0.2.0.tar.gz, releases/0.2.0/upapp-0.2.0.tar.gz, releases/0.2.0/upapp.tar.gz",
+    );
+
+    let p = package_with(&rel, "upapp-0.2.0.tar.gz", &["./lib", "./releases"], |_| {});
+    refused(&rel, "0.2.0", 2, "its entries start with `./`");
+
+    std::fs::remove_file(&p).unwrap();
+    let p = rel.put_package(&built().package, "upapp-0.3.0.tar.gz");
+    refused(
+        &rel,
+        "0.3.0",
+        2,
+        "has no releases/0.3.0/upapp.rel (release_handler reads the release's name and version from it); its release files: releases/0.2.0/upapp.rel",
+    );
+    std::fs::remove_file(&p).unwrap();
+    let p = package_with(&rel, "upapp-0.3.0.tar.gz", &["lib", "releases"], |w| {
+        std::fs::rename(w.join("releases/0.2.0"), w.join("releases/0.3.0")).unwrap();
+    });
+    refused(&rel, "0.3.0", 2, "is release upapp 0.2.0, not upapp 0.3.0");
+    std::fs::remove_file(&p).unwrap();
+
+    let p = package_with(&rel, "upapp-0.2.0.tar.gz", &["lib", "releases"], |w| {
+        let relup = w.join("releases/0.2.0/relup");
+        let text = std::fs::read_to_string(&relup)
+            .unwrap()
+            .replacen("\"0.1.0\"", "\"0.0.9\"", 1);
+        std::fs::write(relup, text).unwrap();
+    });
+    refused(&rel, "0.2.0", 3, "{no_matching_relup,\"0.2.0\",\"0.1.0\"}");
+    std::fs::remove_file(&p).unwrap();
+
+    let p = package_with(&rel, "upapp-0.2.0.tar.gz", &["lib", "releases"], |w| {
+        std::fs::write(
+            w.join("releases/0.2.0/sys.config"),
+            "[{upapp, [\n  {greeting, fun() -> x end}]}].\n",
+        )
+        .unwrap();
+    });
+    refused(
+        &rel,
+        "0.2.0",
+        3,
+        "releases/0.2.0/sys.config in the package releases/upapp-0.2.0.tar.gz does not parse (line 2",
+    );
+    std::fs::remove_file(&p).unwrap();
+
+    let p = package_with(&rel, "upapp-0.2.0.tar.gz", &["releases"], |_| {});
+    refused(
+        &rel,
+        "0.2.0",
+        3,
+        "neither in the package nor installed: lib/upapp-0.2.0",
+    );
+    std::fs::remove_file(&p).unwrap();
+
+    rel.put_package(&built().package, "upapp-0.2.0.tar.gz");
+    std::fs::create_dir_all(releases.join("0.2.0")).unwrap();
+    std::fs::write(releases.join("0.2.0/start.boot"), "left over").unwrap();
+    refused(
+        &rel,
+        "0.2.0",
+        2,
+        "holds a release release_handler does not know",
+    );
+    std::fs::remove_dir_all(releases.join("0.2.0")).unwrap();
+
+    let beam = rel
+        .root
+        .join("lib/upapp-0.1.0/ebin/Elixir.Upapp.Counter.beam");
+    let original = std::fs::read(&beam).unwrap();
+    std::fs::write(&beam, strip_attr(&original)).unwrap();
+    refused(&rel, "0.2.0", 3, "missing_chunk");
+    std::fs::write(&beam, original).unwrap();
+
+    // all fixed: the checks alone pass and change nothing, then the package installs
+    let out = rel.run(&["install", "0.2.0", "--check"], &[]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stdout
+            .contains("checked: releases/0.2.0/relup upgrades from 0.1.0")
+            && out
+                .stdout
+                .ends_with("upapp 0.2.0: every check passed, nothing was changed\n"),
+        "{out}"
+    );
+    assert_eq!(rel.ok(&["versions"]), V1_ONLY);
+    let out = rel.run(&["check", "--upgrade", "0.2.0"], &[]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("every check passed"), "{out}");
+    let out = rel.run(&["install", "0.2.0", "--no-permanent"], &[]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(!out.stdout.contains("Made release permanent"), "{out}");
+    assert_eq!(
+        rel.ok(&["versions"]),
+        "Installed versions:\n* 0.2.0\tcurrent\n* 0.1.0\tpermanent\n"
+    );
+}
+
+#[test]
+fn a_failing_check_removes_the_version_beamrc_unpacked() {
+    let rel = UpRelease::new(None);
+    rel.daemon("hello");
+    rel.rpc("IO.puts Upapp.Counter.bump()");
+    // the relup loads a module the package does not have: only check_install_release sees it
+    package_with(&rel, "upapp-0.2.0.tar.gz", &["lib", "releases"], |w| {
+        let relup = w.join("releases/0.2.0/relup");
+        let text = std::fs::read_to_string(&relup).unwrap().replacen(
+            "['Elixir.Upapp.Counter']}}",
+            "['Elixir.Upapp.Counter','Elixir.Upapp.Gone']}}",
+            1,
+        );
+        std::fs::write(relup, text).unwrap();
+    });
+    let out = rel.run(&["install", "0.2.0"], &[]);
+    assert_eq!(out.code, Some(3), "{out}");
+    assert!(
+        out.stdout
+            .contains("ERROR: release_handler:check_install_release failed: {no_such_file,"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("removed release 0.2.0 again"), "{out}");
+    assert_eq!(rel.ok(&["versions"]), V1_ONLY);
+    assert!(!rel.root.join("lib/upapp-0.2.0").exists());
+    assert_eq!(rel.rpc("IO.puts Upapp.Counter.info()"), "v1 count=1");
+}
+
+#[test]
+fn a_release_inside_build_is_refused() {
+    let rel = UpRelease::new(Some("_build/prod/rel"));
+    rel.daemon("hello");
+    rel.put_package(&built().package, "upapp-0.2.0.tar.gz");
+    let out = rel.run(&["install", "0.2.0"], &[]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains("is inside a _build directory"), "{out}");
+    assert_eq!(rel.ok(&["versions"]), V1_ONLY);
+}

@@ -1,0 +1,115 @@
+//! Probe-grade questions to a running node: readiness (`ready`) and waiting for it
+//! (`wait`). A check is one connection and one remote call, bounded by the link's connect
+//! and call timeouts; `wait` keeps one connection and waits for init's `started` event.
+//! Nothing is written and nothing is evaluated on the node.
+pub(crate) mod ready;
+
+pub(crate) use ready::{Readiness, ReadyCheck};
+
+use crate::dist::{self, ClientConfig, DistError, Session};
+use std::time::{Duration, Instant};
+
+/// Asks the node once; a failed connection or call is the client's error.
+pub(crate) fn ask(cfg: &ClientConfig, check: &ReadyCheck) -> Result<Readiness, DistError> {
+    let (m, f, args) = ready::request(check);
+    dist::call(cfg, m, f, args).map(|reply| ready::interpret(&reply, check))
+}
+
+/// Asks the node once; every failure is an answer too.
+pub(crate) fn check(cfg: &ClientConfig, what: &ReadyCheck) -> Readiness {
+    ask(cfg, what).unwrap_or_else(|e| from_error(&e))
+}
+
+/// A failed connection or call as a readiness answer.
+pub(crate) fn from_error(e: &DistError) -> Readiness {
+    match e {
+        DistError::NotRegistered { node } => {
+            Readiness::NotRunning(format!("no node {node} registered with EPMD"))
+        }
+        DistError::EpmdUnreachable { port, .. } => {
+            Readiness::NotRunning(format!("epmd not reachable on port {port}"))
+        }
+        DistError::Connect { .. } => Readiness::NotRunning(e.to_string()),
+        DistError::CookieMismatch { node } => {
+            Readiness::Unknown(format!("connection refused by {node}: cookie mismatch"))
+        }
+        other => Readiness::Unknown(other.to_string()),
+    }
+}
+
+/// Checks until the node is ready or `timeout` has passed (0: once), on one kept
+/// connection (re-opened only when it drops). While the node boots it waits for init's
+/// `started` event (`dist::Session::wait_started`) instead of polling; a missing application
+/// or process is re-checked on the same connection. Every connect and call fits in what is
+/// left. A cookie mismatch ends the wait at once (it will not change). Returns the last
+/// answer and whether time ran out.
+pub(crate) fn wait(cfg: &ClientConfig, what: &ReadyCheck, timeout: Duration) -> (Readiness, bool) {
+    let _span = tracing::debug_span!("wait_ready", timeout_s = timeout.as_secs_f64()).entered();
+    let deadline = Instant::now() + timeout;
+    let mut session: Option<Session> = None;
+    let mut pause = Duration::from_millis(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let bounded = |t: Duration| {
+            if timeout.is_zero() {
+                t
+            } else {
+                t.min(left.max(Duration::from_millis(1)))
+            }
+        };
+        let call_deadline =
+            Instant::now() + bounded(cfg.call_timeout.unwrap_or(cfg.connect_timeout));
+        let reply = match session.as_mut() {
+            Some(s) => {
+                s.set_deadline(Some(call_deadline));
+                ask_on(s, what)
+            }
+            None => {
+                let attempt = ClientConfig {
+                    connect_timeout: bounded(cfg.connect_timeout),
+                    call_timeout: Some(call_deadline.saturating_duration_since(Instant::now())),
+                    ..cfg.clone()
+                };
+                Session::connect(&attempt).and_then(|mut s| {
+                    let answer = ask_on(&mut s, what);
+                    session = Some(s);
+                    answer
+                })
+            }
+        };
+        let answer = reply.unwrap_or_else(|e| {
+            session = None;
+            from_error(&e)
+        });
+        let settled = matches!(answer, Readiness::Ready)
+            || matches!(&answer, Readiness::Unknown(why) if why.contains("cookie mismatch"));
+        if settled {
+            return (answer, false);
+        }
+        if Instant::now() >= deadline {
+            return (answer, true);
+        }
+        tracing::debug!(?answer, "not ready yet");
+        if let (Some(s), Readiness::NotReady(why)) = (session.as_mut(), &answer)
+            && why.starts_with("booting")
+        {
+            s.set_deadline(Some(deadline));
+            match s.wait_started() {
+                Ok(()) => continue,
+                Err(_) if Instant::now() >= deadline => return (answer, true),
+                Err(_) => session = None,
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// One readiness question on an open connection.
+fn ask_on(session: &mut Session, what: &ReadyCheck) -> Result<Readiness, DistError> {
+    let (m, f, args) = ready::request(what);
+    session
+        .call(m, f, args)
+        .map(|reply| ready::interpret(&reply, what))
+}

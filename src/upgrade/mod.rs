@@ -1,0 +1,31 @@
+//! Hot upgrades and downgrades through OTP's release_handler on the running node, over
+//! beamrc's native client (no escript VM), checked before the first change.
+//!
+//! | module | concept |
+//! |---|---|
+//! | `terms` | reading Erlang term files (`.rel`, `relup`, `sys.config`) |
+//! | `rel`, `relup` | the release file and release_handler's choice of script |
+//! | `package` | where the package is looked for (relx's order) |
+//! | `tarball` | reading a package; the filtered copy release_handler unpacks |
+//! | `beam` | the chunks of a `.beam` file |
+//! | `checks` | every check before the first change (pure) |
+//! | `request` | the command as data (the plan), and its steps for the dry run |
+//! | `node` | release_handler's calls and replies |
+//! | `runtime` | Mix runtime configuration carried through the upgrade |
+//! | `run` | the executor |
+//! | `show` | node terms printed as `~p` |
+mod beam;
+pub(crate) mod checks;
+mod node;
+pub(crate) mod package;
+mod rel;
+mod relup;
+mod request;
+mod run;
+mod runtime;
+mod show;
+pub(crate) mod tarball;
+mod terms;
+
+pub use request::{Kind, Op, Request, Target};
+pub use run::{check, run};

@@ -1,0 +1,104 @@
+//! Mix releases with runtime configuration (`config/runtime.exs`, config providers): the
+//! node's configuration must survive the upgrade.
+//!
+//! release_handler gives every application the environment of the target's
+//! `releases/VSN/sys.config` before the relup runs (`application_controller:
+//! change_application_data/2`), then calls `config_change/3`. A Mix release's built
+//! sys.config holds only the build-time values plus the provider settings
+//! (`{elixir, [{config_provider_init, %Config.Provider{}}]}`): what `runtime.exs` set at boot
+//! would be dropped. So beamrc has the node run the target's providers (its `runtime.exs`,
+//! with the node's own environment variables, as at boot) and shows release_handler the
+//! result as `releases/VSN/sys.config` while it installs; the built file is put back after,
+//! so the next boot computes its configuration afresh.
+use super::node::Node;
+use crate::dist::Term;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The expression evaluated on the node (`Code.eval_string/2`, binding `path`).
+const EXPR: &str = r#"
+{:ok, [config]} = :file.consult(String.to_charlist(path))
+case List.keyfind(Keyword.get(config, :elixir, []), :config_provider_init, 0) do
+  {_, %{__struct__: Config.Provider, providers: providers} = p} ->
+    extra = Map.get(p, :extra_config, [])
+    config = Config.Reader.merge(config, [{:elixir, [config_provider_init: :booted]} | extra])
+    config = Enum.reduce(providers, config, fn {m, s}, acc -> m.load(acc, s) end)
+    {:runtime, :erlang.iolist_to_binary(:io_lib.format(~c"%% coding: utf-8~n~tw.~n", [config]))}
+  _ ->
+    :static
+end
+"#;
+
+/// Whether a sys.config carries Mix's config providers.
+pub(crate) fn has_providers(sys_config: &str) -> bool {
+    sys_config.contains("config_provider_init")
+}
+
+/// The target's configuration as its providers compute it on the node, or `None` when it
+/// has none (a static sys.config needs nothing).
+pub(crate) fn compute(node: &Node, sys_config: &Path) -> Result<Option<Vec<u8>>> {
+    let binding = Term::list(vec![Term::Tuple(vec![
+        Term::atom("path"),
+        Term::binary(sys_config.to_string_lossy().as_bytes()),
+    ])]);
+    let reply = node.call(
+        "Elixir.Code",
+        "eval_string",
+        vec![Term::binary(EXPR.as_bytes()), binding],
+    )?;
+    let value = reply.as_tuple().and_then(|t| t.first().cloned());
+    match value.as_ref().and_then(Term::as_tuple) {
+        Some([tag, Term::Binary(bytes)]) if tag.is_atom("runtime") => Ok(Some(bytes.clone())),
+        _ if value.as_ref().is_some_and(|v| v.is_atom("static")) => Ok(None),
+        _ => Err(Error::message(
+            4,
+            format!(
+                "ERROR: computing the runtime configuration of {} answered {}",
+                sys_config.display(),
+                super::show::term(&reply)
+            ),
+        )),
+    }
+}
+
+/// `releases/VSN/sys.config` shows the computed configuration until dropped, then the
+/// built file again (both written to a temp name and renamed).
+pub(crate) struct Swap {
+    path: PathBuf,
+    built: Vec<u8>,
+}
+
+impl Swap {
+    pub(crate) fn put(path: &Path, computed: &[u8]) -> Result<Swap> {
+        let built = std::fs::read(path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        crate::config::render::write_fresh(path, computed, 0o600)?;
+        Ok(Swap {
+            path: path.to_path_buf(),
+            built,
+        })
+    }
+
+    /// Puts the built file back; says so, or why not.
+    pub(crate) fn restore(self) -> Result<()> {
+        crate::config::render::write_fresh(&self.path, &self.built, 0o644)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swap_puts_the_built_file_back() {
+        let dir = crate::test_support::scratch("swap");
+        let p = dir.join("sys.config");
+        std::fs::write(&p, "[built].").unwrap();
+        let s = Swap::put(&p, b"[computed].").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"[computed].");
+        s.restore().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"[built].");
+        assert!(has_providers("[{elixir,[{config_provider_init,#{}}]}]."));
+        assert!(!has_providers("[{demo,[]}]."));
+    }
+}
