@@ -21,6 +21,7 @@ mod relx_e2e;
 mod relx_fixtures;
 mod relx_mix_hooks;
 mod relx_pack;
+mod relx_ready;
 mod relx_upgrade;
 mod service;
 mod support;
