@@ -1,7 +1,7 @@
 //! `bin/NAME check` / `beamrc check RELEASE_DIR` on real Mix releases broken on purpose,
 //! and the readable errors of `daemon` and `start` for the same breakages.
 #[path = "support/broken.rs"]
-mod broken;
+pub(crate) mod broken;
 
 use crate::support::{Fixture, RunOutput, TestRelease, beamrc_bin, free_port, installed, ok};
 

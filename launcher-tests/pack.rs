@@ -281,6 +281,27 @@ fn a_truncated_or_corrupted_file_is_one_clear_error_and_writes_nothing() {
 }
 
 #[test]
+fn an_erts_for_another_architecture_is_one_clear_error_and_leaves_no_entry() {
+    let rel = TestRelease::new(Fixture::Plain);
+    let beam = crate::check::broken::erts_program(&rel, "beam.smp");
+    let arch = crate::check::broken::make_foreign(&beam);
+    let file = pack(&rel, &rel.root, &rel.dir.join("packed"));
+    let cache = rel.dir.join("cache");
+    let env = [("BEAMRC_PACK_DIR", cache.to_str().unwrap())];
+    let out = rel.run(&file, &["version"], &env, None);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    assert!(
+        out.stderr
+            .starts_with(&format!("ERROR: {} cannot run here: ", file.display()))
+            && out.stderr.contains("beam.smp")
+            && out.stderr.contains(arch),
+        "{out}"
+    );
+    assert!(entries(&cache).is_empty(), "{:?}", entries(&cache));
+}
+
+#[test]
 fn a_killed_extraction_or_a_damaged_entry_is_redone() {
     let p = Packed::new(Fixture::Plain);
     let env = [("BEAMRC_PACK_DIR", p.cache.to_str().unwrap())];

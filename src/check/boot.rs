@@ -8,7 +8,7 @@ use crate::environment::vars::ReleaseVars;
 use crate::plan::Action;
 use crate::{Error, Result};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// How much of the run_erl log is read.
@@ -90,15 +90,12 @@ impl BootGuard {
     /// The result of the executor, with the boot failure explained.
     pub(crate) fn after(&self, result: Result<i32>) -> Result<i32> {
         match (&self.watched, result) {
-            (Watched::Daemon(log_dir), Err(Error::Lifecycle(mut text))) => {
-                let tail = crate::process::watch::log_tail(log_dir, LOG_LINES);
-                let why = tail.map_or(String::new(), |(_, t)| self.explain(this_boot(&t)));
-                if !why.is_empty() {
-                    text.push('\n');
-                    text.push_str(why.trim_end());
-                }
-                Err(Error::Lifecycle(text))
-            }
+            (Watched::Daemon(log_dir), Err(e)) => Err(explain_daemon_failure(
+                e,
+                log_dir,
+                &self.subject,
+                &self.hostname,
+            )),
             (Watched::Supervised, Ok(code)) if code != 0 && code < 128 => {
                 eprint!("{}", self.explain_exit());
                 Ok(code)
@@ -154,6 +151,30 @@ impl BootGuard {
             report::text(&errors)
         )
     }
+}
+
+/// A daemon whose boot failed (`err`, a lifecycle error with the run_erl log tail): the
+/// recognised errors of this boot's log, and the findings of the checks that cover them,
+/// appended. Other errors pass through.
+pub(crate) fn explain_daemon_failure(
+    err: Error,
+    log_dir: &Path,
+    subject: &Subject,
+    hostname: &str,
+) -> Error {
+    let Error::Lifecycle(mut text) = err else {
+        return err;
+    };
+    let tail = crate::process::watch::log_tail(log_dir, LOG_LINES);
+    let why = tail.map_or(String::new(), |(_, t)| {
+        let host = Host::detect(&subject.env, hostname.to_string());
+        explain_boot_failure(this_boot(&t), Some(subject), Some(&host))
+    });
+    if !why.is_empty() {
+        text.push('\n');
+        text.push_str(why.trim_end());
+    }
+    Error::Lifecycle(text)
 }
 
 /// The part of a run_erl log written since run_erl last opened it (one per daemon start),

@@ -377,6 +377,10 @@ pub(crate) fn name_form(kind: NameKind, name: &str, hostname: &str, domain: Doma
 }
 
 fn cookie_finding(s: &Subject, vm_cookie: Option<(&Path, &str)>) -> Finding {
+    // relx: RELX_COOKIE, then vm.args' -setcookie, then ~/.erlang.cookie
+    if s.kind == super::Kind::Relx && s.env.non_empty("RELX_COOKIE").is_some() {
+        return Finding::ok("config.cookie", "cookie found (RELX_COOKIE)");
+    }
     match cookie::resolve_cookie(&s.env, &s.root, vm_cookie) {
         Err(e) => Finding::error("config.cookie", strip(&e).replace('\n', " ")),
         Ok(c) => match cookie::permission_warning(&c) {

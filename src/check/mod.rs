@@ -38,7 +38,6 @@ pub enum Kind {
     /// `mix release`: `releases/VSN/elixir`, `RELEASE_*` variables.
     Mix,
     /// rebar3/relx: no `releases/VSN/elixir`; `RELX_*`/`PIPE_DIR`/`RUNNER_LOG_DIR`.
-    #[allow(dead_code)] // built by the relx feed (issue 10), not yet merged
     Relx,
 }
 
@@ -108,6 +107,30 @@ impl Subject {
                 ("RELEASE_TMP/pipe", vars.tmp.join("pipe")),
                 ("RELEASE_TMP/log", vars.tmp.join("log")),
             ],
+        }
+    }
+
+    /// Only what the runtime checks read: a release root (e.g. a staged copy) and its
+    /// `erts-VSN/bin`.
+    pub(crate) fn runtime_only(root: PathBuf, erts_bin: PathBuf, env: EnvMap) -> Subject {
+        Subject {
+            kind: Kind::Mix,
+            vsn_dir: root.clone(),
+            root,
+            name: String::new(),
+            vsn: String::new(),
+            start_erl: Err(String::new()),
+            erts_bin: Some(erts_bin),
+            boot: PathBuf::new(),
+            vm_args: PathBuf::new(),
+            sys_config: PathBuf::new(),
+            substitute: false,
+            policy: UnsetPolicy::default(),
+            env,
+            node: String::new(),
+            distribution: String::new(),
+            dirs: Vec::new(),
+            daemon_dirs: Vec::new(),
         }
     }
 

@@ -277,10 +277,20 @@ fn problem(subject: &Subject, host: &Host, p: &Problem, found: &[(String, PathBu
 
 /// The cheap, fatal subset for plain `start` (before exec): `erlexec` and `beam.smp`.
 pub(crate) fn fatal(subject: &Subject, host: &Host) -> Vec<Finding> {
+    of_programs(subject, host, &["erlexec", "beam.smp"])
+}
+
+/// The problems of every ERTS program (format, interpreter, libraries, symbol versions);
+/// NIFs are left out. `beamrc pack`'s first extraction runs this on the staged copy.
+pub(crate) fn erts_programs(subject: &Subject, host: &Host) -> Vec<Finding> {
+    of_programs(subject, host, &PROGRAMS)
+}
+
+fn of_programs(subject: &Subject, host: &Host, names: &[&str]) -> Vec<Finding> {
     let Some(bin) = erts_bin(subject) else {
         return Vec::new();
     };
-    ["erlexec", "beam.smp"]
+    names
         .iter()
         .flat_map(|p| object(subject, host, &bin.join(p), true))
         .collect()

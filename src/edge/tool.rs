@@ -136,8 +136,9 @@ pub(crate) fn main(args: &[OsString]) -> Result<i32> {
             args.extend(rest);
             {
                 use crate::app::gather::Host;
-                let hostname = crate::app::gather::OsHost::default().hostname();
-                crate::check::command::tool_face(&args, hostname)
+                let host = crate::app::gather::OsHost::default();
+                crate::relx::check::tool_face(&host, &args)
+                    .unwrap_or_else(|| crate::check::command::tool_face(&args, host.hostname()))
             }
         }
         Some(ToolCommand::Completions { shell }) => {

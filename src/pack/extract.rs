@@ -3,7 +3,8 @@
 use super::cache::{self, MARKER};
 use super::progress::{Counted, Progress};
 use super::reader::{self, Packed};
-use super::{elf, preflight, tidy};
+use super::{preflight, tidy};
+use crate::environment::EnvMap;
 use crate::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -26,9 +27,6 @@ pub(crate) fn ensure(packed: &Packed, root: &Path, entry: &str, force: bool) -> 
         return Ok(dir);
     }
     let started = std::time::Instant::now();
-    preflight::check(&packed.manifest, elf::host(), Path::exists).map_err(|why| {
-        Error::Release(format!("{} cannot run here: {why}", packed.path.display()))
-    })?;
     verify(packed)?;
     std::fs::create_dir_all(root).map_err(|e| {
         Error::io(
@@ -57,6 +55,14 @@ pub(crate) fn ensure(packed: &Packed, root: &Path, entry: &str, force: bool) -> 
             ),
             e,
         ));
+    }
+    // check's runtime checks on the staged copy, before anything is in place
+    if let Err(why) = preflight::check(&tmp, &packed.manifest.erts_vsn, EnvMap::from_os()) {
+        let _ = tidy::remove_tree(&tmp);
+        return Err(Error::Release(format!(
+            "{} cannot run here: {why}",
+            packed.path.display()
+        )));
     }
     let placed = install(&tmp, &dir, root, entry, &digest, force);
     tracing::debug!(entry = %dir.display(), force, elapsed = ?started.elapsed(), "pack: extracted");

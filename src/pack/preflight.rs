@@ -1,68 +1,67 @@
-//! Before the first extraction: can this host run the packed ERTS at all?
-//!
-//! A minimal check from the manifest (recorded from `erlexec` at pack time): ELF class and
-//! machine against this beamrc's, and the dynamic loader it names must exist here (a glibc
-//! ERTS on a musl host fails in the loader otherwise). The `check` module's runtime checks
-//! (libraries, versions) are meant to replace this function.
-use super::elf;
-use super::manifest::Manifest;
+//! On the first extraction: can this host run the packed ERTS? `check`'s runtime checks
+//! (ELF class, machine and OS ABI, interpreter, every library and symbol version of the
+//! ERTS programs) run on the staged copy before it is renamed into the cache, so a wrong
+//! architecture or a missing library is one clear error and leaves no cache entry. The warm
+//! path (entry complete) never runs it.
+use crate::check::report::{Finding, Level};
+use crate::check::{Host, Subject, runtime};
+use crate::environment::EnvMap;
 use std::path::Path;
 
-/// `Err` with one sentence saying why the packed ERTS cannot run here. Pure apart from
-/// `exists`.
-pub(crate) fn check(
-    m: &Manifest,
-    host: (u8, u16),
-    exists: impl Fn(&Path) -> bool,
-) -> Result<(), String> {
-    let describe =
-        |class: u8, machine: u16| format!("{} ({class}-bit)", elf::machine_name(machine));
-    if (m.elf_class, m.elf_machine) != host {
-        return Err(format!(
-            "the packed ERTS {} is built for {}, this host is {}: pack a release built for this machine",
-            m.erts_vsn,
-            describe(m.elf_class, m.elf_machine),
-            describe(host.0, host.1)
-        ));
+/// `Err` with one sentence saying why the ERTS under `staged` cannot run here.
+pub(crate) fn check(staged: &Path, erts_vsn: &str, env: EnvMap) -> Result<(), String> {
+    let bin = staged.join(format!("erts-{erts_vsn}")).join("bin");
+    let host = Host::detect(&env, String::new());
+    let subject = Subject::runtime_only(staged.to_path_buf(), bin, env);
+    let errors: Vec<Finding> = runtime::erts_programs(&subject, &host)
+        .into_iter()
+        .filter(|f| f.level == Level::Error)
+        .collect();
+    sentence(&errors).map_or(Ok(()), Err)
+}
+
+/// The first error (with its hint), and how many more there are. (Its place is the
+/// staged copy, removed by then: `what` names the file relative to the release.)
+fn sentence(errors: &[Finding]) -> Option<String> {
+    let first = errors.first()?;
+    let mut text = first.what.clone();
+    if let Some(hint) = &first.hint {
+        text.push_str(&format!(": {hint}"));
     }
-    if let Some(interp) = &m.interp
-        && !exists(Path::new(interp))
-    {
-        return Err(format!(
-            "the packed ERTS {} needs the dynamic loader {interp}, which this host lacks \
-             (it was built against another C library: pack a release built on a host like this one)",
-            m.erts_vsn
-        ));
+    if errors.len() > 1 {
+        text.push_str(&format!(" (and {} more like it)", errors.len() - 1));
     }
-    Ok(())
+    Some(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn m(class: u8, machine: u16, interp: Option<&str>) -> Manifest {
-        Manifest {
-            erts_vsn: "13.1.5".into(),
-            elf_class: class,
-            elf_machine: machine,
-            interp: interp.map(Into::into),
-            ..Manifest::default()
-        }
+    #[test]
+    fn one_sentence_for_many_findings() {
+        assert_eq!(sentence(&[]), None);
+        let f = Finding {
+            level: Level::Error,
+            check: "runtime.format",
+            what: "erts-1/bin/beam.smp is an aarch64 binary".into(),
+            place: None,
+            hint: Some("use a release built for x86-64".into()),
+        };
+        let text = sentence(&[f.clone(), f]).unwrap();
+        assert_eq!(
+            text,
+            "erts-1/bin/beam.smp is an aarch64 binary: use a release built for x86-64 (and 1 more like it)"
+        );
     }
 
     #[test]
-    fn names_a_wrong_machine_and_a_missing_loader() {
-        let yes = |_: &Path| true;
-        let no = |_: &Path| false;
-        assert_eq!(check(&m(64, 62, Some("/lib64/ld")), (64, 62), yes), Ok(()));
-        assert_eq!(check(&m(64, 62, None), (64, 62), no), Ok(()));
-        let arch = check(&m(64, 183, None), (64, 62), yes).unwrap_err();
-        assert!(
-            arch.contains("aarch64 (64-bit)") && arch.contains("x86_64 (64-bit)"),
-            "{arch}"
-        );
-        let lib = check(&m(64, 62, Some("/lib/ld-musl-x86_64.so.1")), (64, 62), no).unwrap_err();
-        assert!(lib.contains("/lib/ld-musl-x86_64.so.1"), "{lib}");
+    fn a_host_erts_passes_and_a_missing_one_is_named() {
+        let dir = std::env::temp_dir().join(format!("beamrc-preflight-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("erts-1/bin")).unwrap();
+        let err = check(&dir, "1", EnvMap::new()).unwrap_err();
+        assert!(err.contains("erlexec"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

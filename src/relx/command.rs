@@ -46,6 +46,13 @@ pub enum RelxCommand {
     Help,
     /// A declared extension.
     Extension(String),
+    /// `check [--json] [--crash-dump [FILE]]`: beamrc's preflight (not a relx command;
+    /// an extension named `check` wins).
+    Check,
+    /// `ready [--app APP]… [--process NAME]…` / `wait [--timeout S] …`: beamrc's probes
+    /// (not relx commands; an extension of that name wins).
+    Ready,
+    Wait,
     /// No argument or an unknown word: the usage (of that word, if it has one), exit 1.
     Usage,
 }
@@ -105,6 +112,9 @@ impl Invocation {
             "help" => C::Help,
             // relx treats the literal name `undefined` as an extension without a script.
             w if script.extension(w).is_some() || w == "undefined" => C::Extension(w.into()),
+            "check" => C::Check,
+            "ready" => C::Ready,
+            "wait" => C::Wait,
             _ => C::Usage,
         };
         Invocation {

@@ -34,6 +34,7 @@ pub(super) fn dispatch(st: &State) -> Result<i32> {
             }
         },
         C::Extension(name) => st.extension(name, &st.text_args()),
+        C::Check => super::check::release_face(st),
         C::Console(kind) => {
             let start = argv::console(&st.ctx(), *kind, st.word(), &st.inv.args)?;
             for line in &start.banner {

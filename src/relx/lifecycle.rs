@@ -47,7 +47,8 @@ pub(super) fn daemon(st: &State, boot: bool) -> Result<i32> {
     if !wait.is_zero() {
         match &remote {
             Some(r) => {
-                let code = crate::app::daemon::wait_booted(&r.cfg, &daemon, wait)?;
+                let code = crate::app::daemon::wait_booted(&r.cfg, &daemon, wait)
+                    .map_err(|e| super::check::explain_daemon(st, &daemon.log_dir, e))?;
                 if code != 0 {
                     return Ok(code);
                 }
@@ -93,6 +94,7 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
                 Ok(1)
             }
         },
+        C::Ready | C::Wait => probe(st, r, command == &C::Wait),
         C::Stop => stop(st, r),
         C::Restart => restart(st, r),
         C::Reboot => Ok(if r.init("reboot") { 0 } else { 1 }),
@@ -165,6 +167,39 @@ fn native_upgrade(st: &State, r: &Remote, cmd: &str) -> Result<i32> {
         tmp: st.vars.root.join("tmp"),
     };
     crate::upgrade::run(&req, &mut std::io::stdout())
+}
+
+/// beamrc's `ready` / `wait` probes (as for Mix): one line, the probe's exit code; `wait`
+/// bounded by `--timeout S` or `BEAMRC_START_TIMEOUT`.
+fn probe(st: &State, r: &Remote, wait: bool) -> Result<i32> {
+    let word = if wait { "wait" } else { "ready" };
+    let parsed = crate::probe::ready::parse_args(word, &st.inv.args, wait)?;
+    let node = &r.cfg.target;
+    if !wait {
+        let answer = crate::probe::ask(&r.cfg, &parsed.check)
+            .unwrap_or_else(|e| crate::probe::from_error(&e));
+        println!("{}", answer.line(node));
+        return Ok(answer.code());
+    }
+    let timeout = match &parsed.timeout {
+        Some(text) => {
+            let env: crate::environment::EnvMap =
+                [("wait --timeout", text.as_str())].into_iter().collect();
+            crate::plan::switches::seconds(&env, "wait --timeout")?
+                .unwrap_or(st.switches.start_timeout)
+        }
+        None => st.switches.start_timeout,
+    };
+    let (answer, late) = crate::probe::wait(&r.cfg, &parsed.check, timeout);
+    let line = answer.line(node);
+    if late {
+        return Err(Error::Lifecycle(format!(
+            "{line}, still after {}s (wait --timeout, BEAMRC_START_TIMEOUT)",
+            timeout.as_secs_f64()
+        )));
+    }
+    println!("{line}");
+    Ok(answer.code())
 }
 
 /// `install_upgrade.escript CMD …` as a child (its output and exit code are passed on).

@@ -7,6 +7,7 @@
 //! [`run`] (dispatch), `lifecycle` (daemon, stop, remote commands), [`remote`] (native calls),
 //! `shell` (hooks in `/bin/sh`).
 pub mod argv;
+pub(crate) mod check;
 pub mod command;
 mod dispatch;
 mod dry;

@@ -44,6 +44,10 @@ pub(super) struct State<'a> {
     pub(super) node: String,
     pub(super) vm: Resolved,
     pub(super) sys: Resolved,
+    /// Where vm.args' and sys.config's texts come from (for `check`).
+    pub(super) sources: [files::Source; 2],
+    /// The machine's host name (`gethostname`).
+    pub(super) hostname: String,
     pub(super) cookie: Option<String>,
     /// beamrc's own switches (`BEAMRC_*`), read once.
     pub(super) switches: Switches,
@@ -124,8 +128,11 @@ pub(crate) fn main(host: &dyn Host, launch: &Launch) -> Result<i32> {
     let facts = node::facts(&vm_src.input, &vm_text, &vars.root, &lookup).map_err(on_stdout)?;
     let words = host.random_words();
     let id = format!("{}{}", words[0], words[1]);
-    let node = match node::full_name(&facts, &host.hostname()) {
+    let hostname = host.hostname();
+    let node = match node::full_name(&facts, &hostname) {
         Some(n) => n,
+        // check boots no VM: it reports the hostless long name itself
+        None if inv.command == RelxCommand::Check => facts.name.clone(),
         None => probe_host(&vars, &facts, &id, &words[1])?,
     };
     let sys_src = files::source(
@@ -136,6 +143,7 @@ pub(crate) fn main(host: &dyn Host, launch: &Launch) -> Result<i32> {
     let sys_text = files::text(&sys_src, &lookup, policy)?;
     let vm = files::resolve(&vm_src, vm_text, &rules, &node);
     let sys = files::resolve(&sys_src, sys_text, &rules, &node);
+    let sources = [vm_src, sys_src];
     let cookie = cookie(env, &facts)?;
     // Commands that talk to the node go through the kept script without a cookie, and it
     // says this itself.
@@ -147,6 +155,7 @@ pub(crate) fn main(host: &dyn Host, launch: &Launch) -> Result<i32> {
             | RelxCommand::Help
             | RelxCommand::Usage
             | RelxCommand::Extension(_)
+            | RelxCommand::Check
     );
     if cookie.is_none() && !talks {
         println!(
@@ -161,6 +170,8 @@ pub(crate) fn main(host: &dyn Host, launch: &Launch) -> Result<i32> {
         node,
         vm,
         sys,
+        sources,
+        hostname,
         cookie,
         switches,
         id,
