@@ -22,7 +22,7 @@ impl Packed {
         let elsewhere = rel.dir.join("elsewhere");
         std::fs::create_dir_all(&elsewhere).unwrap();
         let file = elsewhere.join(&rel.name);
-        std::fs::copy(&packed, &file).unwrap();
+        crate::support::copy_executable(&packed, &file);
         let cache = rel.dir.join("cache");
         Packed { rel, file, cache }
     }

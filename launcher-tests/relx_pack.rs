@@ -18,7 +18,7 @@ fn relx_pack_a_copied_file_runs_ping_daemon_rpc_stop() {
     let elsewhere = rel.dir.join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
     let file = elsewhere.join("erlapp");
-    std::fs::copy(packed.join("erlapp"), &file).unwrap();
+    crate::support::copy_executable(&packed.join("erlapp"), &file);
     // the release itself is gone: everything runs from the cache entry
     std::fs::remove_dir_all(&rel.root).unwrap();
     let cache = rel.dir.join("cache");

@@ -89,6 +89,18 @@ pub fn which(name: &str) -> Option<PathBuf> {
 }
 
 /// Polls `f` every 20 ms until it returns true; panics with `what` after `timeout`.
+/// Copies an executable the test will run, through `cp`: a copy written by this process would
+/// leave a writable descriptor in children other test threads fork meanwhile, and exec-ing the
+/// copy then fails with "Text file busy" (ETXTBSY).
+pub fn copy_executable(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cp {} {}", from.display(), to.display());
+}
+
 pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     loop {
