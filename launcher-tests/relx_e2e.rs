@@ -173,9 +173,11 @@ fn relx_e2e_sname_without_host_restart_and_escript() {
     ours(&rel, &["restart"], &[]).assert_success("restart");
     // restart waited: the node answers at once, same OS process
     assert_eq!(ours(&rel, &["pid"], &[]).stdout, pid);
+    // `-mode(interpret)`: OTP 26+ compiles escripts by default, and the release has no
+    // `compiler` application (escript: "Internal error: undef" from compile:forms).
     std::fs::write(
         rel.root.join("script.erl"),
-        "#!/usr/bin/env escript\nmain(Args) -> io:format(\"~s ~p~n\", [os:getenv(\"RELEASE_ROOT_DIR\"), Args]).\n",
+        "#!/usr/bin/env escript\n-mode(interpret).\nmain(Args) -> io:format(\"~s ~p~n\", [os:getenv(\"RELEASE_ROOT_DIR\"), Args]).\n",
     )
     .unwrap();
     let esc = same(&rel, &["escript", "script.erl", "a", "b c"], &[]);
