@@ -378,3 +378,76 @@ fn pid1_drops_to_nobody_and_holds_sigterm() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("BEAMRC_STOP_DELAY"), "{stderr}");
 }
+
+/// Counts the connections a relx node accepts: a registered process on the node sees every
+/// `nodeup` (hidden nodes included) and answers `{get, From}` with the count.
+const COUNTER: &str = "P = spawn(fun() -> net_kernel:monitor_nodes(true, [{node_type, all}]), \
+     L = fun L(N) -> receive {nodeup, _, _} -> L(N + 1); {get, F} -> F ! {count, N}, L(N); \
+     _ -> L(N) end end, L(0) end), register(conn_counter, P), ok.";
+const COUNT: &str =
+    "conn_counter ! {get, self()}, receive {count, N} -> N after 5000 -> timeout end.";
+
+/// relx releases share Mix's probe command and lifecycle waits: `wait` keeps one connection
+/// while a process is missing (counted on the node: no churn), `restart` comes back and
+/// `stop` returns with the VM gone.
+#[test]
+fn relx_wait_keeps_one_connection_and_stop_restart_wait_for_events() {
+    use crate::support::relx::{RelxFixture, RelxRelease};
+    let rel = RelxRelease::new(RelxFixture::Plain);
+    rel.install_beamrc().assert_success("beamrc install");
+    let pipes = format!("{}/pipes/", rel.dir.display());
+    let env = [("PIPE_DIR", pipes.as_str()), ("BEAMRC_START_TIMEOUT", "30")];
+    let run = |args: &[&str]| rel.run(&rel.bin(), args, &env);
+    assert_eq!(run(&["daemon"]).code, Some(0));
+    let installed = run(&["eval", COUNTER]);
+    assert_eq!(installed.code, Some(0), "{installed}");
+    let count = || -> i64 {
+        let out = run(&["eval", COUNT]);
+        assert_eq!(out.code, Some(0), "{out}");
+        out.stdout
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{out}"))
+    };
+    // A count costs connections of its own (relx's ping before eval, then the eval's):
+    // measured by counting twice.
+    let first = count();
+    let before = count();
+    let own = before - first;
+    // Ready but a process missing: `wait` re-checks for 2 s (20 ms doubling to 250 ms:
+    // about ten checks, each a connection if it reconnected) and times out (exit 6).
+    let late = run(&["wait", "--timeout", "2", "--process", "no_such_process"]);
+    assert_eq!(late.code, Some(6), "{late}");
+    assert!(
+        late.stderr
+            .contains("process no_such_process is not registered"),
+        "{late}"
+    );
+    let opened = count() - before - own;
+    eprintln!("wait opened {opened} connection(s), a count {own}");
+    // One connection; one more allowed for a nodeup counted on the other side of a count.
+    assert!(
+        (0..=2).contains(&opened),
+        "wait opened {opened} connections (a count costs {own})"
+    );
+    let restarted = run(&["restart"]);
+    assert_eq!(restarted.code, Some(0), "{restarted}");
+    let ready = run(&["ready"]);
+    assert_eq!(ready.code, Some(0), "{ready}");
+    let pid: i32 = run(&["pid"]).stdout.trim().parse().expect("pid");
+    let stopped = run(&["stop"]);
+    assert_eq!(stopped.code, Some(0), "{stopped}");
+    // `stop` returned after the OS process had exited (the pidfd wait).
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')),
+        "the VM (pid {pid}) is still running after stop"
+    );
+    let down = run(&["ready"]);
+    assert_eq!(down.code, Some(3), "{down}");
+}

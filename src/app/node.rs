@@ -1,7 +1,5 @@
-//! Questions to the release's running node over a native link, and the polling wait the
-//! lifecycle commands are built from.
+//! Questions to the release's running node over a native link.
 use crate::dist::{self, ClientConfig, DistError};
-use std::time::{Duration, Instant};
 
 /// One line saying why the node does not answer.
 pub(crate) fn down_reason(cfg: &ClientConfig, e: &DistError) -> String {
@@ -41,28 +39,6 @@ pub(crate) fn os_pid_on(session: &mut dist::Session) -> Result<u32, DistError> {
 pub(crate) fn node_ready_on(session: &mut dist::Session) -> Result<bool, DistError> {
     let reply = session.call("init", "get_status", Vec::new())?;
     Ok(matches!(reply.as_tuple(), Some([a, b]) if a.is_atom("started") && b.is_atom("started")))
-}
-
-/// Polls `done` with a growing interval (5 ms → 100 ms) until it holds or time runs out.
-pub(crate) fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let _span = tracing::debug_span!("wait", timeout_s = timeout.as_secs_f64()).entered();
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(5);
-    loop {
-        if done() {
-            tracing::debug!(
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "wait done"
-            );
-            return true;
-        }
-        if started.elapsed() >= timeout {
-            tracing::debug!("wait timed out");
-            return false;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(100));
-    }
 }
 
 /// Whether the node's host is this machine, named `me` (then its OS pid means something

@@ -2,8 +2,8 @@
 //! and the waits were decided by the planner; the hidden VM (the script's way) is the
 //! executor's, when the plan routes there or the node refuses our handshake.
 use super::gather::Host;
-use super::node::{down_reason, is_local, node_ready_on, os_pid, os_pid_on, wait_until};
-use crate::dist::{self, ClientConfig, DistError, Term};
+use super::node::{down_reason, is_local, os_pid, os_pid_on};
+use crate::dist::{self, ClientConfig, DistError};
 use crate::plan::switches::show;
 use crate::plan::{NodeLink, Remote, RemoteOp};
 use crate::{Error, Result};
@@ -49,26 +49,18 @@ pub(crate) fn run(host: &dyn Host, remote: &Remote) -> Result<Outcome> {
     let result = match &remote.op {
         RemoteOp::Ping => return ping(host, &cfg).map(Outcome::Exit),
         RemoteOp::Status => return Ok(Outcome::Exit(status(host, &cfg))),
-        RemoteOp::Ready(check) => {
-            let answer = match crate::probe::ask(&cfg, check) {
-                Err(e) if falls_back(&e) => return Ok(Outcome::Vm(format!("falling back: {e}"))),
-                Err(e) => crate::probe::from_error(&e),
-                Ok(answer) => answer,
+        RemoteOp::Ready(check) | RemoteOp::Wait { check, .. } => {
+            let wait = match &remote.op {
+                RemoteOp::Wait { timeout, .. } => Some(*timeout),
+                _ => None,
             };
-            let _ = writeln!(host.out(), "{}", answer.line(&cfg.target));
-            return Ok(Outcome::Exit(answer.code()));
-        }
-        RemoteOp::Wait { check, timeout } => {
-            let (answer, late) = crate::probe::wait(&cfg, check, *timeout);
-            let line = answer.line(&cfg.target);
-            if late {
-                return Err(Error::Lifecycle(format!(
-                    "{line}, still after {} (wait --timeout, BEAMRC_START_TIMEOUT)",
-                    show(*timeout)
-                )));
-            }
-            let _ = writeln!(host.out(), "{line}");
-            return Ok(Outcome::Exit(answer.code()));
+            let mut out = host.out();
+            return Ok(
+                match crate::probe::command(&cfg, check, wait, Some(falls_back), &mut out)? {
+                    crate::probe::Outcome::Exit(code) => Outcome::Exit(code),
+                    crate::probe::Outcome::FallBack(e) => Outcome::Vm(format!("falling back: {e}")),
+                },
+            );
         }
         RemoteOp::Stop { wait } => stop(host, link, &cfg, *wait),
         RemoteOp::Restart { wait } => restart(link, &cfg, *wait),
@@ -170,11 +162,8 @@ fn eval_then_close<T>(
             return Ok((answer, code, true));
         }
         session.set_deadline(deadline);
-        match session.wait_closed() {
-            Ok(()) => Ok((answer, code, true)),
-            Err(DistError::Timeout(_)) => Ok((answer, code, false)),
-            Err(e) => Err(e),
-        }
+        let closed = crate::probe::events::wait_closed(session)?;
+        Ok((answer, code, closed))
     })
 }
 
@@ -195,8 +184,7 @@ fn stop(
     }
     let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
     let gone = closed
-        && (!is_local(&cfg.target, &host.hostname())
-            || wait_until(left, || !crate::process::watch::pid_alive(pid)));
+        && (!is_local(&cfg.target, &host.hostname()) || crate::probe::events::wait_exit(pid, left));
     if gone {
         Ok(code)
     } else {
@@ -218,29 +206,18 @@ fn restart(
     wait: Duration,
 ) -> std::result::Result<i32, Failure> {
     let deadline = Instant::now().checked_add(wait);
-    let controller = |session: &mut dist::Session| {
-        session.call(
-            "erlang",
-            "whereis",
-            vec![Term::atom("application_controller")],
-        )
-    };
+    let controller = crate::probe::events::app_controller;
     let (before, code, dropped) =
         eval_then_close(link, cfg, "System.restart()", wait, deadline, controller)?;
     if code != 0 || wait.is_zero() {
         return Ok(code);
     }
-    let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
     let back = dropped
-        && wait_until(left, || {
-            let Ok(mut session) = dist::Session::connect(cfg) else {
-                return false; // not back yet: reconnect on the next round
-            };
-            session.set_deadline(deadline);
-            session.wait_started().is_ok()
-                && matches!(controller(&mut session), Ok(now) if now != before && !now.is_atom("undefined"))
-                && matches!(node_ready_on(&mut session), Ok(true))
-        });
+        && crate::probe::events::wait_back(
+            cfg,
+            &before,
+            deadline.unwrap_or_else(|| Instant::now() + wait),
+        );
     if back {
         Ok(code)
     } else {

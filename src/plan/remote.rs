@@ -215,16 +215,8 @@ pub fn plan(command: &Command, inputs: &Inputs) -> Result<Plan> {
         Command::Wait { args } => {
             let parsed = crate::probe::ready::parse_args("wait", args, true)?;
             RemoteOp::Wait {
+                timeout: wait_timeout(&parsed, sw.start_timeout)?,
                 check: parsed.check,
-                timeout: match &parsed.timeout {
-                    Some(text) => {
-                        let env: crate::environment::EnvMap =
-                            [("wait --timeout", text.as_str())].into_iter().collect();
-                        super::switches::seconds(&env, "wait --timeout")?
-                            .unwrap_or(sw.start_timeout)
-                    }
-                    None => sw.start_timeout,
-                },
             }
         }
         other => return Err(Error::message(1, format!("ERROR: {other:?} is not remote"))),
@@ -402,4 +394,17 @@ mod tests {
         assert!(falls_back(Distribution::Sname, &[], false));
         assert!(!falls_back(Distribution::Sname, &[], true));
     }
+}
+
+/// `wait --timeout S` (seconds, the switches' grammar), else `default`
+/// (`BEAMRC_START_TIMEOUT`); for Mix and relx releases alike.
+pub(crate) fn wait_timeout(
+    parsed: &crate::probe::ready::ProbeArgs,
+    default: std::time::Duration,
+) -> Result<std::time::Duration> {
+    let Some(text) = &parsed.timeout else {
+        return Ok(default);
+    };
+    let env: crate::environment::EnvMap = [("wait --timeout", text.as_str())].into_iter().collect();
+    Ok(super::switches::seconds(&env, "wait --timeout")?.unwrap_or(default))
 }

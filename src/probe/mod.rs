@@ -2,12 +2,57 @@
 //! (`wait`). A check is one connection and one remote call, bounded by the link's connect
 //! and call timeouts; `wait` keeps one connection and waits for init's `started` event.
 //! Nothing is written and nothing is evaluated on the node.
+pub(crate) mod events;
 pub(crate) mod ready;
 
 pub(crate) use ready::{Readiness, ReadyCheck};
 
 use crate::dist::{self, ClientConfig, DistError, Session};
+use crate::{Error, Result};
+use std::io::Write;
 use std::time::{Duration, Instant};
+
+/// What a probe command (`ready`, `wait`) came to.
+pub(crate) enum Outcome {
+    /// Answered natively: the line is printed, exit with this code.
+    Exit(i32),
+    /// `ready` could not start natively and another route (the hidden VM) may try.
+    FallBack(DistError),
+}
+
+/// `ready` (`wait` is `None`) or `wait` (bounded by `wait`) as a command, for every kind of
+/// release: the line on `out`, the probe's exit code; a `wait` that runs out of time is the
+/// lifecycle error (exit 6) with the last state. `fall_back` says which native failures of
+/// `ready` another route may retry — a Mix release's hidden VM; `None` where there is no
+/// other route (relx releases, and `wait`, which is native only).
+pub(crate) fn command(
+    cfg: &ClientConfig,
+    check: &ReadyCheck,
+    wait: Option<Duration>,
+    fall_back: Option<fn(&DistError) -> bool>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let answer = match wait {
+        None => match ask(cfg, check) {
+            Err(e) if fall_back.is_some_and(|f| f(&e)) => return Ok(Outcome::FallBack(e)),
+            Err(e) => from_error(&e),
+            Ok(answer) => answer,
+        },
+        Some(timeout) => {
+            let (answer, late) = self::wait(cfg, check, timeout);
+            if late {
+                return Err(Error::Lifecycle(format!(
+                    "{}, still after {}s (wait --timeout, BEAMRC_START_TIMEOUT)",
+                    answer.line(&cfg.target),
+                    timeout.as_secs_f64()
+                )));
+            }
+            answer
+        }
+    };
+    let _ = writeln!(out, "{}", answer.line(&cfg.target));
+    Ok(Outcome::Exit(answer.code()))
+}
 
 /// Asks the node once; a failed connection or call is the client's error.
 pub(crate) fn ask(cfg: &ClientConfig, check: &ReadyCheck) -> Result<Readiness, DistError> {

@@ -2,7 +2,7 @@
 //! and beamrc's bounded waits (`BEAMRC_START_TIMEOUT`, `BEAMRC_STOP_TIMEOUT`).
 
 use super::command::RelxCommand;
-use super::remote::Remote;
+use super::remote::{Gone, Remote};
 use super::run::{State, ping_or_exit, writable};
 use super::{argv, tools};
 use crate::{Error, Result};
@@ -169,37 +169,19 @@ fn native_upgrade(st: &State, r: &Remote, cmd: &str) -> Result<i32> {
     crate::upgrade::run(&req, &mut std::io::stdout())
 }
 
-/// beamrc's `ready` / `wait` probes (as for Mix): one line, the probe's exit code; `wait`
-/// bounded by `--timeout S` or `BEAMRC_START_TIMEOUT`.
+/// beamrc's `ready` / `wait` probes, the same command as for Mix (`probe::command`) without
+/// a hidden-VM route; `wait` bounded by `--timeout S` or `BEAMRC_START_TIMEOUT`.
 fn probe(st: &State, r: &Remote, wait: bool) -> Result<i32> {
     let word = if wait { "wait" } else { "ready" };
     let parsed = crate::probe::ready::parse_args(word, &st.inv.args, wait)?;
-    let node = &r.cfg.target;
-    if !wait {
-        let answer = crate::probe::ask(&r.cfg, &parsed.check)
-            .unwrap_or_else(|e| crate::probe::from_error(&e));
-        println!("{}", answer.line(node));
-        return Ok(answer.code());
+    let timeout = wait
+        .then(|| crate::plan::remote::wait_timeout(&parsed, st.switches.start_timeout))
+        .transpose()?;
+    let mut out = std::io::stdout().lock();
+    match crate::probe::command(&r.cfg, &parsed.check, timeout, None, &mut out)? {
+        crate::probe::Outcome::Exit(code) => Ok(code),
+        crate::probe::Outcome::FallBack(e) => Err(Error::message(4, e.to_string())),
     }
-    let timeout = match &parsed.timeout {
-        Some(text) => {
-            let env: crate::environment::EnvMap =
-                [("wait --timeout", text.as_str())].into_iter().collect();
-            crate::plan::switches::seconds(&env, "wait --timeout")?
-                .unwrap_or(st.switches.start_timeout)
-        }
-        None => st.switches.start_timeout,
-    };
-    let (answer, late) = crate::probe::wait(&r.cfg, &parsed.check, timeout);
-    let line = answer.line(node);
-    if late {
-        return Err(Error::Lifecycle(format!(
-            "{line}, still after {}s (wait --timeout, BEAMRC_START_TIMEOUT)",
-            timeout.as_secs_f64()
-        )));
-    }
-    println!("{line}");
-    Ok(answer.code())
 }
 
 /// `install_upgrade.escript CMD …` as a child (its output and exit code are passed on).
@@ -217,24 +199,17 @@ fn escript(st: &State, cmd: &str, args: &[std::ffi::OsString]) -> Result<i32> {
 fn stop(st: &State, r: &Remote) -> Result<i32> {
     let hooks = &st.launch.script.hooks;
     st.hooks(&hooks.pre_stop)?;
-    let pid = r.os_pid().ok();
-    // A node that answered getpid but whose init:stop() reply was lost (seen once: the
-    // connection dropped as the node went down) is retried once, not reported as down.
-    let sent = r.init("stop") || (pid.is_some() && (r.init("stop") || !r.is_alive()));
-    if !sent {
-        return Ok(1);
-    }
     let wait = st.switches.stop_timeout;
-    let gone = wait.is_zero()
-        || r.wait(wait, || {
-            pid.is_none_or(|p| !crate::process::watch::pid_alive(p)) && !r.is_alive()
-        });
-    if !gone {
-        return Err(Error::Lifecycle(format!(
-            "{} is still running {}s after init:stop() (BEAMRC_STOP_TIMEOUT)",
-            st.node,
-            wait.as_secs_f64()
-        )));
+    match r.stop(wait) {
+        None => return Ok(1),
+        Some(Gone::Late) => {
+            return Err(Error::Lifecycle(format!(
+                "{} is still running {}s after init:stop() (BEAMRC_STOP_TIMEOUT)",
+                st.node,
+                wait.as_secs_f64()
+            )));
+        }
+        Some(Gone::Yes) => {}
     }
     st.hooks(&hooks.post_stop)?;
     Ok(0)
@@ -243,29 +218,15 @@ fn stop(st: &State, r: &Remote) -> Result<i32> {
 /// `init:restart()`, then wait (bounded) until the applications are back, so a `stop`
 /// right after it is not lost while init restarts.
 fn restart(st: &State, r: &Remote) -> Result<i32> {
-    let before = r.app_controller();
-    if !r.init("restart") {
-        return Ok(1);
-    }
     let wait = st.switches.start_timeout;
-    if wait.is_zero() {
-        return Ok(0);
-    }
-    let back = r.wait(wait, || {
-        let now = r.app_controller();
-        now.is_some()
-            && now != before
-            && !now.as_ref().is_some_and(|t| t.is_atom("undefined"))
-            && r.ready()
-    });
-    if back {
-        Ok(0)
-    } else {
-        Err(Error::Lifecycle(format!(
+    match r.restart(wait) {
+        None => Ok(1),
+        Some(Gone::Yes) => Ok(0),
+        Some(Gone::Late) => Err(Error::Lifecycle(format!(
             "{} did not come back within {}s after init:restart() (BEAMRC_START_TIMEOUT)",
             st.node,
             wait.as_secs_f64()
-        )))
+        ))),
     }
 }
 

@@ -3,7 +3,7 @@
 //! nodetool path (`USE_NODETOOL`), without erl_call's defects (see the README).
 use std::ffi::OsString;
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::term::ei_print;
 use crate::dist::{ClientConfig, DistError, Session, Term};
@@ -185,32 +185,71 @@ impl Remote {
         }
     }
 
-    /// Calls `init:F()` (stop/restart/reboot); false when the call did not go through.
+    /// Calls `init:F()` (reboot); false when the call did not go through.
     pub fn init(&self, function: &str) -> bool {
         self.call("init", function, vec![])
             .is_ok_and(|r| r.is_atom("ok"))
     }
 
-    /// `whereis(application_controller)`, to notice that `init:restart()` has restarted it.
-    pub fn app_controller(&self) -> Option<Term> {
-        self.call(
-            "erlang",
-            "whereis",
-            vec![Term::atom("application_controller")],
-        )
-        .ok()
+    /// `init:stop()`, then — unless `wait` is zero — wait until the node is gone, on one
+    /// connection: the node closing it at the end of its shutdown, then its OS process
+    /// exiting (`probe::events`, as for Mix). `None`: the request did not reach a node.
+    pub fn stop(&self, wait: Duration) -> Option<Gone> {
+        let deadline = Instant::now().checked_add(wait);
+        let mut session = Session::connect(&self.cfg).ok()?;
+        let pid = crate::app::node::os_pid_on(&mut session).ok();
+        match session.call("init", "stop", vec![]) {
+            Ok(reply) if reply.is_atom("ok") => {}
+            // The reply lost as the node went down (seen once): the close is the answer.
+            Err(DistError::ConnectionClosed) if pid.is_some() => {}
+            _ => return None,
+        }
+        if wait.is_zero() {
+            return Some(Gone::Yes);
+        }
+        session.set_deadline(deadline);
+        let closed = crate::probe::events::wait_closed(&mut session).unwrap_or(true);
+        drop(session);
+        let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
+        let exited = pid.is_none_or(|p| crate::probe::events::wait_exit(p, left));
+        Some(if closed && exited {
+            Gone::Yes
+        } else {
+            Gone::Late
+        })
     }
 
-    pub fn ready(&self) -> bool {
-        crate::dist::Session::connect(&self.cfg)
-            .and_then(|mut session| crate::app::node::node_ready_on(&mut session))
-            .unwrap_or(false)
+    /// `init:restart()`, then — unless `wait` is zero — wait until the applications are
+    /// back (a new application controller, init started), on one connection until the node
+    /// closes it as its kernel restarts, then one new one (`probe::events::wait_back`).
+    /// `None`: the request did not reach a node.
+    pub fn restart(&self, wait: Duration) -> Option<Gone> {
+        let deadline = Instant::now().checked_add(wait);
+        let mut session = Session::connect(&self.cfg).ok()?;
+        let before = crate::probe::events::app_controller(&mut session).ok()?;
+        match session.call("init", "restart", vec![]) {
+            Ok(reply) if reply.is_atom("ok") => {}
+            _ => return None,
+        }
+        if wait.is_zero() {
+            return Some(Gone::Yes);
+        }
+        session.set_deadline(deadline);
+        let dropped = crate::probe::events::wait_closed(&mut session).unwrap_or(true);
+        drop(session);
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + wait);
+        let back = dropped && crate::probe::events::wait_back(&self.cfg, &before, deadline);
+        Some(if back { Gone::Yes } else { Gone::Late })
     }
+}
 
-    /// Waits until `done` holds or `timeout` passes.
-    pub fn wait(&self, timeout: Duration, done: impl FnMut() -> bool) -> bool {
-        crate::app::node::wait_until(timeout, done)
-    }
+/// How a stop or restart that reached the node ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Gone {
+    /// Done (gone, or back), or not waited for.
+    Yes,
+    /// Still running (or not back) when the wait ran out.
+    Late,
 }
 
 enum Outcome {
