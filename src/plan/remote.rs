@@ -286,6 +286,19 @@ fn fleet(
     }))
 }
 
+/// `wait --timeout S` (seconds, the switches' grammar), else `default`
+/// (`BEAMRC_START_TIMEOUT`); for Mix and relx releases alike.
+pub(crate) fn wait_timeout(
+    parsed: &crate::probe::ready::ProbeArgs,
+    default: std::time::Duration,
+) -> Result<std::time::Duration> {
+    let Some(text) = &parsed.timeout else {
+        return Ok(default);
+    };
+    let env: crate::environment::EnvMap = [("wait --timeout", text.as_str())].into_iter().collect();
+    Ok(super::switches::seconds(&env, "wait --timeout")?.unwrap_or(default))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,17 +407,4 @@ mod tests {
         assert!(falls_back(Distribution::Sname, &[], false));
         assert!(!falls_back(Distribution::Sname, &[], true));
     }
-}
-
-/// `wait --timeout S` (seconds, the switches' grammar), else `default`
-/// (`BEAMRC_START_TIMEOUT`); for Mix and relx releases alike.
-pub(crate) fn wait_timeout(
-    parsed: &crate::probe::ready::ProbeArgs,
-    default: std::time::Duration,
-) -> Result<std::time::Duration> {
-    let Some(text) = &parsed.timeout else {
-        return Ok(default);
-    };
-    let env: crate::environment::EnvMap = [("wait --timeout", text.as_str())].into_iter().collect();
-    Ok(super::switches::seconds(&env, "wait --timeout")?.unwrap_or(default))
 }
