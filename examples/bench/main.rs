@@ -7,6 +7,8 @@
 //! Wall time: untraced runs, alternating the two commands so machine noise hits both alike.
 //! Memory: separate runs under the exit-stop probe of [`peak`], which cannot inherit the
 //! bench's own size (see there).
+mod erl_call;
+mod lag;
 mod peak;
 
 use std::path::Path;
@@ -24,11 +26,22 @@ fn time_once(program: &Path, args: &[&str]) -> Duration {
         .status()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
     let wall = start.elapsed();
+    // Arguments as shown: the one after `-c` (erl_call's cookie) masked.
+    let shown: Vec<&str> = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i > 0 && args[i - 1] == "-c" {
+                "********"
+            } else {
+                a
+            }
+        })
+        .collect();
     assert!(
         status.success(),
-        "{} {:?} failed: {status:?}",
-        program.display(),
-        args
+        "{} {shown:?} failed: {status:?}",
+        program.display()
     );
     wall
 }
@@ -74,21 +87,16 @@ fn compare(label: &str, n: usize, ours: (&Path, &[&str]), script: (&Path, &[&str
     (speed, mem)
 }
 
-/// `bin/NAME COMMAND` for another instance of the release (its own node and RELEASE_TMP).
-fn instance(bin: &Path, node: &str, command: &str) {
-    let tmp = std::env::temp_dir().join(format!("beamrc-bench-{node}"));
-    let status = Command::new(bin)
-        .arg(command)
-        .env("RELEASE_NODE", node)
-        .env("RELEASE_TMP", &tmp)
+/// A command's stdout, trimmed (it must succeed).
+fn output(program: &Path, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-    assert!(status.success(), "{command} of {node}: {status:?}");
-    if command == "stop" {
-        let _ = std::fs::remove_dir_all(tmp);
-    }
+        .stderr(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    assert!(out.status.success(), "{args:?}: {:?}", out.status);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// The targets, printed as they are checked; the missed ones make the bench fail.
@@ -167,10 +175,76 @@ fn main() {
     checks.at_least("ready speed-up", s, 100.0);
     checks.at_least("ready memory ratio", m, 20.0);
 
+    // Native ping and pid against OTP's C client on the same node (issue 13: >= 1.3x).
+    let node = output(&ours, &["rpc", "IO.puts(node())"]);
+    let host = node.split_once('@').map_or("", |(_, h)| h).to_string();
+    let cookie = std::fs::read_to_string(root.join("releases/COOKIE")).unwrap_or_default();
+    match erl_call::ErlCall::find(root, &node, cookie.trim()) {
+        Some(ec) => {
+            for (label, ours_args, mf) in [
+                ("ping (vs erl_call)", "ping", "erlang node"),
+                ("pid (vs erl_call)", "pid", "os getpid"),
+            ] {
+                let args = ec.args(mf);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let (ta, tb) = medians(n, (&ours, &[ours_args]), (&ec.program, &args));
+                let speed = tb.as_secs_f64() / ta.as_secs_f64();
+                println!(
+                    "{label:<28} beamrc {:>9.2} ms  erl_call {:>7.2} ms  speed-up {speed:>5.2}x  ({})",
+                    ta.as_secs_f64() * 1e3,
+                    tb.as_secs_f64() * 1e3,
+                    ec.shown(mf)
+                );
+                checks.at_least(&format!("{label} speed-up"), speed, 1.3);
+            }
+        }
+        None => checks.check("erl_call", false, "no erts-*/bin/erl_call".into()),
+    }
+
+    // Return lag of daemon and stop (issue 13: <= 20 ms each), on another instance.
+    let target = lag::Target {
+        bin: &ours,
+        host: &host,
+        cookie: cookie.trim(),
+        epmd_port: std::env::var("ERL_EPMD_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(4369),
+    };
+    let cycles: usize = (n / 4).max(3);
+    let (mut daemon, mut stop, mut registered) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..cycles {
+        let c = lag::cycle(&target, "bench_lag");
+        daemon.push(c.daemon);
+        stop.push(c.stop);
+        registered.push(c.registered_before);
+    }
+    let ms = |v: &[Duration]| {
+        v.iter()
+            .map(|d| format!("{:.1}", d.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "{:<28} daemon: {} ms; stop: {} ms ({cycles} cycles; the node was reachable {} ms before its boot finished)",
+        "return lag",
+        ms(&daemon),
+        ms(&stop),
+        ms(&registered)
+    );
+    for (what, v) in [("daemon return lag", daemon), ("stop return lag", stop)] {
+        let m = median(v);
+        checks.check(
+            what,
+            m <= Duration::from_millis(20),
+            format!("{:.1} ms median (target <= 20 ms)", m.as_secs_f64() * 1e3),
+        );
+    }
+
     // Fleet ping of 3 nodes (the bench's node and two more instances) against one ping.
     let extra = ["bench_fleet_b", "bench_fleet_c"];
     for node in extra {
-        instance(&ours, node, "daemon");
+        lag::instance(&ours, node, "daemon");
     }
     // Both through env(1), so the extra exec costs both alike.
     let nodes = format!("BEAMRC_FLEET_NODES={name},{}", extra.join(","));
@@ -194,7 +268,7 @@ fn main() {
         format!("{ratio:.2}x (target <= 2x)"),
     );
     for node in extra {
-        instance(&ours, node, "stop");
+        lag::instance(&ours, node, "stop");
     }
 
     // Start-up work of the release face: locating the release, reading its files.
