@@ -238,12 +238,7 @@ fn oracle(node: &Node, cookie: &str, expr: &str, stdin: &str) -> Outcome {
 fn native(cfg: &ClientConfig, expr: &str, stdin: &str) -> (Outcome, Option<DistError>) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut input = stdin.as_bytes();
-    let mut io = Stdio {
-        stdin: &mut input,
-        stdout: &mut out,
-        stderr: &mut err,
-        stdout_is_tty: false,
-    };
+    let mut io = Stdio::captured(&mut input, &mut out, &mut err);
     let (code, failure) = match dist::rpc_eval(cfg, expr, legacy(), &mut io) {
         Ok(code) => (code, None),
         Err(e) => {
@@ -366,12 +361,7 @@ fn exit_codes_and_killed_banner() {
     let mut io_out = Vec::new();
     let mut io_err = Vec::new();
     let mut input: &[u8] = b"";
-    let mut io = Stdio {
-        stdin: &mut input,
-        stdout: &mut io_out,
-        stderr: &mut io_err,
-        stdout_is_tty: false,
-    };
+    let mut io = Stdio::captured(&mut input, &mut io_out, &mut io_err);
     assert_eq!(
         dist::rpc_eval(&cfg, "IO.puts \"✓\"", false, &mut io).unwrap(),
         0
@@ -492,12 +482,7 @@ fn blocking_stdin_keeps_the_connection_alive() {
         data: b"late\n",
     });
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut io = Stdio {
-        stdin: &mut stdin,
-        stdout: &mut out,
-        stderr: &mut err,
-        stdout_is_tty: false,
-    };
+    let mut io = Stdio::captured(&mut stdin, &mut out, &mut err);
     let code = dist::rpc_eval(
         &node.config(),
         "IO.gets(\"\") |> IO.write",

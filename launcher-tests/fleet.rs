@@ -195,7 +195,25 @@ fn fleet_mode_in_the_dry_run() {
     );
     assert_eq!(out.code, Some(4), "{}", out.stderr);
     assert!(
-        out.stderr.contains("needs the native route"),
+        out.stderr.contains("needs the native route")
+            && out.stderr.contains("no hidden-VM fallback"),
+        "{}",
+        out.stderr
+    );
+    // The dry run says the same before anything runs.
+    let out = run(
+        &rel,
+        "fa",
+        &[
+            ("BEAMRC_FLEET_NODES", "connected"),
+            ("BEAMRC_NATIVE", "0"),
+            ("BEAMRC_DRY_RUN", "1"),
+        ],
+        &["ping"],
+    );
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no hidden-VM fallback"),
         "{}",
         out.stderr
     );

@@ -369,12 +369,7 @@ mod tests {
         let text = ["üx✓".as_bytes(), &[0xff], "ab€".as_bytes()].concat();
         let mut stdin = std::io::BufReader::with_capacity(2, text.as_slice());
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut io = Stdio {
-            stdin: &mut stdin,
-            stdout: &mut out,
-            stderr: &mut err,
-            stdout_is_tty: false,
-        };
+        let mut io = Stdio::captured(&mut stdin, &mut out, &mut err);
         let mut session = Session::open(&cfg, Some(&mut io)).unwrap();
         assert!(
             session

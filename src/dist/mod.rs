@@ -205,6 +205,23 @@ pub struct Stdio<'a> {
     pub stdout_is_tty: bool,
 }
 
+impl<'a> Stdio<'a> {
+    /// Remote IO in memory (a fleet's `rpc`, tests): `stdin` is read, `stdout` and
+    /// `stderr` collect what the node writes; not a terminal.
+    pub fn captured(
+        stdin: &'a mut dyn io::BufRead,
+        stdout: &'a mut dyn io::Write,
+        stderr: &'a mut dyn io::Write,
+    ) -> Stdio<'a> {
+        Stdio {
+            stdin,
+            stdout,
+            stderr,
+            stdout_is_tty: false,
+        }
+    }
+}
+
 /// Runs `f` with this process's stdin/stdout/stderr as the remote IO (locked for the call),
 /// as the script's client: the remote expression's group leader writes here.
 pub fn with_process_stdio<T>(f: impl FnOnce(&mut Stdio) -> T) -> T {

@@ -240,12 +240,7 @@ mod tests {
         });
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut stdin: &[u8] = b"";
-        let mut io = Stdio {
-            stdin: &mut stdin,
-            stdout: &mut out,
-            stderr: &mut err,
-            stdout_is_tty: false,
-        };
+        let mut io = Stdio::captured(&mut stdin, &mut out, &mut err);
         assert_eq!(rpc_eval(&cfg, "x", true, &mut io).unwrap(), 3);
         out.flush().unwrap();
         assert_eq!(out, "hé\n".as_bytes());

@@ -177,12 +177,7 @@ fn one(cfg: &ClientConfig, legacy_rpc: bool, op: &RemoteOp) -> (bool, String) {
         RemoteOp::Rpc(expr) => {
             let mut stdin: &[u8] = &[];
             let (mut out, mut err) = (Vec::new(), Vec::new());
-            let mut io = Stdio {
-                stdin: &mut stdin,
-                stdout: &mut out,
-                stderr: &mut err,
-                stdout_is_tty: false,
-            };
+            let mut io = Stdio::captured(&mut stdin, &mut out, &mut err);
             match dist::rpc_eval(cfg, &expr.to_string_lossy(), legacy_rpc, &mut io) {
                 Ok(0) => (true, String::from_utf8_lossy(&out).into_owned()),
                 Ok(code) => {

@@ -236,7 +236,8 @@ pub fn plan(command: &Command, inputs: &Inputs) -> Result<Plan> {
     let fleet = fleet(command, &sw.fleet, sw.fleet_jobs, native.is_some(), &why)?;
     if matches!(op, RemoteOp::Wait { .. }) && native.is_none() {
         return Err(Error::Config(format!(
-            "wait needs the native route to the node, and it is not available: {why}"
+            "wait needs the native route to the node, and it is not available: {why}; \
+             there is no hidden-VM fallback (loop over `ready` instead)"
         )));
     }
     Ok(Plan {
@@ -277,7 +278,8 @@ fn fleet(
     }
     if !native {
         return Err(Error::Config(format!(
-            "fleet mode (BEAMRC_FLEET_NODES) needs the native route, and it is not available: {why}"
+            "fleet mode (BEAMRC_FLEET_NODES) needs the native route, and it is not available: {why}; \
+             there is no hidden-VM fallback (a VM per node; run the command per node instead)"
         )));
     }
     Ok(Some(super::Fleet {
