@@ -379,17 +379,22 @@ fn pid1_drops_to_nobody_and_holds_sigterm() {
     assert!(stderr.contains("BEAMRC_STOP_DELAY"), "{stderr}");
 }
 
-/// Counts the connections a relx node accepts: a registered process on the node sees every
-/// `nodeup` (hidden nodes included) and answers `{get, From}` with the count.
-const COUNTER: &str = "P = spawn(fun() -> net_kernel:monitor_nodes(true, [{node_type, all}]), \
-     L = fun L(N) -> receive {nodeup, _, _} -> L(N + 1); {get, F} -> F ! {count, N}, L(N); \
-     _ -> L(N) end end, L(0) end), register(conn_counter, P), ok.";
-const COUNT: &str =
-    "conn_counter ! {get, self()}, receive {count, N} -> N after 5000 -> timeout end.";
+/// Counts the connections a relx node accepts: a process on the node sees every `nodeup`
+/// (hidden nodes included) and appends a line to the file `log` for each, so the count can be
+/// read after the node has died.
+fn counter(log: &std::path::Path) -> String {
+    format!(
+        "spawn(fun() -> net_kernel:monitor_nodes(true, [{{node_type, all}}]), \
+         L = fun L() -> receive {{nodeup, _, _}} -> \
+         file:write_file(\"{}\", <<\"up\\n\">>, [append]), L(); _ -> L() end end, L() end), \
+         ok.",
+        log.display()
+    )
+}
 
 /// relx releases share Mix's probe command and lifecycle waits: `wait` keeps one connection
-/// while a process is missing (counted on the node: no churn), `restart` comes back and
-/// `stop` returns with the VM gone.
+/// while a process is missing and `stop` makes one (counted on the node: no churn);
+/// `restart` comes back; `stop` returns with the VM gone.
 #[test]
 fn relx_wait_keeps_one_connection_and_stop_restart_wait_for_events() {
     use crate::support::relx::{RelxFixture, RelxRelease};
@@ -398,22 +403,11 @@ fn relx_wait_keeps_one_connection_and_stop_restart_wait_for_events() {
     let pipes = format!("{}/pipes/", rel.dir.display());
     let env = [("PIPE_DIR", pipes.as_str()), ("BEAMRC_START_TIMEOUT", "30")];
     let run = |args: &[&str]| rel.run(&rel.bin(), args, &env);
+    let log = rel.dir.join("connections.log");
     assert_eq!(run(&["daemon"]).code, Some(0));
-    let installed = run(&["eval", COUNTER]);
+    // The counter starts after this command's own connections are up: it sees only later ones.
+    let installed = run(&["eval", &counter(&log)]);
     assert_eq!(installed.code, Some(0), "{installed}");
-    let count = || -> i64 {
-        let out = run(&["eval", COUNT]);
-        assert_eq!(out.code, Some(0), "{out}");
-        out.stdout
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{out}"))
-    };
-    // A count costs connections of its own (relx's ping before eval, then the eval's):
-    // measured by counting twice.
-    let first = count();
-    let before = count();
-    let own = before - first;
     // Ready but a process missing: `wait` re-checks for 2 s (20 ms doubling to 250 ms:
     // about ten checks, each a connection if it reconnected) and times out (exit 6).
     let late = run(&["wait", "--timeout", "2", "--process", "no_such_process"]);
@@ -423,13 +417,16 @@ fn relx_wait_keeps_one_connection_and_stop_restart_wait_for_events() {
             .contains("process no_such_process is not registered"),
         "{late}"
     );
-    let opened = count() - before - own;
-    eprintln!("wait opened {opened} connection(s), a count {own}");
-    // One connection; one more allowed for a nodeup counted on the other side of a count.
-    assert!(
-        (0..=2).contains(&opened),
-        "wait opened {opened} connections (a count costs {own})"
+    // `stop`: os:getpid and init:stop on one connection, then the close and a pidfd.
+    let stopped = run(&["stop"]);
+    assert_eq!(stopped.code, Some(0), "{stopped}");
+    // Read after the node died, so every nodeup has been written: one each.
+    let seen = std::fs::read_to_string(&log).map_or(0, |t| t.lines().count());
+    assert_eq!(
+        seen, 2,
+        "the node saw {seen} connections during `wait` and `stop` (one each)"
     );
+    assert_eq!(run(&["daemon"]).code, Some(0));
     let restarted = run(&["restart"]);
     assert_eq!(restarted.code, Some(0), "{restarted}");
     let ready = run(&["ready"]);
@@ -450,4 +447,41 @@ fn relx_wait_keeps_one_connection_and_stop_restart_wait_for_events() {
     );
     let down = run(&["ready"]);
     assert_eq!(down.code, Some(3), "{down}");
+}
+
+/// The same count on a Mix node: `wait` while a process is missing, then `stop`, make one
+/// connection each.
+#[test]
+fn mix_wait_and_stop_make_one_connection_each() {
+    let rel = installed(Fixture::Plain);
+    let bin = rel.bin();
+    let log = rel.dir.join("connections.log");
+    let out = rel.run(&bin, &["daemon"], &[], None);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let counter = format!(
+        "log = \"{}\"; spawn(fn -> :net_kernel.monitor_nodes(true, node_type: :all); \
+         loop = fn loop -> receive do {{:nodeup, _, _}} -> File.write!(log, \"up\\n\", [:append]); \
+         loop.(loop); _ -> loop.(loop) end end; loop.(loop) end); IO.puts(:counting)",
+        log.display()
+    );
+    assert_eq!(
+        ok(&rel.run(&bin, &["rpc", &counter], &[], None)).trim(),
+        "counting"
+    );
+    let (c, text) = code(
+        &rel,
+        &["wait", "--timeout", "2", "--process", "no_such_process"],
+    );
+    assert_eq!(c, Some(6), "{text}");
+    assert!(
+        text.contains("process no_such_process is not registered"),
+        "{text}"
+    );
+    let (c, text) = code(&rel, &["stop"]);
+    assert_eq!(c, Some(0), "{text}");
+    let seen = std::fs::read_to_string(&log).map_or(0, |t| t.lines().count());
+    assert_eq!(
+        seen, 2,
+        "the node saw {seen} connections during `wait` and `stop` (one each)"
+    );
 }

@@ -191,32 +191,42 @@ impl Remote {
             .is_ok_and(|r| r.is_atom("ok"))
     }
 
+    /// On one connection: `first` (what to compare with afterwards), `init:F()`, then —
+    /// unless `wait` is zero — the node closing the connection, within `wait`. Returns
+    /// `first`'s answer, whether the close came in time, and the deadline; `None` when the
+    /// request did not reach a node. A reply lost as the node went down (seen once for
+    /// `stop`) counts as sent, `first` having answered: the close is the answer.
+    fn init_then_close<T>(
+        &self,
+        function: &str,
+        wait: Duration,
+        first: impl FnOnce(&mut Session) -> std::result::Result<T, DistError>,
+    ) -> Option<(T, bool, Instant)> {
+        let deadline = Instant::now().checked_add(wait);
+        let mut session = Session::connect(&self.cfg).ok()?;
+        let answer = first(&mut session).ok()?;
+        match session.call("init", function, vec![]) {
+            Ok(reply) if reply.is_atom("ok") => {}
+            Err(DistError::ConnectionClosed) => {}
+            _ => return None,
+        }
+        let closed = wait.is_zero() || {
+            session.set_deadline(deadline);
+            crate::probe::events::wait_closed(&mut session).unwrap_or(true)
+        };
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + wait);
+        Some((answer, closed, deadline))
+    }
+
     /// `init:stop()`, then — unless `wait` is zero — wait until the node is gone, on one
     /// connection: the node closing it at the end of its shutdown, then its OS process
     /// exiting (`probe::events`, as for Mix). `None`: the request did not reach a node.
     pub fn stop(&self, wait: Duration) -> Option<Gone> {
-        let deadline = Instant::now().checked_add(wait);
-        let mut session = Session::connect(&self.cfg).ok()?;
-        let pid = crate::app::node::os_pid_on(&mut session).ok();
-        match session.call("init", "stop", vec![]) {
-            Ok(reply) if reply.is_atom("ok") => {}
-            // The reply lost as the node went down (seen once): the close is the answer.
-            Err(DistError::ConnectionClosed) if pid.is_some() => {}
-            _ => return None,
-        }
-        if wait.is_zero() {
-            return Some(Gone::Yes);
-        }
-        session.set_deadline(deadline);
-        let closed = crate::probe::events::wait_closed(&mut session).unwrap_or(true);
-        drop(session);
-        let left = deadline.map_or(wait, |d| d.saturating_duration_since(Instant::now()));
-        let exited = pid.is_none_or(|p| crate::probe::events::wait_exit(p, left));
-        Some(if closed && exited {
-            Gone::Yes
-        } else {
-            Gone::Late
-        })
+        let (pid, closed, deadline) =
+            self.init_then_close("stop", wait, crate::app::node::os_pid_on)?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let gone = wait.is_zero() || (closed && crate::probe::events::wait_exit(pid, left));
+        Some(if gone { Gone::Yes } else { Gone::Late })
     }
 
     /// `init:restart()`, then — unless `wait` is zero — wait until the applications are
@@ -224,21 +234,10 @@ impl Remote {
     /// closes it as its kernel restarts, then one new one (`probe::events::wait_back`).
     /// `None`: the request did not reach a node.
     pub fn restart(&self, wait: Duration) -> Option<Gone> {
-        let deadline = Instant::now().checked_add(wait);
-        let mut session = Session::connect(&self.cfg).ok()?;
-        let before = crate::probe::events::app_controller(&mut session).ok()?;
-        match session.call("init", "restart", vec![]) {
-            Ok(reply) if reply.is_atom("ok") => {}
-            _ => return None,
-        }
-        if wait.is_zero() {
-            return Some(Gone::Yes);
-        }
-        session.set_deadline(deadline);
-        let dropped = crate::probe::events::wait_closed(&mut session).unwrap_or(true);
-        drop(session);
-        let deadline = deadline.unwrap_or_else(|| Instant::now() + wait);
-        let back = dropped && crate::probe::events::wait_back(&self.cfg, &before, deadline);
+        let (before, dropped, deadline) =
+            self.init_then_close("restart", wait, crate::probe::events::app_controller)?;
+        let back = wait.is_zero()
+            || (dropped && crate::probe::events::wait_back(&self.cfg, &before, deadline));
         Some(if back { Gone::Yes } else { Gone::Late })
     }
 }
