@@ -56,8 +56,7 @@ pub(crate) fn command(
 
 /// Asks the node once; a failed connection or call is the client's error.
 pub(crate) fn ask(cfg: &ClientConfig, check: &ReadyCheck) -> Result<Readiness, DistError> {
-    let (m, f, args) = ready::request(check);
-    dist::call(cfg, m, f, args).map(|reply| ready::interpret(&reply, check))
+    ask_on(&mut Session::connect(cfg)?, check)
 }
 
 /// Asks the node once; every failure is an answer too.
@@ -151,8 +150,15 @@ pub(crate) fn wait(cfg: &ClientConfig, what: &ReadyCheck, timeout: Duration) -> 
     }
 }
 
-/// One readiness question on an open connection.
-fn ask_on(session: &mut Session, what: &ReadyCheck) -> Result<Readiness, DistError> {
+/// One readiness question on an open connection. Without applications or processes to
+/// check it is `init:get_status()` alone — beamrc's own fixed query, which may travel with
+/// the handshake's last message (`Session::ask`: one round trip less); names the caller
+/// gave wait for the node to prove the cookie (`Session::call`).
+pub(crate) fn ask_on(session: &mut Session, what: &ReadyCheck) -> Result<Readiness, DistError> {
+    if what.apps.is_empty() && what.processes.is_empty() {
+        let status = session.ask("init", "get_status")?;
+        return Ok(ready::interpret(&dist::Term::list(vec![status]), what));
+    }
     let (m, f, args) = ready::request(what);
     session
         .call(m, f, args)
