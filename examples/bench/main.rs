@@ -241,6 +241,40 @@ fn main() {
         );
     }
 
+    // 1,000 sequential readiness probes: the node's atom table (each hidden-node name the
+    // node has not seen is an atom forever) and its port count.
+    let counts = || {
+        let text = output(
+            &ours,
+            &[
+                "rpc",
+                "IO.puts(\"#{:erlang.system_info(:atom_count)} #{length(:erlang.ports())}\")",
+            ],
+        );
+        let mut n = text
+            .split_whitespace()
+            .map(|w| w.parse::<i64>().unwrap_or(-1));
+        (n.next().unwrap_or(-1), n.next().unwrap_or(-1))
+    };
+    let (atoms, ports) = counts();
+    for _ in 0..1000 {
+        time_once(&ours, &["ready"]);
+    }
+    let (atoms_after, ports_after) = counts();
+    println!(
+        "{:<28} atoms {atoms} -> {atoms_after}, ports {ports} -> {ports_after}",
+        "1,000 ready probes"
+    );
+    checks.check(
+        "atoms per 1,000 probes",
+        atoms_after - atoms <= 5 && ports_after == ports,
+        format!(
+            "{} (target <= 5), ports {:+}",
+            atoms_after - atoms,
+            ports_after - ports
+        ),
+    );
+
     // Fleet ping of 3 nodes (the bench's node and two more instances) against one ping.
     let extra = ["bench_fleet_b", "bench_fleet_c"];
     for node in extra {
