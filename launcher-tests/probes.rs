@@ -404,6 +404,17 @@ fn relx_wait_keeps_one_connection_and_stop_restart_wait_for_events() {
     let env = [("PIPE_DIR", pipes.as_str()), ("BEAMRC_START_TIMEOUT", "30")];
     let run = |args: &[&str]| rel.run(&rel.bin(), args, &env);
     let log = rel.dir.join("connections.log");
+    // Fleet mode is for Mix releases: refused (also in the dry run), not silently one node.
+    for dry in ["0", "1"] {
+        let fleet = [("BEAMRC_FLEET_NODES", "a,b"), ("BEAMRC_DRY_RUN", dry)];
+        let out = rel.run(&rel.bin(), &["ping"], &fleet);
+        assert_eq!(out.code, Some(4), "{out}");
+        assert!(
+            out.stderr
+                .contains("fleet mode (BEAMRC_FLEET_NODES) is for Mix releases"),
+            "{out}"
+        );
+    }
     assert_eq!(run(&["daemon"]).code, Some(0));
     // The counter starts after this command's own connections are up: it sees only later ones.
     let installed = run(&["eval", &counter(&log)]);

@@ -116,6 +116,19 @@ pub(crate) fn main(host: &dyn Host, launch: &Launch) -> Result<i32> {
     };
     let switches = Switches::read(&vars.env)?;
     crate::log::init_late(switches.log.as_deref());
+    use super::command::RelxCommand as C;
+    let remote = matches!(
+        inv.command,
+        C::Ping | C::Pid | C::Status | C::Ready | C::Wait | C::Rpc | C::Eval
+    );
+    if remote && switches.fleet.is_some() {
+        // Not ignored: one node's answer must not pass for the fleet's.
+        return Err(Error::Config(
+            "fleet mode (BEAMRC_FLEET_NODES) is for Mix releases; for a relx release run the \
+             command per node"
+                .into(),
+        ));
+    }
     let policy = switches.subst_unset;
     let lookup_env = vars.env.clone();
     let lookup = subst::env_lookup(&lookup_env);
