@@ -86,12 +86,14 @@ pub(crate) fn from_error(e: &DistError) -> Readiness {
 /// `started` event (`dist::Session::wait_started`) instead of polling; a missing application
 /// or process is re-checked on the same connection. Every connect and call fits in what is
 /// left. A cookie mismatch ends the wait at once (it will not change). Returns the last
-/// answer and whether time ran out.
+/// answer (the one before it when the last check was cut short by the deadline) and whether
+/// time ran out.
 pub(crate) fn wait(cfg: &ClientConfig, what: &ReadyCheck, timeout: Duration) -> (Readiness, bool) {
     let _span = tracing::debug_span!("wait_ready", timeout_s = timeout.as_secs_f64()).entered();
     let deadline = Instant::now() + timeout;
     let mut session: Option<Session> = None;
     let mut pause = Duration::from_millis(20);
+    let mut last: Option<Readiness> = None;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let bounded = |t: Duration| {
@@ -131,9 +133,15 @@ pub(crate) fn wait(cfg: &ClientConfig, what: &ReadyCheck, timeout: Duration) -> 
             return (answer, false);
         }
         if Instant::now() >= deadline {
+            // A check cut short by the deadline says less than the one before it.
+            let answer = match (answer, last) {
+                (Readiness::Unknown(_), Some(before)) => before,
+                (answer, _) => answer,
+            };
             return (answer, true);
         }
         tracing::debug!(?answer, "not ready yet");
+        last = Some(answer.clone());
         if let (Some(s), Readiness::NotReady(why)) = (session.as_mut(), &answer)
             && why.starts_with("booting")
         {
