@@ -123,6 +123,7 @@ pub(crate) fn wait(cfg: &ClientConfig, what: &ReadyCheck, timeout: Duration) -> 
                 })
             }
         };
+        let cut_short = matches!(reply, Err(DistError::Timeout(_)));
         let answer = reply.unwrap_or_else(|e| {
             session = None;
             from_error(&e)
@@ -134,11 +135,7 @@ pub(crate) fn wait(cfg: &ClientConfig, what: &ReadyCheck, timeout: Duration) -> 
         }
         if Instant::now() >= deadline {
             // A check cut short by the deadline says less than the one before it.
-            let answer = match (answer, last) {
-                (Readiness::Unknown(_), Some(before)) => before,
-                (answer, _) => answer,
-            };
-            return (answer, true);
+            return (last.filter(|_| cut_short).unwrap_or(answer), true);
         }
         tracing::debug!(?answer, "not ready yet");
         last = Some(answer.clone());
