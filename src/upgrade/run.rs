@@ -181,19 +181,70 @@ fn local_checks(req: &Request, running: &str) -> Result<Passed> {
     checks::run(&facts, &Disk).map_err(refused)
 }
 
-/// The checks for a version still in its package: where it was found, and what passed.
-fn package_checks(req: &Request, running: &str) -> Result<(PathBuf, Passed, tarball::Package)> {
+/// A file beamrc is writing, removed unless it is [kept](Pending::keep_as).
+struct Pending(Option<PathBuf>);
+
+impl Pending {
+    /// Renames it into place.
+    fn keep_as(mut self, at: &Path) -> Result<()> {
+        let tmp = self.0.take().expect("pending file");
+        std::fs::rename(&tmp, at).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::create(at, e)
+        })
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// A package read for the checks, with the copy written along the way when asked for.
+struct Read {
+    found: PathBuf,
+    passed: Passed,
+    pkg: tarball::Package,
+    copy: Option<Pending>,
+}
+
+/// The checks for a version still in its package, in one pass over it: what passed, and
+/// (with `copy`) the copy release_handler may unpack instead, under a temp name in
+/// `releases/` (removed when a check refuses).
+fn package_checks(req: &Request, running: &str, copy: bool) -> Result<Read> {
     let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
     let found = checks::locate(root, name, v).map_err(refused)?;
-    let pkg = tarball::read(&root.join(&found), &wanted(name, v)).map_err(|e| {
+    let tmp = root
+        .join("releases")
+        .join(format!(".{name}-{v}.beamrc-{}.tar", std::process::id()));
+    let keep = |e: &str| checks::safe_entry(e, v, name);
+    let started = std::time::Instant::now();
+    let path = root.join(&found);
+    let pkg = tarball::read(
+        &path,
+        &wanted(name, v),
+        copy.then_some(tarball::CopyTo {
+            path: &tmp,
+            keep: &keep,
+        }),
+    )
+    .map_err(|e| {
         Error::message(
             2,
-            format!(
-                "ERROR: cannot read the package {}: {e}",
-                root.join(&found).display()
-            ),
+            format!("ERROR: cannot read the package {}: {e}", path.display()),
         )
     })?;
+    let copy = copy.then(|| Pending(Some(tmp)));
+    say(format!(
+        "read package {} ({} entries, {:.1} MB) in {} ms",
+        found.display(),
+        pkg.entries.len(),
+        pkg.bytes as f64 / 1e6,
+        started.elapsed().as_millis()
+    ));
     let facts = Facts {
         root,
         name,
@@ -202,7 +253,12 @@ fn package_checks(req: &Request, running: &str) -> Result<(PathBuf, Passed, tarb
         package: Some((&found, &pkg)),
     };
     let passed = checks::run(&facts, &Disk).map_err(refused)?;
-    Ok((found, passed, pkg))
+    Ok(Read {
+        found,
+        passed,
+        pkg,
+        copy,
+    })
 }
 
 /// `check --upgrade VSN`: every check `install VSN` makes before its first change, and
@@ -216,7 +272,7 @@ pub fn check(req: &Request) -> Result<Vec<String>> {
 fn checks_only(node: &Node, req: &Request, known: &[Known]) -> Result<Vec<String>> {
     let running = running_here(node, req, known)?;
     let passed = match status_of(known, &req.vsn) {
-        None => package_checks(req, &running)?.1,
+        None => package_checks(req, &running, false)?.passed,
         Some("current") => return Ok(vec![format!("{} is the current release", req.vsn)]),
         Some("permanent") if running == req.vsn => {
             return Ok(vec![format!("{} is running and permanent", req.vsn)]);
@@ -277,11 +333,16 @@ fn unpack_then_install(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
-    let (found, passed, pkg) = package_checks(req, running)?;
+    let Read {
+        found,
+        passed,
+        pkg,
+        copy,
+    } = package_checks(req, running, true)?;
     report(&passed);
     register_running(node, req, running)?;
     let link = package::link(name, v);
-    let made = give_package(root, &found, &link, name, v, &passed.left_out)?;
+    let made = give_package(root, &found, &link, &passed.left_out, copy, pkg.kept)?;
     w(
         out,
         format!(
@@ -369,22 +430,24 @@ fn register_running(node: &Node, req: &Request, running: &str) -> Result<()> {
 }
 
 /// Puts the package where release_handler reads it (`releases/VSN/NAME.tar.gz`): a
-/// symlink as relx makes, or a copy without the entries that would overwrite the running
-/// release. Returns whether beamrc created something there.
+/// symlink as relx makes, or the copy (`kept` entries) without the entries that would
+/// overwrite the running release. Returns whether beamrc created something there.
 fn give_package(
     root: &Path,
     found: &Path,
     link: &Path,
-    name: &str,
-    v: &str,
     left_out: &[String],
+    copy: Option<Pending>,
+    kept: usize,
 ) -> Result<bool> {
     let at = root.join(link);
     if left_out.is_empty() && found == link {
         return Ok(false);
     }
     std::fs::create_dir_all(at.parent().unwrap_or(root)).map_err(|e| Error::create(&at, e))?;
+    let copy = copy.expect("the package was read with its copy");
     if left_out.is_empty() {
+        drop(copy);
         let tmp = at.with_extension(format!("beamrc-{}.link", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         std::os::unix::fs::symlink(root.join(found), &tmp).map_err(|e| Error::create(&tmp, e))?;
@@ -392,10 +455,9 @@ fn give_package(
         say(format!("linked {} -> {}", at.display(), found.display()));
         return Ok(true);
     }
-    let kept = tarball::write_filtered(&root.join(found), &at, &|e| checks::safe_entry(e, v, name))
-        .map_err(|e| Error::message(5, format!("ERROR: cannot write {}: {e}", at.display())))?;
+    copy.keep_as(&at)?;
     say(format!(
-        "wrote {} ({kept} entries) for release_handler, leaving out what would overwrite the running release: {}",
+        "wrote {} ({kept} entries, uncompressed) for release_handler, leaving out what would overwrite the running release: {}",
         at.display(),
         left_out.join(", ")
     ));
