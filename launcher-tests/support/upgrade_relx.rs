@@ -1,0 +1,251 @@
+//! A rebar3/relx release that hot-upgrades: `upr` 0.1.0 and 0.2.0 from `rebar3 new
+//! release`, a gen_server whose state changes shape (`code_change` both ways, an appup in
+//! `src/`), the relup from `rebar3 relup`, both packages from `rebar3 tar` (ERTS included,
+//! as relx's prod mode does).
+//!
+//! Built once per recipe and cached next to the other fixtures; tests deploy the 0.1.0
+//! package into a temp directory of their own ([`RelxUp`]) with their own epmd, and kill
+//! what they started by PID.
+use super::cleanup::{TempDir, kill_processes_under, remove_tree};
+use super::epmd::Epmd;
+use super::run::{RunOutput, run_command};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub const NAME: &str = "upr";
+const RECIPE: &str = "upr-v1";
+
+const V1: &str = r#"-module(upr_counter).
+-behaviour(gen_server).
+-export([start_link/0, bump/0, info/0, init/1, handle_call/3, handle_cast/2]).
+start_link() -> gen_server:start_link({local, ?MODULE}, ?MODULE, 0, []).
+bump() -> gen_server:call(?MODULE, bump).
+info() -> gen_server:call(?MODULE, info).
+init(N) -> {ok, N}.
+handle_call(bump, _From, N) -> {reply, N + 1, N + 1};
+handle_call(info, _From, N) -> {reply, {v1, N}, N}.
+handle_cast(_, N) -> {noreply, N}.
+"#;
+
+const V2: &str = r#"-module(upr_counter).
+-behaviour(gen_server).
+-export([start_link/0, bump/0, info/0, init/1, handle_call/3, handle_cast/2, code_change/3]).
+start_link() -> gen_server:start_link({local, ?MODULE}, ?MODULE, #{count => 0, since => fresh}, []).
+bump() -> gen_server:call(?MODULE, bump).
+info() -> gen_server:call(?MODULE, info).
+init(S) -> {ok, S}.
+handle_call(bump, _From, #{count := N} = S) -> {reply, N + 1, S#{count := N + 1}};
+handle_call(info, _From, #{count := N, since := Since} = S) -> {reply, {v2, N, Since}, S}.
+handle_cast(_, S) -> {noreply, S}.
+code_change({down, _}, #{count := N}, _Extra) -> {ok, N};
+code_change(_Old, N, _Extra) when is_integer(N) -> {ok, #{count => N, since => upgrade}}.
+"#;
+
+const SUP: &str = r#"-module(upr_sup).
+-behaviour(supervisor).
+-export([start_link/0, init/1]).
+start_link() -> supervisor:start_link({local, ?MODULE}, ?MODULE, []).
+init([]) ->
+    Counter = #{id => upr_counter, start => {upr_counter, start_link, []}, modules => [upr_counter]},
+    {ok, {#{strategy => one_for_one, intensity => 1, period => 5}, [Counter]}}.
+"#;
+
+const APPUP: &str = r#"{"0.2.0",
+ [{"0.1.0", [{update, upr_counter, {advanced, []}}]}],
+ [{"0.1.0", [{update, upr_counter, {advanced, []}}]}]}.
+"#;
+
+/// The two packages (`upr-0.1.0.tar.gz`, `upr-0.2.0.tar.gz`).
+#[derive(Debug)]
+pub struct Built {
+    pub v1: PathBuf,
+    pub v2: PathBuf,
+}
+
+fn hash(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for p in parts {
+        for b in p.bytes().chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+fn sh(dir: &Path, home: &Path, program: &str, args: &[&str]) -> RunOutput {
+    let mut c = Command::new(program);
+    c.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LANG", "C.UTF-8")
+        .env("HOME", home);
+    let out = run_command(c, None, Duration::from_secs(600));
+    out.assert_success(&format!("{program} {args:?}"));
+    out
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} holds {from:?}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Builds (once) both versions, the relup and the packages.
+pub fn built() -> &'static Built {
+    static CELL: OnceLock<Built> = OnceLock::new();
+    CELL.get_or_init(|| {
+        super::require_erlang();
+        let key = hash(&[RECIPE, V1, V2, SUP, APPUP]);
+        let dir = super::fixtures::cache_dir().join(format!("upr-{key}"));
+        let done = Built {
+            v1: dir.join("upr-0.1.0.tar.gz"),
+            v2: dir.join("upr-0.2.0.tar.gz"),
+        };
+        if done.v2.is_file() {
+            return done;
+        }
+        let tmp = dir.with_extension(format!("build-{}", std::process::id()));
+        remove_tree(&tmp);
+        let home = tmp.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        sh(&tmp, &home, "rebar3", &["new", "release", NAME]);
+        let project = tmp.join(NAME);
+        let src = project.join("apps/upr/src");
+        edit(&project.join("rebar.config"), "{mode, dev},", "");
+        edit(
+            &project.join("config/vm.args"),
+            "-sname upr",
+            "-sname upr@localhost",
+        );
+        std::fs::write(src.join("upr_sup.erl"), SUP).unwrap();
+        std::fs::write(src.join("upr_counter.erl"), V1).unwrap();
+        sh(&project, &home, "rebar3", &["as", "prod", "tar"]);
+        std::fs::write(src.join("upr_counter.erl"), V2).unwrap();
+        std::fs::write(src.join("upr.appup"), APPUP).unwrap();
+        edit(
+            &src.join("upr.app.src"),
+            "{vsn, \"0.1.0\"}",
+            "{vsn, \"0.2.0\"}",
+        );
+        edit(
+            &project.join("rebar.config"),
+            "{upr, \"0.1.0\"}",
+            "{upr, \"0.2.0\"}",
+        );
+        sh(&project, &home, "rebar3", &["as", "prod", "release"]);
+        let appup = project.join("_build/prod/lib/upr/ebin/upr.appup");
+        if !appup.is_file() {
+            std::fs::copy(src.join("upr.appup"), &appup).unwrap();
+        }
+        let relup = [
+            "as", "prod", "relup", "-n", NAME, "-v", "0.2.0", "-u", "0.1.0",
+        ];
+        sh(&project, &home, "rebar3", &relup);
+        let tar = ["as", "prod", "tar", "-n", NAME, "-v", "0.2.0"];
+        sh(&project, &home, "rebar3", &tar);
+        let rel = project.join("_build/prod/rel").join(NAME);
+        for p in [&done.v1, &done.v2] {
+            let file = p.file_name().unwrap();
+            std::fs::rename(rel.join(file), tmp.join(file)).unwrap();
+        }
+        remove_tree(&project);
+        remove_tree(&home);
+        if std::fs::rename(&tmp, &dir).is_err() {
+            remove_tree(&tmp); // another test process won the race
+        }
+        assert!(done.v2.is_file(), "upr fixture missing after build");
+        done
+    })
+}
+
+/// upr 0.1.0 deployed from its package into a temp directory, beamrc installed, with its
+/// own epmd, `HOME` and `PIPE_DIR`.
+pub struct RelxUp {
+    pub root: PathBuf,
+    dir: PathBuf,
+    home: PathBuf,
+    epmd: Epmd,
+    _tmp: TempDir,
+}
+
+impl RelxUp {
+    pub fn new() -> RelxUp {
+        let b = built();
+        let tmp = TempDir::new();
+        let dir = tmp.path().to_path_buf();
+        let root = dir.join("deploy");
+        let home = dir.join("home");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&home).unwrap();
+        sh(&root, &home, "tar", &["-xzf", b.v1.to_str().unwrap()]);
+        let mut c = Command::new(super::beamrc_bin());
+        c.arg("install").arg(&root);
+        run_command(c, None, Duration::from_secs(60)).assert_success("beamrc install");
+        RelxUp {
+            root,
+            dir,
+            home,
+            epmd: Epmd::start(),
+            _tmp: tmp,
+        }
+    }
+
+    /// `bin/upr ARGS` with a clean environment (`env` added).
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
+        let mut c = Command::new(self.root.join("bin").join(NAME));
+        c.args(args)
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LANG", "C.UTF-8")
+            .env("HOME", &self.home)
+            .env("ERL_EPMD_PORT", self.epmd.port.to_string())
+            .env("PIPE_DIR", format!("{}/pipes/", self.dir.display()))
+            .envs(env.iter().copied());
+        run_command(c, None, Duration::from_secs(120))
+    }
+
+    /// Like [`run`](Self::run), asserting exit 0; the stdout.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args, &[]);
+        assert_eq!(out.code, Some(0), "{args:?}:\n{out}");
+        out.stdout
+    }
+
+    /// `eval EXPR`'s stdout, trimmed.
+    #[track_caller]
+    pub fn eval(&self, expr: &str) -> String {
+        self.ok(&["eval", expr]).trim().to_string()
+    }
+
+    /// `releases/upr-0.2.0.tar.gz` packed again (`tar czf … ENTRIES`, in an unpacked copy of
+    /// the real package after `change` ran there; `["."]` gives `./` entries).
+    pub fn repack(&self, change: impl FnOnce(&Path), entries: &[&str]) {
+        let work = self.dir.join("repack");
+        remove_tree(&work);
+        std::fs::create_dir_all(&work).unwrap();
+        sh(
+            &work,
+            &self.home,
+            "tar",
+            &["-xzf", built().v2.to_str().unwrap()],
+        );
+        change(&work);
+        let to = self.root.join("releases/upr-0.2.0.tar.gz");
+        let mut args = vec!["-czf", to.to_str().unwrap()];
+        args.extend_from_slice(entries);
+        sh(&work, &self.home, "tar", &args);
+        remove_tree(&work);
+    }
+}
+
+impl Drop for RelxUp {
+    fn drop(&mut self) {
+        kill_processes_under(&self.dir);
+    }
+}
