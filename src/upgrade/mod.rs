@@ -11,6 +11,7 @@
 //! | `checks` | every check before the first change (pure) |
 //! | `request` | the command as data (the plan), and its steps for the dry run |
 //! | `node` | release_handler's calls and replies |
+//! | `progress` | the progress line while a call is outstanding |
 //! | `runtime` | Mix runtime configuration carried through the upgrade |
 //! | `run` | the executor |
 //! | `show` | node terms printed as `~p` |
@@ -18,6 +19,7 @@ mod beam;
 pub(crate) mod checks;
 mod node;
 pub(crate) mod package;
+mod progress;
 mod rel;
 mod relup;
 mod request;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// Runs the command; returns the exit code (relx's 0–4), or an error before any change.
 pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
     let started = std::time::Instant::now();
-    let node = Node::new(req.client_config());
+    let node = Node::new(req.client_config(), &req.vsn);
     let known = node.which_releases()?;
     let code = match req.op {
         Op::Versions => {
@@ -264,7 +264,7 @@ fn package_checks(req: &Request, running: &str, copy: bool) -> Result<Read> {
 /// `check --upgrade VSN`: every check `install VSN` makes before its first change, and
 /// nothing else; the lines say what was checked.
 pub fn check(req: &Request) -> Result<Vec<String>> {
-    let node = Node::new(req.client_config());
+    let node = Node::new(req.client_config(), &req.vsn);
     let known = node.which_releases()?;
     checks_only(&node, req, &known)
 }
