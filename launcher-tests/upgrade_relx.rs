@@ -2,14 +2,15 @@
 //! commands, native): 0.1.0 → `upgrade 0.2.0` (the gen_server's state converted by
 //! `code_change`) → `downgrade 0.1.0` (the old code answers, the state converted back);
 //! the pre-checks refuse with the node untouched; the dry run shows the native steps.
-use crate::support::upgrade_relx::{NAME, RelxUp, built};
+use crate::support::upgrade::UpRelease;
+use crate::support::upgrade_relx::{NAME, built, deployed, repack};
 
 const V1_ONLY: &str = "Installed versions:\n* 0.1.0\tpermanent\n";
 
 /// What a refused command must leave: the versions, nothing of 0.2.0 on disk (no copy
 /// under a temp name either), the process and its state.
 #[track_caller]
-fn untouched(rel: &RelxUp) {
+fn untouched(rel: &UpRelease) {
     assert_eq!(rel.ok(&["versions"]), V1_ONLY);
     assert!(!rel.root.join("releases/0.2.0").exists(), "releases/0.2.0");
     let leftovers: Vec<_> = std::fs::read_dir(rel.root.join("releases"))
@@ -22,7 +23,7 @@ fn untouched(rel: &RelxUp) {
 }
 
 #[track_caller]
-fn refused(rel: &RelxUp, code: i32, needle: &str) {
+fn refused(rel: &UpRelease, code: i32, needle: &str) {
     let out = rel.run(&["upgrade", "0.2.0"], &[]);
     assert_eq!(out.code, Some(code), "{out}");
     assert!(out.stderr.contains(needle), "{needle:?} in:\n{out}");
@@ -31,7 +32,7 @@ fn refused(rel: &RelxUp, code: i32, needle: &str) {
 
 #[test]
 fn relx_upgrade_then_downgrade_runs_the_old_code_again() {
-    let rel = RelxUp::new();
+    let rel = deployed();
     rel.ok(&["daemon"]);
     assert_eq!(rel.ok(&["versions"]), V1_ONLY);
     assert_eq!(
@@ -45,14 +46,16 @@ fn relx_upgrade_then_downgrade_runs_the_old_code_again() {
         2,
         "no package for upr 0.2.0: looked for releases/upr-0.2.0.tar.gz",
     );
-    rel.repack(|_| {}, &["."]);
+    repack(&rel, |_| {}, &["."]);
     refused(&rel, 2, "its entries start with `./`");
-    rel.repack(
+    repack(
+        &rel,
         |dir| std::fs::remove_file(dir.join("releases/0.2.0/relup")).unwrap(),
         &["lib", "releases", "bin"],
     );
     refused(&rel, 3, "no relup instruction moves 0.1.0 to 0.2.0");
-    rel.repack(
+    repack(
+        &rel,
         |dir| {
             let rel_file = dir.join("releases/0.2.0/upr.rel");
             let text = std::fs::read_to_string(&rel_file).unwrap();

@@ -79,7 +79,8 @@ pub struct Built {
     pub package: PathBuf,
 }
 
-fn hash(parts: &[&str]) -> String {
+/// A fixture recipe's cache key.
+pub fn hash(parts: &[&str]) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for p in parts {
         for b in p.bytes().chain([0]) {
@@ -174,12 +175,15 @@ pub fn built() -> &'static Built {
     })
 }
 
-/// A private copy of upapp 0.1.0 with beamrc installed, its own epmd and `HOME`.
+/// A private copy of a release (upapp 0.1.0, or relx's upr deployed from its package) with
+/// beamrc installed, its own epmd and `HOME` (and relx's `PIPE_DIR`).
 pub struct UpRelease {
     pub root: PathBuf,
     pub dir: PathBuf,
+    name: &'static str,
     home: PathBuf,
     epmd: Epmd,
+    pipe_dir: bool,
     _tmp: TempDir,
 }
 
@@ -195,27 +199,39 @@ impl UpRelease {
         let mut cp = Command::new("cp");
         cp.arg("-a").arg(&b.v1).arg(&root);
         sh(cp, "cp -a");
-        let home = dir.join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        let rel = UpRelease {
-            root,
-            dir,
-            home,
-            epmd: Epmd::start(),
-            _tmp: tmp,
-        };
-        let mut install = Command::new(super::beamrc_bin());
-        install.arg("install").arg(&rel.root);
-        sh(install, "beamrc install");
+        let rel = UpRelease::installed(tmp, root, APP, false);
         use std::os::unix::fs::PermissionsExt;
         let cookie = rel.root.join("releases/COOKIE");
         std::fs::set_permissions(&cookie, std::fs::Permissions::from_mode(0o400)).unwrap();
         rel
     }
 
-    /// `bin/upapp ARGS` with a clean environment (the private epmd and HOME, `env`).
+    /// `root` (in `tmp`) with beamrc installed as `bin/NAME`; `relx`: commands get a
+    /// `PIPE_DIR` of their own.
+    pub fn installed(tmp: TempDir, root: PathBuf, name: &'static str, relx: bool) -> UpRelease {
+        let dir = tmp.path().to_path_buf();
+        let home = dir.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut install = Command::new(super::beamrc_bin());
+        install.arg("install").arg(&root);
+        sh(install, "beamrc install");
+        UpRelease {
+            root,
+            dir,
+            name,
+            home,
+            epmd: Epmd::start(),
+            pipe_dir: relx,
+            _tmp: tmp,
+        }
+    }
+
+    /// `bin/NAME ARGS` with a clean environment (the private epmd and HOME, `env`).
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
-        let mut c = Command::new(self.root.join("bin").join(APP));
+        let mut c = Command::new(self.root.join("bin").join(self.name));
+        if self.pipe_dir {
+            c.env("PIPE_DIR", format!("{}/pipes/", self.dir.display()));
+        }
         c.args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -239,6 +255,12 @@ impl UpRelease {
     #[track_caller]
     pub fn rpc(&self, expr: &str) -> String {
         self.ok(&["rpc", expr]).trim().to_string()
+    }
+
+    /// `eval EXPR`'s stdout, trimmed (relx).
+    #[track_caller]
+    pub fn eval(&self, expr: &str) -> String {
+        self.ok(&["eval", expr]).trim().to_string()
     }
 
     pub fn daemon(&self, greeting: &str) {

@@ -4,11 +4,11 @@
 //! as relx's prod mode does).
 //!
 //! Built once per recipe and cached next to the other fixtures; tests deploy the 0.1.0
-//! package into a temp directory of their own ([`RelxUp`]) with their own epmd, and kill
-//! what they started by PID.
-use super::cleanup::{TempDir, kill_processes_under, remove_tree};
-use super::epmd::Epmd;
+//! package into a temp directory of their own ([`deployed`], an [`UpRelease`]: its own
+//! epmd, processes killed by PID).
+use super::cleanup::{TempDir, remove_tree};
 use super::run::{RunOutput, run_command};
+use super::upgrade::{UpRelease, hash};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -62,17 +62,6 @@ const APPUP: &str = r#"{"0.2.0",
 pub struct Built {
     pub v1: PathBuf,
     pub v2: PathBuf,
-}
-
-fn hash(parts: &[&str]) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for p in parts {
-        for b in p.bytes().chain([0]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x100000001b3);
-        }
-    }
-    format!("{h:016x}")
 }
 
 fn sh(dir: &Path, home: &Path, program: &str, args: &[&str]) -> RunOutput {
@@ -162,90 +151,36 @@ pub fn built() -> &'static Built {
     })
 }
 
-/// upr 0.1.0 deployed from its package into a temp directory, beamrc installed, with its
-/// own epmd, `HOME` and `PIPE_DIR`.
-pub struct RelxUp {
-    pub root: PathBuf,
-    dir: PathBuf,
-    home: PathBuf,
-    epmd: Epmd,
-    _tmp: TempDir,
+/// upr 0.1.0 deployed from its package into a temp directory, beamrc installed.
+pub fn deployed() -> UpRelease {
+    let tmp = TempDir::new();
+    let root = tmp.path().join("deploy");
+    std::fs::create_dir_all(&root).unwrap();
+    sh(
+        &root,
+        tmp.path(),
+        "tar",
+        &["-xzf", built().v1.to_str().unwrap()],
+    );
+    UpRelease::installed(tmp, root, NAME, true)
 }
 
-impl RelxUp {
-    pub fn new() -> RelxUp {
-        let b = built();
-        let tmp = TempDir::new();
-        let dir = tmp.path().to_path_buf();
-        let root = dir.join("deploy");
-        let home = dir.join("home");
-        std::fs::create_dir_all(&root).unwrap();
-        std::fs::create_dir_all(&home).unwrap();
-        sh(&root, &home, "tar", &["-xzf", b.v1.to_str().unwrap()]);
-        let mut c = Command::new(super::beamrc_bin());
-        c.arg("install").arg(&root);
-        run_command(c, None, Duration::from_secs(60)).assert_success("beamrc install");
-        RelxUp {
-            root,
-            dir,
-            home,
-            epmd: Epmd::start(),
-            _tmp: tmp,
-        }
-    }
-
-    /// `bin/upr ARGS` with a clean environment (`env` added).
-    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
-        let mut c = Command::new(self.root.join("bin").join(NAME));
-        c.args(args)
-            .current_dir(&self.dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LANG", "C.UTF-8")
-            .env("HOME", &self.home)
-            .env("ERL_EPMD_PORT", self.epmd.port.to_string())
-            .env("PIPE_DIR", format!("{}/pipes/", self.dir.display()))
-            .envs(env.iter().copied());
-        run_command(c, None, Duration::from_secs(120))
-    }
-
-    /// Like [`run`](Self::run), asserting exit 0; the stdout.
-    #[track_caller]
-    pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args, &[]);
-        assert_eq!(out.code, Some(0), "{args:?}:\n{out}");
-        out.stdout
-    }
-
-    /// `eval EXPR`'s stdout, trimmed.
-    #[track_caller]
-    pub fn eval(&self, expr: &str) -> String {
-        self.ok(&["eval", expr]).trim().to_string()
-    }
-
-    /// `releases/upr-0.2.0.tar.gz` packed again (`tar czf … ENTRIES`, in an unpacked copy of
-    /// the real package after `change` ran there; `["."]` gives `./` entries).
-    pub fn repack(&self, change: impl FnOnce(&Path), entries: &[&str]) {
-        let work = self.dir.join("repack");
-        remove_tree(&work);
-        std::fs::create_dir_all(&work).unwrap();
-        sh(
-            &work,
-            &self.home,
-            "tar",
-            &["-xzf", built().v2.to_str().unwrap()],
-        );
-        change(&work);
-        let to = self.root.join("releases/upr-0.2.0.tar.gz");
-        let mut args = vec!["-czf", to.to_str().unwrap()];
-        args.extend_from_slice(entries);
-        sh(&work, &self.home, "tar", &args);
-        remove_tree(&work);
-    }
-}
-
-impl Drop for RelxUp {
-    fn drop(&mut self) {
-        kill_processes_under(&self.dir);
-    }
+/// `releases/upr-0.2.0.tar.gz` packed again (`tar czf … ENTRIES`, in an unpacked copy of the
+/// real package after `change` ran there; `["."]` gives `./` entries).
+pub fn repack(rel: &UpRelease, change: impl FnOnce(&Path), entries: &[&str]) {
+    let work = rel.dir.join("repack");
+    remove_tree(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    sh(
+        &work,
+        &rel.dir,
+        "tar",
+        &["-xzf", built().v2.to_str().unwrap()],
+    );
+    change(&work);
+    let to = rel.root.join("releases/upr-0.2.0.tar.gz");
+    let mut args = vec!["-czf", to.to_str().unwrap()];
+    args.extend_from_slice(entries);
+    sh(&work, &rel.dir, "tar", &args);
+    remove_tree(&work);
 }
