@@ -97,9 +97,16 @@ fn sh(cmd: Command, what: &str) -> RunOutput {
     out
 }
 
-fn mix_release(project: &Path, home: &Path, vsn: &str, source: &str) -> PathBuf {
+/// The release option of the reboot variant.
+const REBOOT: &str = "reboot_system_after_config: true";
+
+fn mix_release(project: &Path, home: &Path, vsn: &str, source: &str, reboot: bool) -> PathBuf {
+    let mut mix_exs = MIX_EXS.replace("@VSN@", vsn);
+    if reboot {
+        mix_exs = mix_exs.replace("[:unix]]", &format!("[:unix], {REBOOT}]"));
+    }
     for (rel, text) in [
-        ("mix.exs", MIX_EXS.replace("@VSN@", vsn)),
+        ("mix.exs", mix_exs),
         ("config/config.exs", CONFIG.to_string()),
         ("config/runtime.exs", RUNTIME.to_string()),
         ("lib/upapp.ex", source.to_string()),
@@ -136,9 +143,32 @@ pub fn tar(package: &Path, root: &Path, entries: &[&str]) {
 /// Builds (once) both versions, the appup, the relup and the package.
 pub fn built() -> &'static Built {
     static CELL: OnceLock<Built> = OnceLock::new();
-    CELL.get_or_init(|| {
+    CELL.get_or_init(|| build(false))
+}
+
+/// The same with `reboot_system_after_config: true` in both versions.
+pub fn built_reboot() -> &'static Built {
+    static CELL: OnceLock<Built> = OnceLock::new();
+    CELL.get_or_init(|| build(true))
+}
+
+fn build(reboot: bool) -> Built {
+    {
         super::require_erlang();
-        let key = hash(&[RECIPE, MIX_EXS, CONFIG, RUNTIME, V1, V2, APPUP, super::fixtures::elixir_version_text()]);
+        let mut parts = vec![
+            RECIPE,
+            MIX_EXS,
+            CONFIG,
+            RUNTIME,
+            V1,
+            V2,
+            APPUP,
+            super::fixtures::elixir_version_text(),
+        ];
+        if reboot {
+            parts.push(REBOOT);
+        }
+        let key = hash(&parts);
         let dir = super::fixtures::cache_dir().join(format!("upapp-{key}"));
         let done = Built {
             v1: dir.join("v1/_build/prod/rel").join(APP),
@@ -152,8 +182,8 @@ pub fn built() -> &'static Built {
         remove_tree(&tmp);
         let home = tmp.join("home");
         std::fs::create_dir_all(&home).unwrap();
-        let v1 = mix_release(&tmp.join("v1"), &home, "0.1.0", V1);
-        let v2 = mix_release(&tmp.join("v2"), &home, "0.2.0", V2);
+        let v1 = mix_release(&tmp.join("v1"), &home, "0.1.0", V1, reboot);
+        let v2 = mix_release(&tmp.join("v2"), &home, "0.2.0", V2, reboot);
         std::fs::write(v2.join("lib/upapp-0.2.0/ebin/upapp.appup"), APPUP).unwrap();
         let old = v1.join("releases/0.1.0").join(APP);
         let expr = format!(
@@ -164,15 +194,22 @@ pub fn built() -> &'static Built {
         let mut cmd = Command::new("erl");
         cmd.args(["-noshell", "-eval", &expr]).current_dir(&v2);
         sh(cmd, "systools:make_relup");
-        assert!(v2.join("releases/0.2.0/relup").is_file(), "no relup written");
-        tar(&tmp.join("upapp-0.2.0.tar.gz"), &v2, &["lib", "releases", "bin"]);
+        assert!(
+            v2.join("releases/0.2.0/relup").is_file(),
+            "no relup written"
+        );
+        tar(
+            &tmp.join("upapp-0.2.0.tar.gz"),
+            &v2,
+            &["lib", "releases", "bin"],
+        );
         remove_tree(&home);
         if std::fs::rename(&tmp, &dir).is_err() {
             remove_tree(&tmp); // another test process won the race
         }
         assert!(done.package.is_file(), "upapp fixture missing after build");
         done
-    })
+    }
 }
 
 /// A private copy of a release (upapp 0.1.0, or relx's upr deployed from its package) with
@@ -190,7 +227,11 @@ pub struct UpRelease {
 impl UpRelease {
     /// `under`: place the release at `dir/UNDER/upapp` (e.g. inside a `_build`).
     pub fn new(under: Option<&str>) -> UpRelease {
-        let b = built();
+        UpRelease::of(built(), under)
+    }
+
+    /// upapp 0.1.0 of `b` (e.g. [`built_reboot`]).
+    pub fn of(b: &Built, under: Option<&str>) -> UpRelease {
         let tmp = TempDir::new();
         let dir = tmp.path().to_path_buf();
         let parent = under.map_or(dir.clone(), |u| dir.join(u));

@@ -474,7 +474,7 @@ fn check_and_install(
 ) -> Result<i32> {
     let v = req.vsn.as_str();
     let sys_config = req.root.join("releases").join(v).join("sys.config");
-    let swap = match (&passed.sys_config, req.kind) {
+    let (swap, computed) = match (&passed.sys_config, req.kind) {
         (Some(text), Kind::Mix) if runtime::has_providers(text) => {
             match runtime::compute(node, &sys_config) {
                 Ok(Some(computed)) => {
@@ -483,16 +483,17 @@ fn check_and_install(
                         "computed the runtime configuration of {v} on the node (its config providers, the node's environment); release_handler reads it as {} while installing",
                         sys_config.display()
                     ));
-                    Some(s)
+                    let reboots = runtime::reboots(text);
+                    (Some(s), reboots.then_some(computed))
                 }
-                Ok(None) => None,
+                Ok(None) => (None, None),
                 Err(e) => {
                     undo(node, req, unpacked_here);
                     return Err(e);
                 }
             }
         }
-        _ => None,
+        _ => (None, None),
     };
     let result = install_steps(node, req, unpacked_here, out);
     if let Some(s) = swap {
@@ -502,7 +503,17 @@ fn check_and_install(
         }
     }
     match result? {
-        0 if matches!(req.op, Op::Install { permanent: true }) => permafy(node, req, out),
+        0 if matches!(req.op, Op::Install { permanent: true }) => {
+            let code = permafy(node, req, out)?;
+            if let (0, Some(computed)) = (code, computed) {
+                let at = runtime::keep_for_restart(node, &req.tmp, &req.name, v, &computed)?;
+                say(format!(
+                    "a restart of the node (init:restart) boots {v} with its computed configuration {} (a reboot release: its built sys.config would run the providers again)",
+                    at.display()
+                ));
+            }
+            Ok(code)
+        }
         code => Ok(code),
     }
 }
