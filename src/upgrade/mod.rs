@@ -13,6 +13,7 @@
 //! | `node` | release_handler's calls and replies |
 //! | `progress` | the progress line while a call is outstanding |
 //! | `runtime` | Mix runtime configuration carried through the upgrade |
+//! | `unpack` | the package's way to release_handler (one read, the copy, the link) |
 //! | `run` | the executor |
 //! | `show` | node terms printed as `~p` |
 mod beam;
@@ -28,6 +29,7 @@ mod runtime;
 mod show;
 pub(crate) mod tarball;
 mod terms;
+mod unpack;
 
 pub use request::{Kind, Op, Request, Target};
 pub use run::{check, run};
