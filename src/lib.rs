@@ -7,6 +7,7 @@
 //! (pure), then hands it to its executor, which acts through `process` (exec, daemon, PID 1)
 //! or the `dist` client (EPMD, handshake, rpc). Lower layers never import higher ones.
 pub(crate) mod app;
+pub mod arena;
 pub(crate) mod check;
 pub mod config;
 pub mod dist;

@@ -66,8 +66,8 @@ pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration
     let started = Instant::now();
     let deadline = started.checked_add(timeout);
     let mut missing_since: Option<Instant> = None;
+    let mut last_scan: Option<Instant> = None;
     let mut last: Option<DistError>;
-    let mut pause = Duration::from_millis(5);
     loop {
         let attempt = dist::Session::connect(cfg).and_then(|mut session| {
             session.set_deadline(deadline);
@@ -94,12 +94,16 @@ pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration
                 last = Some(e);
             }
         }
-        let missing = crate::process::watch::find_run_erl(pipe).is_none();
-        missing_since = match (missing, missing_since) {
-            (false, _) => None,
-            (true, None) => Some(Instant::now()),
-            (true, since) => since,
-        };
+        // Whether run_erl is still there (a /proc scan): every SCAN_EVERY is enough.
+        if last_scan.is_none_or(|t| t.elapsed() >= SCAN_EVERY) {
+            last_scan = Some(Instant::now());
+            let missing = crate::process::watch::find_run_erl(pipe).is_none();
+            missing_since = match (missing, missing_since) {
+                (false, _) => None,
+                (true, None) => last_scan,
+                (true, since) => since,
+            };
+        }
         if missing_since.is_some_and(|t| t.elapsed() >= Duration::from_millis(300)) {
             return Err(failure(
                 daemon,
@@ -128,10 +132,18 @@ pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration
                 ),
             ));
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(100));
+        std::thread::sleep(POLL_EVERY);
     }
 }
+
+/// How often the boot wait looks for the node while it is not registered with EPMD yet (one
+/// loopback EPMD query each). A Mix node registers only when its boot is nearly done (the
+/// boot script loads every module before kernel starts net_kernel), so this pause is the
+/// daemon's return lag; once registered, the wait is init's started event, not a poll.
+const POLL_EVERY: Duration = Duration::from_millis(5);
+
+/// How often the boot wait checks that run_erl (and so the VM) is still there.
+const SCAN_EVERY: Duration = Duration::from_millis(100);
 
 fn failure(daemon: &Daemon, what: String) -> Error {
     let mut text = what;

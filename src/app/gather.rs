@@ -18,7 +18,8 @@ pub(crate) trait Host {
     fn pid1(&self) -> bool;
     /// Where beamrc's own output goes (printed values, the dry run, ping/status lines).
     fn out(&self) -> Box<dyn Write + '_>;
-    /// The path of the running executable (`/proc/self/exe`, else argv[0] through `PATH`).
+    /// The physical path of the running executable (`/proc/self/exe`, else argv[0] through
+    /// `PATH`, resolved): `RELEASE_ROOT` is taken from it as it is.
     fn current_exe(
         &self,
         argv0: &std::ffi::OsStr,
@@ -61,7 +62,8 @@ impl Host for OsHost {
         path: Option<&std::ffi::OsStr>,
     ) -> Option<std::path::PathBuf> {
         match &self.exe {
-            Some(exe) => Some(exe.clone()),
+            // Physical, as the kernel's path is (see `locate::locate_root`).
+            Some(exe) => std::fs::canonicalize(exe).ok(),
             None => crate::release::locate::current_exe(argv0, path),
         }
     }

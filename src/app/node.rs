@@ -24,7 +24,7 @@ pub(crate) fn os_pid(cfg: &ClientConfig) -> Result<u32, DistError> {
 
 /// `os_pid` on an open session.
 pub(crate) fn os_pid_on(session: &mut dist::Session) -> Result<u32, DistError> {
-    let reply = session.call("os", "getpid", Vec::new())?;
+    let reply = session.ask("os", "getpid")?;
     reply
         .list_items()
         .and_then(|items| {
@@ -39,7 +39,7 @@ pub(crate) fn os_pid_on(session: &mut dist::Session) -> Result<u32, DistError> {
 
 /// `init:get_status()` is `{started, started}`: the boot script has run to the end.
 pub(crate) fn node_ready_on(session: &mut dist::Session) -> Result<bool, DistError> {
-    let reply = session.call("init", "get_status", Vec::new())?;
+    let reply = session.ask("init", "get_status")?;
     Ok(matches!(reply.as_tuple(), Some([a, b]) if a.is_atom("started") && b.is_atom("started")))
 }
 

@@ -123,7 +123,7 @@ impl Readiness {
         loop {
             std::thread::sleep(Duration::from_millis(500));
             let status = match session.as_mut() {
-                Some(s) => s.call("init", "get_status", Vec::new()),
+                Some(s) => s.ask("init", "get_status"),
                 None => Err(dist::DistError::ConnectionClosed),
             };
             let stopping = match status {

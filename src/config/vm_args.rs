@@ -115,11 +115,11 @@ struct Walk<'a> {
     substitute: bool,
     subst: Subst<'a>,
     files: Vec<RenderedFile>,
-    /// canonical source → target, for files already rendered
-    rendered: HashMap<PathBuf, PathBuf>,
+    /// source (see `file_id`) → target, for files already rendered
+    rendered: HashMap<FileId, PathBuf>,
     problems: Problems,
-    /// canonical paths of the files being visited, with their display form
-    stack: Vec<(PathBuf, String)>,
+    /// the files being visited (see `file_id`), with their display form
+    stack: Vec<(FileId, String)>,
     args: Vec<String>,
     extra: Vec<String>,
     warnings: Vec<String>,
@@ -129,10 +129,9 @@ impl Walk<'_> {
     /// Visits `source`; `target` is where its rendering goes (`None` when not rendering,
     /// or when it was already rendered).
     fn visit(&mut self, source: &Path, target: Option<PathBuf>) -> Result<(), Error> {
-        let canonical = std::fs::canonicalize(source)
-            .map_err(|e| Error::io(format!("cannot read {}", source.display()), e))?;
+        let id = file_id(source)?;
         let display = source.display().to_string();
-        if let Some(pos) = self.stack.iter().position(|(p, _)| *p == canonical) {
+        if let Some(pos) = self.stack.iter().position(|(p, _)| *p == id) {
             let mut chain: Vec<&str> = self.stack[pos..].iter().map(|(_, d)| d.as_str()).collect();
             chain.push(&display);
             return Err(Error::Config(format!(
@@ -150,7 +149,7 @@ impl Walk<'_> {
             String::from_utf8_lossy(&raw).into_owned()
         };
         let slot = target.as_ref().map(|t| {
-            self.rendered.insert(canonical.clone(), t.clone());
+            self.rendered.insert(id, t.clone());
             self.files.push(RenderedFile {
                 source: source.to_path_buf(),
                 target: t.clone(),
@@ -158,7 +157,7 @@ impl Walk<'_> {
             });
             self.files.len() - 1
         });
-        self.stack.push((canonical, display.clone()));
+        self.stack.push((id, display.clone()));
 
         let tokens = tokenize(&text);
         let mut rewrites: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
@@ -203,8 +202,7 @@ impl Walk<'_> {
                 self.visit(&child, None)?;
                 continue;
             }
-            let key = std::fs::canonicalize(&child)
-                .map_err(|e| Error::io(format!("cannot read {}", child.display()), e))?;
+            let key = file_id(&child)?;
             let (child_target, fresh) = match self.rendered.get(&key) {
                 Some(t) => (t.clone(), false),
                 None => (self.include_target(&child), true),
@@ -242,6 +240,18 @@ impl Walk<'_> {
         name.extend_from_slice(&base);
         self.render_dir.join(OsString::from_vec(name))
     }
+}
+
+
+/// Which file a path names, whatever the path: its device and inode (one `stat`, where a
+/// canonical path costs a `readlink` per component).
+type FileId = (u64, u64);
+
+fn file_id(path: &Path) -> Result<FileId, Error> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .map(|m| (m.dev(), m.ino()))
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
 }
 
 #[cfg(test)]

@@ -51,6 +51,16 @@ pub struct Conn {
     deadline: Option<Instant>,
     /// Dropping the sender stops the keep-alive thread.
     keepalive: Option<mpsc::Sender<()>>,
+    /// The node's challenge ack, not read yet (see `settle`).
+    pending_ack: Option<PendingAck>,
+    /// The node's name, for errors.
+    target: String,
+}
+
+/// The digest the node's challenge ack must carry, and the connect deadline it is due by.
+struct PendingAck {
+    expected: [u8; 16],
+    deadline: Instant,
 }
 
 impl Conn {
@@ -100,8 +110,12 @@ impl Conn {
         // A non-ASCII cookie has two readings (see cookie.rs); the node closes the
         // connection on the wrong one, and we try the other within the same deadline.
         let mut mismatch = None;
-        for bytes in cookie::candidates(&cfg.cookie, cookie::our_locale_is_utf8()) {
-            match Conn::connect(cfg, addr, &naming, &bytes, deadline) {
+        let candidates = cookie::candidates(&cfg.cookie, cookie::our_locale_is_utf8());
+        // With one reading of the cookie, a mismatch needs no retry, so the ack can wait
+        // until the first reply is read (see `settle`).
+        let defer_ack = candidates.len() == 1;
+        for bytes in candidates {
+            match Conn::connect(cfg, addr, &naming, &bytes, deadline, defer_ack) {
                 Err(e @ DistError::CookieMismatch { .. }) => mismatch = Some(e),
                 other => return other,
             }
@@ -117,6 +131,7 @@ impl Conn {
         naming: &handshake::Naming,
         cookie: &[u8],
         deadline: Instant,
+        defer_ack: bool,
     ) -> Result<Conn, DistError> {
         let connect_err = |source: std::io::Error| match source.kind() {
             ErrorKind::TimedOut => DistError::Timeout("connect"),
@@ -130,14 +145,28 @@ impl Conn {
         // Erlang's inet_tcp_dist sets nodelay too; without it small frames stall ~40-90 ms.
         stream.set_nodelay(true).map_err(connect_err)?;
         // The peer's flags need no check: OTP 23+ nodes speak everything we use.
-        let (_, me) = handshake::run(
-            &mut stream,
-            &cfg.target,
-            naming,
-            cookie,
-            random_u32(),
-            deadline,
-        )?;
+        let challenge = random_u32();
+        let (me, pending_ack) = if defer_ack {
+            let (_, me, expected) = handshake::run_to_reply(
+                &mut stream,
+                &cfg.target,
+                naming,
+                cookie,
+                challenge,
+                deadline,
+            )?;
+            (me, Some(PendingAck { expected, deadline }))
+        } else {
+            let (_, me) = handshake::run(
+                &mut stream,
+                &cfg.target,
+                naming,
+                cookie,
+                challenge,
+                deadline,
+            )?;
+            (me, None)
+        };
         let writer = stream.try_clone().map_err(connect_err)?;
         Ok(Conn {
             reader: BufReader::new(Timed::new(stream, None, LIVENESS)),
@@ -151,7 +180,27 @@ impl Conn {
             next_ref: random_u32() & 0x3ffff,
             deadline: None,
             keepalive: None,
+            pending_ack,
+            target: cfg.target.clone(),
         })
+    }
+
+    /// Reads and checks the node's challenge ack if it is still due: before anything is
+    /// read from the node, and before anything of the caller's is sent to it. Until then
+    /// only `send_reg_early` may send.
+    ///
+    /// This saves a round trip: a fixed query travels right behind our challenge reply
+    /// instead of after the ack. The node reads it only once it has accepted our reply
+    /// (`dist_util` sends the ack and then hands the socket to the distribution), so a
+    /// wrong cookie still gets nothing executed: the node closes the socket, which reads
+    /// here as `CookieMismatch`.
+    fn settle(&mut self) -> Result<(), DistError> {
+        let Some(ack) = self.pending_ack.take() else {
+            return Ok(());
+        };
+        self.reader.get_mut().deadline = Some(ack.deadline);
+        let body = handshake::read_message(&mut self.reader, &self.target);
+        handshake::check_ack(body, &ack.expected, &self.target)
     }
 
     /// Bounds every later read and write (None: wait as long as the node stays alive).
@@ -179,7 +228,14 @@ impl Conn {
     }
 
     /// Sends `msg` to the process registered as `name` on the node.
-    pub fn send_reg(&self, name: &str, msg: &Term) -> Result<(), DistError> {
+    pub fn send_reg(&mut self, name: &str, msg: &Term) -> Result<(), DistError> {
+        self.settle()?;
+        self.send_reg_early(name, msg)
+    }
+
+    /// `send_reg` that may go before the node has proven it knows the cookie (see
+    /// `settle`): only for beamrc's own fixed queries, which carry nothing of the caller's.
+    pub fn send_reg_early(&self, name: &str, msg: &Term) -> Result<(), DistError> {
         let control = Term::Tuple(vec![
             Term::Int(REG_SEND),
             Term::Pid(self.own_pid.clone()),
@@ -190,7 +246,8 @@ impl Conn {
     }
 
     /// Sends `msg` to a pid (any pid term the node gave us, passed back verbatim).
-    pub fn send_to(&self, to: &Term, msg: &Term) -> Result<(), DistError> {
+    pub fn send_to(&mut self, to: &Term, msg: &Term) -> Result<(), DistError> {
+        self.settle()?;
         let control = Term::Tuple(vec![Term::Int(SEND), Term::atom(""), to.clone()]);
         self.send_frame(&control, msg)
     }
@@ -208,6 +265,7 @@ impl Conn {
     /// The next message addressed to us. Answers ticks and skips link/monitor/exit
     /// signals while waiting.
     pub fn recv(&mut self) -> Result<Term, DistError> {
+        self.settle()?;
         loop {
             let body = self.read_packet()?;
             if body.is_empty() {

@@ -41,6 +41,32 @@ pub fn start_with(
     handshake_manner: Manner,
     behaviour: impl FnOnce(TcpStream) + Send + 'static,
 ) -> (ClientConfig, JoinHandle<()>) {
+    start_node(epmd_manner, move |mut s| {
+        if let Some(ack) = accept_to_reply(&mut s, handshake_manner)
+            && s.write_all(&ack).is_ok()
+        {
+            behaviour(s);
+        }
+    })
+}
+
+/// Like `start`, but the node has not sent its challenge ack yet: `behaviour` gets the
+/// socket and the ack's bytes, to send when it likes (or never, or altered).
+pub fn start_holding_ack(
+    behaviour: impl FnOnce(TcpStream, Vec<u8>) + Send + 'static,
+) -> (ClientConfig, JoinHandle<()>) {
+    start_node(Manner::Polite, move |mut s| {
+        if let Some(ack) = accept_to_reply(&mut s, Manner::Polite) {
+            behaviour(s, ack);
+        }
+    })
+}
+
+/// EPMD + node threads; `node` gets the accepted connection.
+fn start_node(
+    epmd_manner: Manner,
+    node_side: impl FnOnce(TcpStream) + Send + 'static,
+) -> (ClientConfig, JoinHandle<()>) {
     let epmd = TcpListener::bind("127.0.0.1:0").unwrap();
     let node = TcpListener::bind("127.0.0.1:0").unwrap();
     let epmd_port = epmd.local_addr().unwrap().port();
@@ -49,10 +75,7 @@ pub fn start_with(
         if !serve_epmd(epmd, node_port, epmd_manner) {
             return;
         }
-        let mut s = node.accept().unwrap().0;
-        if accept_handshake(&mut s, handshake_manner) {
-            behaviour(s);
-        }
+        node_side(node.accept().unwrap().0);
     });
     let cfg = ClientConfig {
         epmd_port,
@@ -126,12 +149,11 @@ fn packet2(body: &[u8]) -> Vec<u8> {
     f
 }
 
-/// The acceptor side of the handshake; false if the client's digest was wrong or the
-/// manner ended the talk. Names a client that asks (NAME_ME) `ASSIGNED`.
-fn accept_handshake(s: &mut TcpStream, manner: Manner) -> bool {
-    let Some(name) = read_packet2(s) else {
-        return false;
-    };
+/// The acceptor side of the handshake up to the client's challenge reply; the challenge
+/// ack to send (length included), or None if the client's digest was wrong or the manner
+/// ended the talk. Names a client that asks (NAME_ME) `ASSIGNED`.
+fn accept_to_reply(s: &mut TcpStream, manner: Manner) -> Option<Vec<u8>> {
+    let name = read_packet2(s)?;
     let flags = u64::from_be_bytes(name[1..9].try_into().unwrap());
     let mut status = b"sok".to_vec();
     if flags & NAME_ME != 0 {
@@ -149,18 +171,16 @@ fn accept_handshake(s: &mut TcpStream, manner: Manner) -> bool {
     let mut first = packet2(&status);
     first.extend(packet2(&ch));
     if !say(s, &first, manner) {
-        return false;
+        return None;
     }
-    let Some(reply) = read_packet2(s) else {
-        return false;
-    };
+    let reply = read_packet2(s)?;
     if reply.len() != 21 || reply[5..] != digest(COOKIE.as_bytes(), 777) {
-        return false;
+        return None;
     }
     let theirs = u32::from_be_bytes(reply[1..5].try_into().unwrap());
     let mut ack = vec![b'a'];
     ack.extend_from_slice(&digest(COOKIE.as_bytes(), theirs));
-    s.write_all(&packet2(&ack)).is_ok()
+    Some(packet2(&ack))
 }
 
 /// Reads one packet after the handshake: None for a tick, else (control, message).

@@ -97,6 +97,28 @@ pub fn run(
     challenge: u32,
     deadline: Instant,
 ) -> Result<(Peer, Identity), DistError> {
+    let (peer, me, ack) = run_to_reply(stream, target, naming, cookie, challenge, deadline)?;
+    let mut hs = Handshake {
+        stream,
+        target,
+        deadline,
+    };
+    let body = hs.recv();
+    check_ack(body, &ack, target)?;
+    Ok((peer, me))
+}
+
+/// The handshake up to and including our challenge reply: the node has accepted our name
+/// and we have answered its challenge. Returns the digest its challenge ack must carry —
+/// the node's proof that it knows the cookie, still to be read (see `check_ack`).
+pub fn run_to_reply(
+    stream: &mut TcpStream,
+    target: &str,
+    naming: &Naming,
+    cookie: &[u8],
+    challenge: u32,
+    deadline: Instant,
+) -> Result<(Peer, Identity, [u8; 16]), DistError> {
     let mut hs = Handshake {
         stream,
         target,
@@ -109,8 +131,39 @@ pub fn run(
     reply.extend_from_slice(&challenge.to_be_bytes());
     reply.extend_from_slice(&digest(cookie, peer.1));
     hs.send(&reply)?;
-    hs.recv_ack(&digest(cookie, challenge))?;
-    Ok((peer.0, me))
+    Ok((peer.0, me, digest(cookie, challenge)))
+}
+
+/// The node's challenge ack (`body`, the handshake message read after our reply) checked
+/// against `expected`. The node closes the socket instead when our digest was wrong.
+pub fn check_ack(
+    body: Result<Vec<u8>, DistError>,
+    expected: &[u8; 16],
+    target: &str,
+) -> Result<(), DistError> {
+    let rejected = |status: String| DistError::HandshakeRejected {
+        node: target.to_string(),
+        status,
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(DistError::HandshakeRejected { .. }) => {
+            return Err(DistError::CookieMismatch {
+                node: target.to_string(),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    match body.split_first() {
+        Some((&b'a', digest)) if digest == expected => Ok(()),
+        Some((&b'a', _)) => Err(rejected(
+            "the node's digest does not match our cookie".into(),
+        )),
+        _ => Err(rejected(format!(
+            "expected challenge ack, got {}",
+            show(&body)
+        ))),
+    }
 }
 
 fn send_name(naming: &Naming) -> Vec<u8> {
@@ -146,36 +199,45 @@ impl Handshake<'_> {
         let mut frame = len.to_be_bytes().to_vec();
         frame.extend_from_slice(body);
         wire::write_all_by(self.stream, &frame, Some(self.deadline), IDLE)
-            .map_err(|e| self.io_error(e))
+            .map_err(|e| io_error(e, self.target))
     }
 
     /// One message; every read is bounded by the time left (a trickling node cannot
-    /// stretch the handshake). The length is a u16, so at most 64 KiB.
+    /// stretch the handshake).
     fn recv(&mut self) -> Result<Vec<u8>, DistError> {
         let mut r = wire::Timed::new(&*self.stream, Some(self.deadline), IDLE);
-        let mut len = [0u8; 2];
-        r.read_exact(&mut len).map_err(|e| self.io_error(e))?;
-        let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        r.read_exact(&mut body).map_err(|e| self.io_error(e))?;
-        Ok(body)
+        read_message(&mut r, self.target)
     }
+}
 
-    fn io_error(&self, e: std::io::Error) -> DistError {
-        if wire::is_deadline(&e) {
-            return DistError::Timeout("connect");
-        }
-        match e.kind() {
-            ErrorKind::TimedOut | ErrorKind::WouldBlock => DistError::Timeout("connect"),
-            ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset => {
-                self.rejected("connection closed during handshake")
-            }
-            _ => DistError::Connect {
-                node: self.target.to_string(),
-                source: e,
-            },
-        }
+/// One handshake message from `r` (whose reads the caller bounds): a u16 length, so at
+/// most 64 KiB, then the body.
+pub fn read_message(r: &mut impl Read, target: &str) -> Result<Vec<u8>, DistError> {
+    let mut len = [0u8; 2];
+    r.read_exact(&mut len).map_err(|e| io_error(e, target))?;
+    let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    r.read_exact(&mut body).map_err(|e| io_error(e, target))?;
+    Ok(body)
+}
+
+fn io_error(e: std::io::Error, target: &str) -> DistError {
+    if wire::is_deadline(&e) {
+        return DistError::Timeout("connect");
     }
+    match e.kind() {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => DistError::Timeout("connect"),
+        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset => DistError::HandshakeRejected {
+            node: target.to_string(),
+            status: "connection closed during handshake".into(),
+        },
+        _ => DistError::Connect {
+            node: target.to_string(),
+            source: e,
+        },
+    }
+}
 
+impl Handshake<'_> {
     /// Our identity after the status message.
     fn recv_status(&mut self, naming: &Naming) -> Result<Identity, DistError> {
         let body = self.recv()?;
@@ -215,24 +277,6 @@ impl Handshake<'_> {
                 show(&body)
             ))
         })
-    }
-
-    fn recv_ack(&mut self, expected: &[u8; 16]) -> Result<(), DistError> {
-        let body = match self.recv() {
-            Ok(body) => body,
-            // The node closes the socket instead of sending 'a' when our digest is wrong.
-            Err(DistError::HandshakeRejected { .. }) => {
-                return Err(DistError::CookieMismatch {
-                    node: self.target.to_string(),
-                });
-            }
-            Err(e) => return Err(e),
-        };
-        match body.split_first() {
-            Some((&b'a', digest)) if digest == expected => Ok(()),
-            Some((&b'a', _)) => Err(self.rejected("the node's digest does not match our cookie")),
-            _ => Err(self.rejected(format!("expected challenge ack, got {}", show(&body)))),
-        }
     }
 }
 

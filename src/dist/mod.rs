@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 mod chardata;
 mod conn;
 mod cookie;
+#[cfg(test)]
+mod early;
 mod endpoint;
 pub(crate) mod epmd;
 pub mod etf;

@@ -5,7 +5,8 @@
 //! case-insensitively) with the loopback address — so a node on this machine is reachable
 //! in a root without /etc/hosts. `localhost` gets the same fallback (RFC 6761).
 //!
-//! The system lookup can hang (DNS), so it runs on a helper thread bounded by the deadline.
+//! The system lookup can hang (DNS), so it runs on a helper thread bounded by the deadline —
+//! unless /etc/hosts, read first as the system reads it, already names the host.
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
 use std::sync::mpsc;
@@ -80,15 +81,39 @@ pub(crate) fn resolve_with(
     }
 }
 
-/// `resolve_with` with getaddrinfo (bounded by `deadline`) and gethostname(2).
+/// `resolve_with` with the system lookup (bounded by `deadline`) and gethostname(2).
+///
+/// The system lookup reads /etc/hosts first and asks DNS only for a name the file does not
+/// have (musl's getaddrinfo, and glibc's with the usual `hosts: files dns`). The file is
+/// read here, on this thread: only a name it lacks needs the helper thread that bounds DNS.
 pub(crate) fn resolve(
     host: &str,
     family: Family,
     deadline: Instant,
 ) -> Result<IpAddr, ResolveError> {
     resolve_with(host, family, &own_hostname(), |name| {
-        system_lookup(name, deadline)
+        let listed = std::fs::read("/etc/hosts")
+            .map(|text| in_hosts_file(&text, name))
+            .unwrap_or_default();
+        if listed.is_empty() {
+            system_lookup(name, deadline)
+        } else {
+            Ok(listed)
+        }
     })
+}
+
+/// The addresses `/etc/hosts` (`text`) lists for `name`, in file order: lines of an address
+/// and names, `#` starting a comment; names compare case-insensitively (as DNS names do).
+fn in_hosts_file(text: &[u8], name: &str) -> Vec<IpAddr> {
+    let text = String::from_utf8_lossy(text);
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split('#').next()?.split_ascii_whitespace();
+            let ip = fields.next()?.parse::<IpAddr>().ok()?;
+            fields.any(|n| n.eq_ignore_ascii_case(name)).then_some(ip)
+        })
+        .collect()
 }
 
 /// getaddrinfo on a helper thread, abandoned (it finishes on its own) at the deadline.
@@ -221,6 +246,27 @@ mod tests {
         assert_eq!(
             ok(resolve_with("::1", Family::Inet, "vm", never)),
             "NotFound"
+        );
+    }
+
+    #[test]
+    fn the_hosts_file_is_read_as_the_system_reads_it() {
+        let text = b"127.0.0.1 localhost\n# 10.0.0.9 vm\n10.1.2.3\tVM vm.example.com # app\n\
+                     fd00::5 db\nbogus vm\n10.9.9.9 db other\n\n";
+        let ips = |name| {
+            in_hosts_file(text, name)
+                .iter()
+                .map(IpAddr::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ips("vm"), ["10.1.2.3"]);
+        assert_eq!(ips("Vm.Example.COM"), ["10.1.2.3"]);
+        assert_eq!(ips("db"), ["fd00::5", "10.9.9.9"]);
+        assert_eq!(ips("app"), Vec::<String>::new());
+        assert_eq!(ips("vm.example"), Vec::<String>::new());
+        assert_eq!(
+            in_hosts_file(b"\xff\xfe 10.0.0.1\n", "x"),
+            Vec::<IpAddr>::new()
         );
     }
 

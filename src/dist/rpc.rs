@@ -76,7 +76,7 @@ impl<'s, 'io> Session<'s, 'io> {
     pub fn ping(&mut self) -> Result<(), DistError> {
         let me = Term::atom(self.conn.own_name());
         let request = Term::Tuple(vec![Term::atom("is_auth"), me]);
-        match self.gen_call("net_kernel", request)? {
+        match self.gen_call("net_kernel", request, true)? {
             answer if answer.is_atom("yes") => Ok(()),
             other => Err(DistError::Protocol(format!("ping answered {other:?}"))),
         }
@@ -110,8 +110,10 @@ impl<'s, 'io> Session<'s, 'io> {
         self.conn.wait_closed()
     }
 
-    /// `gen_server:call` to a registered process on the node, serving IO meanwhile.
-    fn gen_call(&mut self, server: &str, request: Term) -> Result<Term, DistError> {
+    /// `gen_server:call` to a registered process on the node, serving IO meanwhile;
+    /// `early`: a fixed query of beamrc's own, which may be sent before the node's
+    /// challenge ack has been read (see `Conn::settle`).
+    fn gen_call(&mut self, server: &str, request: Term, early: bool) -> Result<Term, DistError> {
         let reference = self.conn.make_ref();
         let me = Term::Pid(self.conn.own_pid().clone());
         let msg = Term::Tuple(vec![
@@ -119,13 +121,34 @@ impl<'s, 'io> Session<'s, 'io> {
             Term::Tuple(vec![me, Term::Ref(reference.clone())]),
             request,
         ]);
-        self.conn.send_reg(server, &msg)?;
+        if early {
+            self.conn.send_reg_early(server, &msg)?;
+        } else {
+            self.conn.send_reg(server, &msg)?;
+        }
         self.wait_reply(&reference)
     }
 
     /// `rpc:call(Node, M, F, A)` through rex with us as group leader. Returns rex's
     /// reply: the value, or `{badrpc, Reason}`.
     pub fn call(&mut self, m: &str, f: &str, args: Vec<Term>) -> Result<Term, DistError> {
+        self.rex_call(m, f, args, false)
+    }
+
+    /// `call` of a zero-argument function: for beamrc's own fixed queries
+    /// (`os:getpid()`, `init:get_status()`), which carry nothing of the caller's and so may
+    /// travel with the handshake's last message (see `Conn::settle`).
+    pub fn ask(&mut self, m: &'static str, f: &'static str) -> Result<Term, DistError> {
+        self.rex_call(m, f, Vec::new(), true)
+    }
+
+    fn rex_call(
+        &mut self,
+        m: &str,
+        f: &str,
+        args: Vec<Term>,
+        early: bool,
+    ) -> Result<Term, DistError> {
         let me = Term::Pid(self.conn.own_pid().clone());
         let request = Term::Tuple(vec![
             Term::atom("call"),
@@ -134,7 +157,7 @@ impl<'s, 'io> Session<'s, 'io> {
             Term::list(args),
             me,
         ]);
-        self.gen_call("rex", request)
+        self.gen_call("rex", request, early)
     }
 
     fn wait_reply(&mut self, reference: &Reference) -> Result<Term, DistError> {

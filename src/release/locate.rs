@@ -6,7 +6,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-/// The physical path of the running executable.
+/// The physical path of the running executable (no symbolic link in any component).
 pub fn current_exe(argv0: &OsStr, path_var: Option<&OsStr>) -> Option<PathBuf> {
     if let Ok(p) = std::fs::read_link("/proc/self/exe") {
         return Some(p);
@@ -18,11 +18,11 @@ pub fn current_exe(argv0: &OsStr, path_var: Option<&OsStr>) -> Option<PathBuf> {
     std::fs::canonicalize(found).ok()
 }
 
-/// `RELEASE_ROOT`: the physical parent of the directory holding the executable.
+/// `RELEASE_ROOT`: the parent of the directory holding the executable, whose path must be
+/// physical (as `current_exe` returns it; the kernel's is), so the root's is too.
 pub fn locate_root(exe: &Path) -> Option<PathBuf> {
     let bin = exe.parent()?;
-    let root = bin.parent()?;
-    std::fs::canonicalize(root).ok()
+    Some(bin.parent()?.to_path_buf()).filter(|root| root.is_absolute())
 }
 
 /// `basename "$0"`, as the script computes `RELEASE_PROG` (the name as invoked).
