@@ -242,7 +242,6 @@ impl Walk<'_> {
     }
 }
 
-
 /// Which file a path names, whatever the path: its device and inode (one `stat`, where a
 /// canonical path costs a `readlink` per component).
 type FileId = (u64, u64);
