@@ -64,7 +64,8 @@ pub struct Built {
     pub v2: PathBuf,
 }
 
-fn sh(dir: &Path, home: &Path, program: &str, args: &[&str]) -> RunOutput {
+/// `PROGRAM ARGS` in `dir` with a clean environment (`HOME`), asserting success.
+pub fn sh(dir: &Path, home: &Path, program: &str, args: &[&str]) -> RunOutput {
     let mut c = Command::new(program);
     c.args(args)
         .current_dir(dir)
