@@ -254,5 +254,9 @@ pub(crate) mod tests {
         make(&pkg, &[("./releases/0.2.0/demo.rel", "x")]);
         let p = read(&pkg, &|_| false, None).unwrap();
         assert_eq!(p.prefixed_entry(), Some("./releases/0.2.0/demo.rel"));
+        // a damaged package is an error, not a short listing
+        let bytes = std::fs::read(&pkg).unwrap();
+        std::fs::write(&pkg, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(read(&pkg, &|_| false, None).is_err());
     }
 }
