@@ -27,3 +27,4 @@ mod service;
 mod support;
 mod switches;
 mod upgrade;
+mod upgrade_relx;

@@ -1,23 +1,10 @@
 //! relx's `upgrade_test` shelltest through beamrc: tar 0.1.0, a 0.1.1 with a relup, deploy
 //! 0.1.0, `unpack`, `versions`, `upgrade`, `versions`, with the escript's messages; beamrc
 //! stays `bin/NAME` and the kept script follows the new version.
-use crate::support::{Epmd, RunOutput, TempDir, beamrc_bin, run_command};
-use std::path::Path;
+use crate::support::upgrade_relx::sh;
+use crate::support::{Epmd, TempDir, beamrc_bin, run_command};
 use std::process::Command;
 use std::time::Duration;
-
-fn sh(dir: &Path, home: &Path, program: &str, args: &[&str]) -> RunOutput {
-    let mut c = Command::new(program);
-    c.args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("LANG", "C.UTF-8")
-        .env("HOME", home);
-    let out = run_command(c, None, Duration::from_secs(300));
-    out.assert_success(&format!("{program} {args:?}"));
-    out
-}
 
 #[test]
 fn relx_upgrade_unpack_upgrade_versions() {

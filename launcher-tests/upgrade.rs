@@ -2,7 +2,7 @@
 //! `downgrade`, `uninstall`): the new code answers, the process keeps its state, the
 //! runtime configuration survives, a restart boots the permanent version; every pre-check
 //! refuses before the node changes.
-use crate::support::upgrade::{APP, UpRelease, built, strip_attr, tar};
+use crate::support::upgrade::{APP, UpRelease, built, built_reboot, strip_attr, tar};
 use std::path::Path;
 
 const V1_ONLY: &str = "Installed versions:\n* 0.1.0\tpermanent\n";
@@ -324,4 +324,41 @@ fn a_release_inside_build_is_refused() {
     assert_eq!(out.code, Some(2), "{out}");
     assert!(out.stderr.contains("is inside a _build directory"), "{out}");
     assert_eq!(rel.ok(&["versions"]), V1_ONLY);
+}
+
+/// A reboot release (`reboot_system_after_config: true`): after the upgrade is made
+/// permanent, a restart of the node (`init:restart`, `System.restart()`) boots the new
+/// version with the configuration computed for it (its built sys.config would run the
+/// providers a second time in the same OS process: Elixir aborts that boot as a loop).
+#[test]
+fn a_reboot_release_restarts_into_the_permanent_version() {
+    let rel = UpRelease::of(built_reboot(), None);
+    rel.daemon("hello");
+    assert_eq!(rel.rpc("IO.puts Upapp.Counter.bump()"), "1");
+    rel.put_package(&built_reboot().package, &format!("{APP}-0.2.0.tar.gz"));
+    for (vsn, info) in [("0.2.0", "v2 count=0 since=0.2.0"), ("0.1.0", "v1 count=0")] {
+        let out = rel.run(&["install", vsn], &[]);
+        assert_eq!(out.code, Some(0), "{out}");
+        assert!(
+            out.stderr.contains(&format!(
+                "a restart of the node (init:restart) boots {vsn} with its computed configuration"
+            )),
+            "{out}"
+        );
+        rel.rpc("System.restart()");
+        let after = crate::support::wait_for(
+            std::time::Duration::from_secs(60),
+            "the node is back after System.restart()",
+            || {
+                let o = rel.run(&["rpc", "IO.puts Upapp.Counter.info()"], &[]);
+                (o.code == Some(0) && o.stdout.trim() == info).then_some(o.stdout)
+            },
+        );
+        assert_eq!(after.trim(), info);
+        assert_eq!(
+            rel.rpc("IO.puts Application.get_env(:upapp, :runtime_greeting)"),
+            "hello"
+        );
+    }
+    rel.ok(&["stop"]);
 }

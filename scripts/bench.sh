@@ -6,6 +6,9 @@
 #      (version, eval, pid, rpc, ping: wall time, peak memory, start-up work, binary size)
 #   3. rebar3/relx release (`rebar3 new release` + `rebar3 as prod release`): examples/bench_relx.rs
 #      — bin/NAME vs relx's kept bin/NAME.sh (ping, pid, rpc, help)
+#   3b. hot upgrade of a deployed rebar3/relx release 0.1.0 -> 0.1.1 (relup by `rebar3 relup`):
+#      examples/bench_upgrade.rs — beamrc's local overhead (everything but the node's calls;
+#      target 20 ms) for a first install from the package and between installed versions
 #   4. `beamrc pack` of the Mix release: examples/bench_pack.rs — size vs `tar czf`, pack time,
 #      first run, warm `version` vs the installed release
 #
@@ -22,14 +25,15 @@ else
   RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked -q --target x86_64-unknown-linux-gnu
   BEAMRC="$PWD/target/x86_64-unknown-linux-gnu/release/beamrc"
 fi
-cargo build --release --locked -q --example bench --example bench_relx --example bench_pack
+cargo build --release --locked -q --example bench --example bench_relx --example bench_upgrade --example bench_pack
 examples="${CARGO_TARGET_DIR:-$PWD/target}/release/examples"
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 export ERL_EPMD_PORT=$port
 epmd -port "$port" & epmd_pid=$!
-rel="" relx=""
+rel="" relx="" upg=""
 cleanup() {
+  [ -n "$upg" ] && PIPE_DIR="$upg/tmp/pipes/" "$upg/bin/upgapp" stop >/dev/null 2>&1 || true
   [ -n "$rel" ] && "$rel/bin/benchapp" stop >/dev/null 2>&1 || true
   [ -n "$relx" ] && PIPE_DIR="$relx/tmp/pipes/" "$relx/bin/erlapp" stop >/dev/null 2>&1 || true
   kill "$epmd_pid" 2>/dev/null || true
@@ -76,6 +80,25 @@ echo "==> rebar3/relx release: bin/erlapp (beamrc) vs bin/erlapp.sh (relx's scri
 relx=$relx_built
 "$examples/bench_relx" "$relx" erlapp || status=1
 relx=""
+
+echo
+echo "==> hot upgrade (rebar3/relx release upgapp 0.1.0 -> 0.1.1, deployed outside _build)"
+( cd "$work" && rebar3 new release upgapp >/dev/null && cd upgapp \
+  && sed -i 's/{mode, dev},//' rebar.config \
+  && sed -i 's/-sname upgapp$/-sname upgapp@localhost/' config/vm.args \
+  && rebar3 as prod tar >/dev/null \
+  && sed -i 's/{upgapp, "0.1.0"}/{upgapp, "0.1.1"}/' rebar.config \
+  && rebar3 as prod release >/dev/null \
+  && rebar3 as prod relup -n upgapp -v 0.1.1 -u 0.1.0 >/dev/null \
+  && rebar3 as prod tar -n upgapp -v 0.1.1 >/dev/null )
+upg="$work/upgdeploy"
+mkdir -p "$upg"
+tar -xzf "$work/upgapp/_build/prod/rel/upgapp/upgapp-0.1.0.tar.gz" -C "$upg"
+cp "$work/upgapp/_build/prod/rel/upgapp/upgapp-0.1.1.tar.gz" "$upg/releases/"
+echo "    package: $(stat -c %s "$upg/releases/upgapp-0.1.1.tar.gz") bytes, $(tar -tzf "$upg/releases/upgapp-0.1.1.tar.gz" | wc -l) entries"
+"$BEAMRC" install "$upg" >/dev/null
+"$examples/bench_upgrade" "$upg" upgapp 0.1.0 0.1.1 || status=1
+upg=""
 
 echo
 echo "==> beamrc pack (Mix release)"

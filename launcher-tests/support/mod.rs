@@ -19,6 +19,7 @@ pub mod release;
 pub mod relx;
 pub mod run;
 pub mod upgrade;
+pub mod upgrade_relx;
 
 pub use cleanup::{TempDir, kill_processes_under, processes_under};
 pub use epmd::{Epmd, free_port};

@@ -79,7 +79,8 @@ pub struct Built {
     pub package: PathBuf,
 }
 
-fn hash(parts: &[&str]) -> String {
+/// A fixture recipe's cache key.
+pub fn hash(parts: &[&str]) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for p in parts {
         for b in p.bytes().chain([0]) {
@@ -96,9 +97,16 @@ fn sh(cmd: Command, what: &str) -> RunOutput {
     out
 }
 
-fn mix_release(project: &Path, home: &Path, vsn: &str, source: &str) -> PathBuf {
+/// The release option of the reboot variant.
+const REBOOT: &str = "reboot_system_after_config: true";
+
+fn mix_release(project: &Path, home: &Path, vsn: &str, source: &str, reboot: bool) -> PathBuf {
+    let mut mix_exs = MIX_EXS.replace("@VSN@", vsn);
+    if reboot {
+        mix_exs = mix_exs.replace("[:unix]]", &format!("[:unix], {REBOOT}]"));
+    }
     for (rel, text) in [
-        ("mix.exs", MIX_EXS.replace("@VSN@", vsn)),
+        ("mix.exs", mix_exs),
         ("config/config.exs", CONFIG.to_string()),
         ("config/runtime.exs", RUNTIME.to_string()),
         ("lib/upapp.ex", source.to_string()),
@@ -135,9 +143,32 @@ pub fn tar(package: &Path, root: &Path, entries: &[&str]) {
 /// Builds (once) both versions, the appup, the relup and the package.
 pub fn built() -> &'static Built {
     static CELL: OnceLock<Built> = OnceLock::new();
-    CELL.get_or_init(|| {
+    CELL.get_or_init(|| build(false))
+}
+
+/// The same with `reboot_system_after_config: true` in both versions.
+pub fn built_reboot() -> &'static Built {
+    static CELL: OnceLock<Built> = OnceLock::new();
+    CELL.get_or_init(|| build(true))
+}
+
+fn build(reboot: bool) -> Built {
+    {
         super::require_erlang();
-        let key = hash(&[RECIPE, MIX_EXS, CONFIG, RUNTIME, V1, V2, APPUP, super::fixtures::elixir_version_text()]);
+        let mut parts = vec![
+            RECIPE,
+            MIX_EXS,
+            CONFIG,
+            RUNTIME,
+            V1,
+            V2,
+            APPUP,
+            super::fixtures::elixir_version_text(),
+        ];
+        if reboot {
+            parts.push(REBOOT);
+        }
+        let key = hash(&parts);
         let dir = super::fixtures::cache_dir().join(format!("upapp-{key}"));
         let done = Built {
             v1: dir.join("v1/_build/prod/rel").join(APP),
@@ -151,8 +182,8 @@ pub fn built() -> &'static Built {
         remove_tree(&tmp);
         let home = tmp.join("home");
         std::fs::create_dir_all(&home).unwrap();
-        let v1 = mix_release(&tmp.join("v1"), &home, "0.1.0", V1);
-        let v2 = mix_release(&tmp.join("v2"), &home, "0.2.0", V2);
+        let v1 = mix_release(&tmp.join("v1"), &home, "0.1.0", V1, reboot);
+        let v2 = mix_release(&tmp.join("v2"), &home, "0.2.0", V2, reboot);
         std::fs::write(v2.join("lib/upapp-0.2.0/ebin/upapp.appup"), APPUP).unwrap();
         let old = v1.join("releases/0.1.0").join(APP);
         let expr = format!(
@@ -163,30 +194,44 @@ pub fn built() -> &'static Built {
         let mut cmd = Command::new("erl");
         cmd.args(["-noshell", "-eval", &expr]).current_dir(&v2);
         sh(cmd, "systools:make_relup");
-        assert!(v2.join("releases/0.2.0/relup").is_file(), "no relup written");
-        tar(&tmp.join("upapp-0.2.0.tar.gz"), &v2, &["lib", "releases", "bin"]);
+        assert!(
+            v2.join("releases/0.2.0/relup").is_file(),
+            "no relup written"
+        );
+        tar(
+            &tmp.join("upapp-0.2.0.tar.gz"),
+            &v2,
+            &["lib", "releases", "bin"],
+        );
         remove_tree(&home);
         if std::fs::rename(&tmp, &dir).is_err() {
             remove_tree(&tmp); // another test process won the race
         }
         assert!(done.package.is_file(), "upapp fixture missing after build");
         done
-    })
+    }
 }
 
-/// A private copy of upapp 0.1.0 with beamrc installed, its own epmd and `HOME`.
+/// A private copy of a release (upapp 0.1.0, or relx's upr deployed from its package) with
+/// beamrc installed, its own epmd and `HOME` (and relx's `PIPE_DIR`).
 pub struct UpRelease {
     pub root: PathBuf,
     pub dir: PathBuf,
+    name: &'static str,
     home: PathBuf,
     epmd: Epmd,
+    pipe_dir: bool,
     _tmp: TempDir,
 }
 
 impl UpRelease {
     /// `under`: place the release at `dir/UNDER/upapp` (e.g. inside a `_build`).
     pub fn new(under: Option<&str>) -> UpRelease {
-        let b = built();
+        UpRelease::of(built(), under)
+    }
+
+    /// upapp 0.1.0 of `b` (e.g. [`built_reboot`]).
+    pub fn of(b: &Built, under: Option<&str>) -> UpRelease {
         let tmp = TempDir::new();
         let dir = tmp.path().to_path_buf();
         let parent = under.map_or(dir.clone(), |u| dir.join(u));
@@ -195,27 +240,39 @@ impl UpRelease {
         let mut cp = Command::new("cp");
         cp.arg("-a").arg(&b.v1).arg(&root);
         sh(cp, "cp -a");
-        let home = dir.join("home");
-        std::fs::create_dir_all(&home).unwrap();
-        let rel = UpRelease {
-            root,
-            dir,
-            home,
-            epmd: Epmd::start(),
-            _tmp: tmp,
-        };
-        let mut install = Command::new(super::beamrc_bin());
-        install.arg("install").arg(&rel.root);
-        sh(install, "beamrc install");
+        let rel = UpRelease::installed(tmp, root, APP, false);
         use std::os::unix::fs::PermissionsExt;
         let cookie = rel.root.join("releases/COOKIE");
         std::fs::set_permissions(&cookie, std::fs::Permissions::from_mode(0o400)).unwrap();
         rel
     }
 
-    /// `bin/upapp ARGS` with a clean environment (the private epmd and HOME, `env`).
+    /// `root` (in `tmp`) with beamrc installed as `bin/NAME`; `relx`: commands get a
+    /// `PIPE_DIR` of their own.
+    pub fn installed(tmp: TempDir, root: PathBuf, name: &'static str, relx: bool) -> UpRelease {
+        let dir = tmp.path().to_path_buf();
+        let home = dir.join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut install = Command::new(super::beamrc_bin());
+        install.arg("install").arg(&root);
+        sh(install, "beamrc install");
+        UpRelease {
+            root,
+            dir,
+            name,
+            home,
+            epmd: Epmd::start(),
+            pipe_dir: relx,
+            _tmp: tmp,
+        }
+    }
+
+    /// `bin/NAME ARGS` with a clean environment (the private epmd and HOME, `env`).
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
-        let mut c = Command::new(self.root.join("bin").join(APP));
+        let mut c = Command::new(self.root.join("bin").join(self.name));
+        if self.pipe_dir {
+            c.env("PIPE_DIR", format!("{}/pipes/", self.dir.display()));
+        }
         c.args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -239,6 +296,12 @@ impl UpRelease {
     #[track_caller]
     pub fn rpc(&self, expr: &str) -> String {
         self.ok(&["rpc", expr]).trim().to_string()
+    }
+
+    /// `eval EXPR`'s stdout, trimmed (relx).
+    #[track_caller]
+    pub fn eval(&self, expr: &str) -> String {
+        self.ok(&["eval", expr]).trim().to_string()
     }
 
     pub fn daemon(&self, greeting: &str) {

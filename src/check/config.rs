@@ -3,10 +3,10 @@
 //! a cookie that is found and not readable by others.
 use super::Subject;
 use super::report::Finding;
-use super::terms::{self, Term};
 use crate::Error;
 use crate::config::subst;
 use crate::config::sys_config::plan_sys_config;
+use crate::config::terms::{self, Term};
 use crate::config::vm_args::{NameKind, plan_vm_args};
 use crate::environment::cookie;
 use std::path::{Path, PathBuf};

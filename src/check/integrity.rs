@@ -1,8 +1,8 @@
 //! Release integrity: `start_erl.data`, `releases/VSN`, the `.rel` file's applications
 //! under `lib/` with their `.app` files, the boot file, and the ERTS version.
 use super::report::Finding;
-use super::terms::{self, Term};
 use super::{Kind, Subject};
+use crate::config::terms::{self, Term};
 use std::path::{Path, PathBuf};
 
 /// What `releases/VSN/NAME.rel` says.

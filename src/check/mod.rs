@@ -20,8 +20,6 @@ pub(crate) mod ldso;
 pub(crate) mod patterns;
 pub mod report;
 pub(crate) mod runtime;
-pub(crate) mod scan;
-pub(crate) mod terms;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -11,6 +11,7 @@
 //! | `vm_args` | the `-args_file` include walk |
 //! | `vm_args_info` | node name and cookie from the flags |
 //! | `erl_terms` | the Erlang-term lexer (and where references stand) |
+//! | `terms`, `term_scan` | Erlang terms as `file:consult/1` reads them (parser, scanner) |
 //! | `erl_strings` | Erlang string/atom bodies: escaping and decoding |
 //! | `erl_template` | writing values into sys.config so they arrive as written |
 //! | `sys_config` | the sys.config include planner, `RUNTIME_CONFIG=true` |
@@ -27,6 +28,8 @@ pub(crate) mod source;
 pub mod subst;
 pub(crate) mod sys_config;
 pub(crate) mod template;
+pub(crate) mod term_scan;
+pub(crate) mod terms;
 pub(crate) mod vm_args;
 mod vm_args_info;
 

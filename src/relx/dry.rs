@@ -1,11 +1,27 @@
 //! `BEAMRC_DRY_RUN=1` for relx releases: the files that would be written and the program
-//! that would run (cookie masked), through the same renderer as for Mix releases; nothing
-//! is written, started or sent.
+//! that would run (cookie masked), through the same renderer as for Mix releases — for the
+//! upgrade family, the native steps; nothing is written, started or sent.
 use super::command::RelxCommand;
 use super::run::State;
 use super::{argv, tools};
 use crate::Result;
 use crate::plan::{Action, Plan, Prepare};
+
+/// The upgrade family: the native steps (as for Mix releases) when the real run goes native,
+/// else install_upgrade.escript's argv.
+fn upgrade_action(st: &State, cmd: &str, cookie: &str) -> Result<Action> {
+    if let Some(r) = st.remote()?
+        && let Some(req) = super::lifecycle::upgrade_request(st, &r, cmd)?
+    {
+        return Ok(Action::Upgrade(req));
+    }
+    Ok(Action::Exec(tools::install_upgrade(
+        &st.ctx(),
+        cmd,
+        cookie,
+        &st.inv.args,
+    )))
+}
 
 pub(super) fn run(st: &State) -> Result<i32> {
     let mut prepare = Vec::new();
@@ -32,13 +48,8 @@ pub(super) fn run(st: &State) -> Result<i32> {
         C::Attach { .. } => Action::Exec(tools::attach(&ctx)),
         C::Escript => Action::Exec(tools::escript(&ctx, &st.inv.args)),
         C::Remote => Action::Exec(tools::remsh(&ctx, cookie, "TICKTIME", &st.helper_id())),
-        C::Versions => Action::Exec(tools::install_upgrade(
-            &ctx,
-            "versions",
-            cookie,
-            &st.inv.args,
-        )),
-        C::Upgrade(cmd) => Action::Exec(tools::install_upgrade(&ctx, cmd, cookie, &st.inv.args)),
+        C::Versions => upgrade_action(st, "versions", cookie)?,
+        C::Upgrade(cmd) => upgrade_action(st, cmd, cookie)?,
         C::Help | C::Usage | C::Extension(_) => {
             Action::Print(format!("relx {}: no program to run\n", st.inv.word))
         }

@@ -145,18 +145,31 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
 /// The upgrade family through release_handler on the node, natively (issue 12), with
 /// install_upgrade.escript's messages and exit codes.
 fn native_upgrade(st: &State, r: &Remote, cmd: &str) -> Result<i32> {
+    match upgrade_request(st, r, cmd)? {
+        Some(req) => crate::upgrade::run(&req, &mut std::io::stdout()),
+        None => escript(st, cmd, &st.inv.args),
+    }
+}
+
+/// The native request for `cmd ARGS` (the dry run shows its steps); `None` when the
+/// arguments are not the upgrade family's (the escript then gets them as they are).
+pub(super) fn upgrade_request(
+    st: &State,
+    r: &Remote,
+    cmd: &str,
+) -> Result<Option<crate::upgrade::Request>> {
     let mut words = vec![std::ffi::OsString::from(cmd)];
     words.extend(st.inv.args.iter().cloned());
     let crate::plan::command::Command::Upgrade { op, vsn, .. } =
         crate::plan::command::Command::parse(&words)
     else {
-        return escript(st, cmd, &st.inv.args);
+        return Ok(None);
     };
     if op != crate::upgrade::Op::Versions {
         crate::upgrade::package::check_version(&vsn)
             .map_err(|e| Error::message(1, format!("ERROR: {e}")))?;
     }
-    let req = crate::upgrade::Request {
+    Ok(Some(crate::upgrade::Request {
         op,
         vsn,
         root: st.vars.root.clone(),
@@ -165,8 +178,7 @@ fn native_upgrade(st: &State, r: &Remote, cmd: &str) -> Result<i32> {
         target: crate::upgrade::Target::of(&r.cfg),
         timeout: st.switches.upgrade_timeout,
         tmp: st.vars.root.join("tmp"),
-    };
-    crate::upgrade::run(&req, &mut std::io::stdout())
+    }))
 }
 
 /// beamrc's `ready` / `wait` probes, the same command as for Mix (`probe::command`) without

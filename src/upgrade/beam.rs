@@ -4,8 +4,22 @@
 //! needs the `Attr` chunk: a beam stripped of it makes `install_release` crash with
 //! `{missing_chunk, …, "Attr"}` after the node has started changing.
 
-/// The chunk ids of a beam file, or why it is not one.
+/// The most a gzip-compressed beam may inflate to (the largest OTP beams are a few MB).
+const MAX_BEAM: u64 = 64 << 20;
+
+/// The chunk ids of a beam file (also gzip-compressed, as relx's prod mode and the
+/// compiler's `compressed` option write them; the loader and beam_lib read both), or why it
+/// is not one.
 pub(crate) fn chunk_ids(bytes: &[u8]) -> Result<Vec<String>, String> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        use std::io::Read;
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(bytes)
+            .take(MAX_BEAM)
+            .read_to_end(&mut plain)
+            .map_err(|e| format!("compressed beam: {e}"))?;
+        return chunk_ids(&plain);
+    }
     if bytes.len() < 12 || &bytes[0..4] != b"FOR1" || &bytes[8..12] != b"BEAM" {
         return Err("not a BEAM file".into());
     }
@@ -52,6 +66,12 @@ pub(crate) mod tests {
             ["AtU8", "Code", "Attr"]
         );
         assert!(chunk_ids(b"FOR1\0\0\0\0BEAX").is_err());
+        // gzip-compressed, as relx's prod mode writes them
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&beam(&["Attr", "Code"])).unwrap();
+        assert_eq!(chunk_ids(&gz.finish().unwrap()).unwrap(), ["Attr", "Code"]);
+        assert!(chunk_ids(&[0x1f, 0x8b, 8, 0, 1, 2]).is_err());
         let mut cut = beam(&["Code"]);
         cut.truncate(20);
         assert!(chunk_ids(&cut).is_err());

@@ -11,13 +11,16 @@
 //! | `checks` | every check before the first change (pure) |
 //! | `request` | the command as data (the plan), and its steps for the dry run |
 //! | `node` | release_handler's calls and replies |
+//! | `progress` | the progress line while a call is outstanding |
 //! | `runtime` | Mix runtime configuration carried through the upgrade |
+//! | `unpack` | the package's way to release_handler (one read, the copy, the link) |
 //! | `run` | the executor |
 //! | `show` | node terms printed as `~p` |
 mod beam;
 pub(crate) mod checks;
 mod node;
 pub(crate) mod package;
+mod progress;
 mod rel;
 mod relup;
 mod request;
@@ -26,6 +29,7 @@ mod runtime;
 mod show;
 pub(crate) mod tarball;
 mod terms;
+mod unpack;
 
 pub use request::{Kind, Op, Request, Target};
 pub use run::{check, run};

@@ -1,6 +1,6 @@
 //! release_handler's calls on the running node, each bounded by the upgrade timeout, with
 //! their replies decoded.
-use super::show;
+use super::{progress, show};
 use crate::dist::{self, ClientConfig, DistError, Term};
 use crate::{Error, Result};
 
@@ -15,15 +15,18 @@ pub(crate) struct Known {
 /// after the node closed it).
 pub(crate) struct Node {
     pub cfg: ClientConfig,
+    /// The version the command is about (for the progress lines).
+    vsn: String,
     session: std::cell::RefCell<Option<dist::Session<'static, 'static>>>,
     /// Time spent waiting for the node (the rest is beamrc's own overhead).
     busy: std::cell::Cell<std::time::Duration>,
 }
 
 impl Node {
-    pub(crate) fn new(cfg: ClientConfig) -> Node {
+    pub(crate) fn new(cfg: ClientConfig, vsn: &str) -> Node {
         Node {
             cfg,
+            vsn: vsn.to_string(),
             session: Default::default(),
             busy: Default::default(),
         }
@@ -51,7 +54,12 @@ impl Node {
     pub(crate) fn call(&self, m: &str, f: &str, args: Vec<Term>) -> Result<Term> {
         let _span = tracing::debug_span!("upgrade call", m, f).entered();
         let started = std::time::Instant::now();
-        let reply = self.call_once(m, f, args);
+        let reply = progress::waiting(
+            &progress::label(m, f, &self.vsn),
+            progress::EVERY,
+            |line| eprintln!("beamrc: {line}"),
+            || self.call_once(m, f, args),
+        );
         self.busy.set(self.busy.get() + started.elapsed());
         let reply = reply.map_err(|e| self.unreachable(m, f, e))?;
         if let Some([tag, reason]) = reply.as_tuple()

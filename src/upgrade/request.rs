@@ -127,6 +127,9 @@ impl Request {
                 ));
                 if permanent {
                     s.push(format!("make_permanent(\"{v}\") (the next boot runs {v})"));
+                    if self.kind == Kind::Mix {
+                        s.push(format!("if it reboots after computing its configuration (reboot_system_after_config): write that configuration under {} and make it init's -config for a restart", self.tmp.display()));
+                    }
                     if self.kind == Kind::Relx {
                         s.push(format!(
                             "keep bin/{n}-{v} as the kept script (relx's permafy; bin/{n} stays beamrc)"

@@ -5,7 +5,8 @@
 use super::checks::{self, Disk, Facts, Passed, Refusal};
 use super::node::{self, Known, Node, vsn_arg};
 use super::request::{Kind, Op, Request};
-use super::{package, runtime, show, tarball};
+use super::unpack::{Read, give_package, new_script, package_checks, register_running};
+use super::{package, runtime, show};
 use crate::dist::Term;
 use crate::{Error, Result};
 use std::io::Write;
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// Runs the command; returns the exit code (relx's 0–4), or an error before any change.
 pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
     let started = std::time::Instant::now();
-    let node = Node::new(req.client_config());
+    let node = Node::new(req.client_config(), &req.vsn);
     let known = node.which_releases()?;
     let code = match req.op {
         Op::Versions => {
@@ -45,11 +46,11 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
 }
 
 /// One line of beamrc's own account (stderr).
-fn say(text: impl std::fmt::Display) {
+pub(super) fn say(text: impl std::fmt::Display) {
     eprintln!("beamrc: {text}");
 }
 
-fn refused(r: Refusal) -> Error {
+pub(super) fn refused(r: Refusal) -> Error {
     Error::message(r.code, format!("ERROR: {}", r.text))
 }
 
@@ -101,7 +102,7 @@ fn w(out: &mut dyn Write, line: String) -> Result<i32> {
 }
 
 /// `{error, R}` → R (anything else as is).
-fn error_reason(t: &Term) -> &Term {
+pub(super) fn error_reason(t: &Term) -> &Term {
     match t.as_tuple() {
         Some([tag, r]) if tag.is_atom("error") => r,
         _ => t,
@@ -181,34 +182,10 @@ fn local_checks(req: &Request, running: &str) -> Result<Passed> {
     checks::run(&facts, &Disk).map_err(refused)
 }
 
-/// The checks for a version still in its package: where it was found, and what passed.
-fn package_checks(req: &Request, running: &str) -> Result<(PathBuf, Passed, tarball::Package)> {
-    let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
-    let found = checks::locate(root, name, v).map_err(refused)?;
-    let pkg = tarball::read(&root.join(&found), &wanted(name, v)).map_err(|e| {
-        Error::message(
-            2,
-            format!(
-                "ERROR: cannot read the package {}: {e}",
-                root.join(&found).display()
-            ),
-        )
-    })?;
-    let facts = Facts {
-        root,
-        name,
-        target: v,
-        running,
-        package: Some((&found, &pkg)),
-    };
-    let passed = checks::run(&facts, &Disk).map_err(refused)?;
-    Ok((found, passed, pkg))
-}
-
 /// `check --upgrade VSN`: every check `install VSN` makes before its first change, and
 /// nothing else; the lines say what was checked.
 pub fn check(req: &Request) -> Result<Vec<String>> {
-    let node = Node::new(req.client_config());
+    let node = Node::new(req.client_config(), &req.vsn);
     let known = node.which_releases()?;
     checks_only(&node, req, &known)
 }
@@ -216,7 +193,7 @@ pub fn check(req: &Request) -> Result<Vec<String>> {
 fn checks_only(node: &Node, req: &Request, known: &[Known]) -> Result<Vec<String>> {
     let running = running_here(node, req, known)?;
     let passed = match status_of(known, &req.vsn) {
-        None => package_checks(req, &running)?.1,
+        None => package_checks(req, &running, false)?.passed,
         Some("current") => return Ok(vec![format!("{} is the current release", req.vsn)]),
         Some("permanent") if running == req.vsn => {
             return Ok(vec![format!("{} is running and permanent", req.vsn)]);
@@ -261,15 +238,6 @@ fn report(passed: &Passed) {
     }
 }
 
-fn wanted(name: &str, vsn: &str) -> impl Fn(&str) -> bool {
-    let mut files: Vec<String> = [format!("{name}.rel"), "relup".into(), "sys.config".into()]
-        .iter()
-        .map(|f| format!("releases/{vsn}/{f}"))
-        .collect();
-    files.push(new_script_name(name, vsn));
-    move |e: &str| files.iter().any(|f| f == e)
-}
-
 fn unpack_then_install(
     node: &Node,
     req: &Request,
@@ -277,11 +245,16 @@ fn unpack_then_install(
     out: &mut dyn Write,
 ) -> Result<i32> {
     let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
-    let (found, passed, pkg) = package_checks(req, running)?;
+    let Read {
+        found,
+        passed,
+        pkg,
+        copy,
+    } = package_checks(req, running, true)?;
     report(&passed);
     register_running(node, req, running)?;
     let link = package::link(name, v);
-    let made = give_package(root, &found, &link, name, v, &passed.left_out)?;
+    let made = give_package(root, &found, &link, &passed.left_out, copy, pkg.kept)?;
     w(
         out,
         format!(
@@ -315,93 +288,6 @@ fn unpack_then_install(
     check_and_install(node, req, &passed, true, out)
 }
 
-/// relx's versioned start script in the package (the permafy source).
-fn new_script_name(name: &str, vsn: &str) -> String {
-    format!("bin/{name}-{vsn}")
-}
-
-/// The package's `bin/NAME-VSN` (left out of what release_handler unpacks with the rest of
-/// `bin/`), written when the release has none yet.
-fn new_script(req: &Request, pkg: &tarball::Package) -> Result<()> {
-    let name = new_script_name(&req.name, &req.vsn);
-    let to = req.root.join(&name);
-    match pkg.files.get(&name) {
-        Some(bytes) if !to.exists() => {
-            crate::config::render::write_fresh(&to, bytes, 0o755)?;
-            say(format!("wrote {} from the package", to.display()));
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
-
-/// A Mix release has no `releases/RELEASES`: release_handler then knows the running
-/// release without its applications, and a later downgrade cannot find their code. Write
-/// the file from the running `.rel` and restart release_handler so it reads it.
-fn register_running(node: &Node, req: &Request, running: &str) -> Result<()> {
-    let releases = req.root.join("releases");
-    if releases.join("RELEASES").exists() {
-        return Ok(());
-    }
-    let rel = releases.join(running).join(format!("{}.rel", req.name));
-    let path = |p: &Path| Term::charlist(&p.to_string_lossy());
-    let r = node.rh(
-        "create_RELEASES",
-        vec![path(&releases), path(&rel), Term::Nil],
-    )?;
-    if !r.is_atom("ok") {
-        return Err(Error::message(
-            4,
-            format!(
-                "ERROR: release_handler:create_RELEASES failed: {}",
-                show::term(error_reason(&r))
-            ),
-        ));
-    }
-    let child = || vec![Term::atom("sasl_sup"), Term::atom("release_handler")];
-    node.call("supervisor", "terminate_child", child())?;
-    node.call("supervisor", "restart_child", child())?;
-    say(format!(
-        "registered the running release {running} with release_handler (wrote {}, restarted release_handler)",
-        releases.join("RELEASES").display()
-    ));
-    Ok(())
-}
-
-/// Puts the package where release_handler reads it (`releases/VSN/NAME.tar.gz`): a
-/// symlink as relx makes, or a copy without the entries that would overwrite the running
-/// release. Returns whether beamrc created something there.
-fn give_package(
-    root: &Path,
-    found: &Path,
-    link: &Path,
-    name: &str,
-    v: &str,
-    left_out: &[String],
-) -> Result<bool> {
-    let at = root.join(link);
-    if left_out.is_empty() && found == link {
-        return Ok(false);
-    }
-    std::fs::create_dir_all(at.parent().unwrap_or(root)).map_err(|e| Error::create(&at, e))?;
-    if left_out.is_empty() {
-        let tmp = at.with_extension(format!("beamrc-{}.link", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        std::os::unix::fs::symlink(root.join(found), &tmp).map_err(|e| Error::create(&tmp, e))?;
-        std::fs::rename(&tmp, &at).map_err(|e| Error::create(&at, e))?;
-        say(format!("linked {} -> {}", at.display(), found.display()));
-        return Ok(true);
-    }
-    let kept = tarball::write_filtered(&root.join(found), &at, &|e| checks::safe_entry(e, v, name))
-        .map_err(|e| Error::message(5, format!("ERROR: cannot write {}: {e}", at.display())))?;
-    say(format!(
-        "wrote {} ({kept} entries) for release_handler, leaving out what would overwrite the running release: {}",
-        at.display(),
-        left_out.join(", ")
-    ));
-    Ok(true)
-}
-
 /// check_install_release, install_release with update_paths, then make permanent.
 fn check_and_install(
     node: &Node,
@@ -412,7 +298,7 @@ fn check_and_install(
 ) -> Result<i32> {
     let v = req.vsn.as_str();
     let sys_config = req.root.join("releases").join(v).join("sys.config");
-    let swap = match (&passed.sys_config, req.kind) {
+    let (swap, computed) = match (&passed.sys_config, req.kind) {
         (Some(text), Kind::Mix) if runtime::has_providers(text) => {
             match runtime::compute(node, &sys_config) {
                 Ok(Some(computed)) => {
@@ -421,16 +307,17 @@ fn check_and_install(
                         "computed the runtime configuration of {v} on the node (its config providers, the node's environment); release_handler reads it as {} while installing",
                         sys_config.display()
                     ));
-                    Some(s)
+                    let reboots = runtime::reboots(text);
+                    (Some(s), reboots.then_some(computed))
                 }
-                Ok(None) => None,
+                Ok(None) => (None, None),
                 Err(e) => {
                     undo(node, req, unpacked_here);
                     return Err(e);
                 }
             }
         }
-        _ => None,
+        _ => (None, None),
     };
     let result = install_steps(node, req, unpacked_here, out);
     if let Some(s) = swap {
@@ -440,7 +327,17 @@ fn check_and_install(
         }
     }
     match result? {
-        0 if matches!(req.op, Op::Install { permanent: true }) => permafy(node, req, out),
+        0 if matches!(req.op, Op::Install { permanent: true }) => {
+            let code = permafy(node, req, out)?;
+            if let (0, Some(computed)) = (code, computed) {
+                let at = runtime::keep_for_restart(node, &req.tmp, &req.name, v, &computed)?;
+                say(format!(
+                    "a restart of the node (init:restart) boots {v} with its computed configuration {} (a reboot release: its built sys.config would run the providers again)",
+                    at.display()
+                ));
+            }
+            Ok(code)
+        }
         code => Ok(code),
     }
 }

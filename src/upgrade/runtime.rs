@@ -61,6 +61,53 @@ pub(crate) fn compute(node: &Node, sys_config: &Path) -> Result<Option<Vec<u8>>>
     }
 }
 
+/// Whether a Mix release reboots after computing its configuration
+/// (`reboot_system_after_config: true`): its boot writes the computed configuration, marked
+/// booted, to the `-config` file under `RELEASE_TMP` and restarts the VM with it.
+pub(crate) fn reboots(sys_config: &str) -> bool {
+    let flat: String = sys_config.split_whitespace().collect();
+    flat.contains("reboot_system_after_config=>true")
+}
+
+/// After `make_permanent` of a reboot release, init would restart the node with the
+/// target's built `releases/VSN/sys.config`: its providers would run a second time in the
+/// same OS process, which Elixir aborts as a boot loop ("Got infinite loop when running
+/// Config.Provider"). As the start script does at boot, write the computed configuration
+/// (marked booted) under `RELEASE_TMP` and make it init's `-config` for a restart
+/// (`init:make_permanent(false, Config)`). Returns the file written.
+pub(crate) fn keep_for_restart(
+    node: &Node,
+    tmp: &Path,
+    name: &str,
+    vsn: &str,
+    computed: &[u8],
+) -> Result<PathBuf> {
+    let base = tmp.join(format!(
+        "{name}-{vsn}-beamrc-{}.runtime",
+        std::process::id()
+    ));
+    let file = base.with_extension("runtime.config");
+    std::fs::create_dir_all(tmp).map_err(|e| Error::create(tmp, e))?;
+    crate::config::render::write_fresh(&file, computed, 0o600)?;
+    let reply = node.call(
+        "init",
+        "make_permanent",
+        vec![Term::atom("false"), Term::charlist(&base.to_string_lossy())],
+    )?;
+    if !reply.is_atom("ok") {
+        let _ = std::fs::remove_file(&file);
+        return Err(Error::message(
+            4,
+            format!(
+                "ERROR: init:make_permanent(false, {}) answered {}",
+                base.display(),
+                super::show::term(&reply)
+            ),
+        ));
+    }
+    Ok(file)
+}
+
 /// `releases/VSN/sys.config` shows the computed configuration until dropped, then the
 /// built file again (both written to a temp name and renamed).
 pub(crate) struct Swap {
@@ -100,5 +147,9 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"[built].");
         assert!(has_providers("[{elixir,[{config_provider_init,#{}}]}]."));
         assert!(!has_providers("[{demo,[]}]."));
+        assert!(reboots(
+            "#{prune_after_boot => false,reboot_system_after_config => true}"
+        ));
+        assert!(!reboots("#{reboot_system_after_config => false}"));
     }
 }

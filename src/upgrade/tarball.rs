@@ -2,16 +2,20 @@
 //! writing the copy release_handler unpacks when the package carries files that would
 //! overwrite the running release.
 use std::collections::BTreeMap;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-/// What the checks need from a package.
+/// What the checks need from a package, read in one pass.
 #[derive(Debug, Default)]
 pub(crate) struct Package {
     /// Every entry's name, as stored.
     pub entries: Vec<String>,
     /// Contents of the entries `wanted` asked for.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The entries' sizes added up (what was inflated, headers aside).
+    pub bytes: u64,
+    /// Entries written to the copy, when one was asked for.
+    pub kept: usize,
 }
 
 impl Package {
@@ -33,12 +37,21 @@ impl Package {
     }
 }
 
+/// The copy release_handler may unpack instead of the package: the entries `keep` accepts,
+/// as a plain tar (release_handler opens it with erl_tar's `compressed` option, which reads
+/// an uncompressed tar as well), written to `path` while the package is read. Nothing is
+/// compressed again, so the copy costs about a copy.
+pub(crate) struct CopyTo<'a> {
+    pub path: &'a Path,
+    pub keep: &'a dyn Fn(&str) -> bool,
+}
+
 /// The most one wanted file may hold (sys.config, relup, .rel are small).
 const MAX_WANTED: u64 = 64 << 20;
 
 fn open(path: &Path) -> Result<Box<dyn Read>, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut reader = BufReader::new(file);
+    let mut reader = BufReader::with_capacity(1 << 16, file);
     let gz = {
         use std::io::BufRead;
         let head = reader.fill_buf().map_err(|e| e.to_string())?;
@@ -51,13 +64,58 @@ fn open(path: &Path) -> Result<Box<dyn Read>, String> {
     })
 }
 
-/// Lists the package's entries and keeps the contents of those `wanted` accepts.
-pub(crate) fn read(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<Package, String> {
+/// Lists the package's entries and keeps the contents of those `wanted` accepts, in one
+/// pass; with `copy`, writes the copy along the way (removed again when reading fails).
+pub(crate) fn read(
+    path: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    copy: Option<CopyTo>,
+) -> Result<Package, String> {
+    let mut builder = match &copy {
+        Some(c) => {
+            let file =
+                std::fs::File::create(c.path).map_err(|e| format!("{}: {e}", c.path.display()))?;
+            Some(tar::Builder::new(BufWriter::with_capacity(1 << 16, file)))
+        }
+        None => None,
+    };
+    let result = scan(
+        path,
+        wanted,
+        copy.as_ref().map(|c| c.keep),
+        builder.as_mut(),
+    )
+    .and_then(|pkg| {
+        if let Some(b) = builder.take() {
+            b.into_inner()
+                .and_then(|mut w| w.flush())
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(pkg)
+    });
+    if result.is_err()
+        && let Some(c) = &copy
+    {
+        drop(builder);
+        let _ = std::fs::remove_file(c.path);
+    }
+    result
+}
+
+type Copier = tar::Builder<BufWriter<std::fs::File>>;
+
+fn scan(
+    path: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    keep: Option<&dyn Fn(&str) -> bool>,
+    mut copy: Option<&mut Copier>,
+) -> Result<Package, String> {
     let mut archive = tar::Archive::new(open(path)?);
     let mut out = Package::default();
     for entry in archive.entries().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        out.bytes += entry.size();
         if wanted(&name) {
             if entry.size() > MAX_WANTED {
                 return Err(format!("{name} is larger than {MAX_WANTED} bytes"));
@@ -66,69 +124,66 @@ pub(crate) fn read(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<Package
             entry
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("{name}: {e}"))?;
+            if let (Some(b), Some(keep)) = (copy.as_deref_mut(), keep)
+                && keep(&name)
+                && append(b, &entry, &name, &mut bytes.as_slice())?
+            {
+                out.kept += 1;
+            }
             out.files.insert(name.clone(), bytes);
+        } else if let (Some(b), Some(keep)) = (copy.as_deref_mut(), keep)
+            && keep(&name)
+        {
+            let header = entry.header().clone();
+            let link = entry
+                .link_name()
+                .map_err(|e| e.to_string())?
+                .map(|l| l.into_owned());
+            if append_parts(b, header, link, &name, &mut entry)? {
+                out.kept += 1;
+            }
         }
         out.entries.push(name);
     }
     Ok(out)
 }
 
-/// Copies the entries `keep` accepts from `from` into a plain tar at `to` (release_handler
-/// opens it with erl_tar's `compressed` option, which reads a plain tar as well). Written
-/// to a temp name and renamed.
-pub(crate) fn write_filtered(
-    from: &Path,
-    to: &Path,
-    keep: &dyn Fn(&str) -> bool,
-) -> Result<u64, String> {
-    let tmp = to.with_extension(format!("beamrc-{}.tmp", std::process::id()));
-    let result = (|| -> Result<u64, String> {
-        let file = std::fs::File::create(&tmp).map_err(|e| e.to_string())?;
-        let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
-        let mut archive = tar::Archive::new(open(from)?);
-        let mut kept = 0;
-        for entry in archive.entries().map_err(|e| e.to_string())? {
-            let mut entry = entry.map_err(|e| e.to_string())?;
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            if !keep(&name) {
-                continue;
-            }
-            let mut header = entry.header().clone();
-            let kind = header.entry_type();
-            if kind.is_symlink() || kind.is_hard_link() {
-                let target = entry
-                    .link_name()
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("{name}: link without a target"))?
-                    .into_owned();
-                builder
-                    .append_link(&mut header, &name, target)
-                    .map_err(|e| e.to_string())?;
-            } else if kind.is_file() || kind.is_dir() {
-                builder
-                    .append_data(&mut header, &name, &mut entry)
-                    .map_err(|e| e.to_string())?;
-            } else {
-                continue;
-            }
-            kept += 1;
-        }
-        let mut w = builder.into_inner().map_err(|e| e.to_string())?;
-        use std::io::Write;
-        w.flush().map_err(|e| e.to_string())?;
-        Ok(kept)
-    })();
-    match result {
-        Ok(kept) => std::fs::rename(&tmp, to)
-            .map(|()| kept)
-            .map_err(|e| e.to_string()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+/// One entry into the copy (its data already read); false for kinds the copy leaves out.
+fn append<R: Read>(
+    b: &mut Copier,
+    entry: &tar::Entry<R>,
+    name: &str,
+    data: &mut dyn Read,
+) -> Result<bool, String> {
+    let link = entry
+        .link_name()
+        .map_err(|e| e.to_string())?
+        .map(|l| l.into_owned());
+    append_parts(b, entry.header().clone(), link, name, data)
 }
 
+/// Files and directories with their data, links with their target; other kinds are left
+/// out (false).
+fn append_parts(
+    b: &mut Copier,
+    mut header: tar::Header,
+    link: Option<std::path::PathBuf>,
+    name: &str,
+    data: &mut dyn Read,
+) -> Result<bool, String> {
+    let kind = header.entry_type();
+    if kind.is_symlink() || kind.is_hard_link() {
+        let target = link.ok_or_else(|| format!("{name}: link without a target"))?;
+        b.append_link(&mut header, name, target)
+            .map_err(|e| e.to_string())?;
+    } else if kind.is_file() || kind.is_dir() {
+        b.append_data(&mut header, name, data)
+            .map_err(|e| e.to_string())?;
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -164,24 +219,44 @@ pub(crate) mod tests {
                 ("bin/demo", "#!/bin/sh"),
             ],
         );
-        let p = read(&pkg, &|n| n.ends_with(".rel")).unwrap();
+        let p = read(&pkg, &|n| n.ends_with(".rel"), None).unwrap();
         assert_eq!(p.entries.len(), 3);
         assert_eq!(p.files["releases/0.2.0/demo.rel"], b"{release,x}.");
         assert!(p.has_dir("lib/demo-0.2.0/ebin") && p.has("bin/demo"));
         assert_eq!(p.prefixed_entry(), None);
-        let out = dir.join("demo.tar.gz");
-        assert_eq!(
-            write_filtered(&pkg, &out, &|n| !n.starts_with("bin/")).unwrap(),
-            2
-        );
-        let q = read(&out, &|_| true).unwrap();
+        assert_eq!((p.bytes, p.kept), (43, 0));
+        // one pass: the wanted files and the copy without bin/
+        let out = dir.join("demo.tar");
+        let keep = |n: &str| !n.starts_with("bin/");
+        let copy = CopyTo {
+            path: &out,
+            keep: &keep,
+        };
+        let p = read(&pkg, &|n| n.ends_with(".rel"), Some(copy)).unwrap();
+        assert_eq!((p.entries.len(), p.kept), (3, 2));
+        assert_eq!(p.files["releases/0.2.0/demo.rel"], b"{release,x}.");
+        let q = read(&out, &|_| true, None).unwrap();
         assert_eq!(
             q.entries,
             vec!["lib/demo-0.2.0/ebin/demo.app", "releases/0.2.0/demo.rel"]
         );
+        assert_eq!(
+            q.files["lib/demo-0.2.0/ebin/demo.app"],
+            b"{application,demo,[]}."
+        );
+        // a failed read leaves no copy behind
+        let copy = CopyTo {
+            path: &out,
+            keep: &keep,
+        };
+        assert!(read(&dir.join("missing"), &|_| false, Some(copy)).is_err());
+        assert!(!out.exists());
         make(&pkg, &[("./releases/0.2.0/demo.rel", "x")]);
-        let p = read(&pkg, &|_| false).unwrap();
+        let p = read(&pkg, &|_| false, None).unwrap();
         assert_eq!(p.prefixed_entry(), Some("./releases/0.2.0/demo.rel"));
-        assert!(read(&dir.join("missing"), &|_| false).is_err());
+        // a damaged package is an error, not a short listing
+        let bytes = std::fs::read(&pkg).unwrap();
+        std::fs::write(&pkg, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(read(&pkg, &|_| false, None).is_err());
     }
 }

@@ -1,28 +1,7 @@
 //! The release's Erlang term files (`.rel`, `relup`, `RELEASES`, `sys.config`) read with
-//! check's `file:consult/1` parser (`crate::check::terms`), plus the accessors the upgrade
-//! checks use.
-pub(crate) use crate::check::terms::Term as T;
-
-/// Why a file does not parse: line (1-based) and what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Bad {
-    pub line: usize,
-    pub what: String,
-}
-
-impl std::fmt::Display for Bad {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.what)
-    }
-}
-
-/// All terms of a file, as `file:consult/1` reads them.
-pub(crate) fn consult(text: &str) -> Result<Vec<T>, Bad> {
-    crate::check::terms::consult(text).map_err(|e| Bad {
-        line: e.line,
-        what: e.what,
-    })
-}
+//! the `file:consult/1` parser of the config layer (`crate::config::terms`), plus the
+//! accessors the upgrade checks use.
+pub(crate) use crate::config::terms::{SyntaxError as Bad, Term as T, consult};
 
 /// The one term of a file that must hold exactly one (`.rel`, `relup`, `sys.config`).
 pub(crate) fn consult_one(text: &str) -> Result<T, Bad> {

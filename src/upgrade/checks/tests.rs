@@ -52,6 +52,7 @@ fn package(files: &[(&str, &str)]) -> Package {
             .iter()
             .map(|(n, t)| (n.to_string(), t.as_bytes().to_vec()))
             .collect(),
+        ..Package::default()
     }
 }
 

@@ -44,7 +44,13 @@ pub(crate) struct SyntaxError {
     pub what: String,
 }
 
-use super::scan::{Tok, describe, err, scan};
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.what)
+    }
+}
+
+use super::term_scan::{Tok, describe, err, scan};
 
 const MAX_DEPTH: usize = 200;
 
