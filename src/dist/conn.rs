@@ -145,30 +145,16 @@ impl Conn {
         // Erlang's inet_tcp_dist sets nodelay too; without it small frames stall ~40-90 ms.
         stream.set_nodelay(true).map_err(connect_err)?;
         // The peer's flags need no check: OTP 23+ nodes speak everything we use.
-        let challenge = random_u32();
-        let (me, pending_ack) = if defer_ack {
-            let (_, me, expected) = handshake::run_to_reply(
-                &mut stream,
-                &cfg.target,
-                naming,
-                cookie,
-                challenge,
-                deadline,
-            )?;
-            (me, Some(PendingAck { expected, deadline }))
-        } else {
-            let (_, me) = handshake::run(
-                &mut stream,
-                &cfg.target,
-                naming,
-                cookie,
-                challenge,
-                deadline,
-            )?;
-            (me, None)
-        };
+        let (_, me, expected) = handshake::run_to_reply(
+            &mut stream,
+            &cfg.target,
+            naming,
+            cookie,
+            random_u32(),
+            deadline,
+        )?;
         let writer = stream.try_clone().map_err(connect_err)?;
-        Ok(Conn {
+        let mut conn = Conn {
             reader: BufReader::new(Timed::new(stream, None, LIVENESS)),
             writer: Arc::new(Mutex::new(writer)),
             own_pid: Pid {
@@ -180,9 +166,13 @@ impl Conn {
             next_ref: random_u32() & 0x3ffff,
             deadline: None,
             keepalive: None,
-            pending_ack,
+            pending_ack: Some(PendingAck { expected, deadline }),
             target: cfg.target.clone(),
-        })
+        };
+        if !defer_ack {
+            conn.settle()?;
+        }
+        Ok(conn)
     }
 
     /// Reads and checks the node's challenge ack if it is still due: before anything is

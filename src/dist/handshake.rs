@@ -87,8 +87,9 @@ pub fn digest(cookie: &[u8], challenge: u32) -> [u8; 16] {
     md5::digest(&input)
 }
 
-/// Runs the handshake on a connected socket, within `deadline` in total.
-/// `challenge` is our random challenge.
+/// The whole handshake on a connected socket, within `deadline` in total (`Conn` reads the
+/// ack through its own buffered reader instead, see `Conn::settle`).
+#[cfg(test)]
 pub fn run(
     stream: &mut TcpStream,
     target: &str,
@@ -98,12 +99,10 @@ pub fn run(
     deadline: Instant,
 ) -> Result<(Peer, Identity), DistError> {
     let (peer, me, ack) = run_to_reply(stream, target, naming, cookie, challenge, deadline)?;
-    let mut hs = Handshake {
-        stream,
+    let body = read_message(
+        &mut wire::Timed::new(&*stream, Some(deadline), IDLE),
         target,
-        deadline,
-    };
-    let body = hs.recv();
+    );
     check_ack(body, &ack, target)?;
     Ok((peer, me))
 }
