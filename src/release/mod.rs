@@ -26,7 +26,16 @@ impl Release {
         let name = start_erl
             .as_ref()
             .ok()
-            .and_then(|d| layout::release_name(&root.join("releases").join(&d.rel_vsn)))
+            .and_then(|d| {
+                let vsn_dir = root.join("releases").join(&d.rel_vsn);
+                // The usual case in one stat: `releases/VSN/NAME.rel` for bin/NAME. The
+                // answer is the same as the listing's: the one .rel, or (several) the
+                // fallback name anyway.
+                if vsn_dir.join(format!("{fallback_name}.rel")).is_file() {
+                    return Some(fallback_name.to_string());
+                }
+                layout::release_name(&vsn_dir)
+            })
             .unwrap_or_else(|| fallback_name.to_string());
         Release {
             root,
