@@ -33,7 +33,9 @@ fn a_fixed_query_does_not_wait_for_the_ack() {
         s.write_all(&ack).unwrap();
         fake::send(&mut s, &pid, &Term::Tuple(vec![reference, Term::Int(4242)]));
         let call = request.as_tuple().unwrap();
-        assert!(call[1].is_atom("os") && call[2].is_atom("getpid"));
+        assert!(
+            call[0].is_atom("block_call") && call[1].is_atom("os") && call[2].is_atom("getpid")
+        );
     });
     let mut session = Session::connect(&cfg).unwrap();
     assert_eq!(session.ask("os", "getpid").unwrap(), Term::Int(4242));

@@ -132,18 +132,22 @@ impl<'s, 'io> Session<'s, 'io> {
     /// `rpc:call(Node, M, F, A)` through rex with us as group leader. Returns rex's
     /// reply: the value, or `{badrpc, Reason}`.
     pub fn call(&mut self, m: &str, f: &str, args: Vec<Term>) -> Result<Term, DistError> {
-        self.rex_call(m, f, args, false)
+        self.rex_call("call", m, f, args, false)
     }
 
     /// `call` of a zero-argument function: for beamrc's own fixed queries
     /// (`os:getpid()`, `init:get_status()`), which carry nothing of the caller's and so may
-    /// travel with the handshake's last message (see `Conn::settle`).
+    /// travel with the handshake's last message (see `Conn::settle`). They answer at once,
+    /// so rex runs them itself (`rpc:block_call`'s request) instead of spawning a process for
+    /// each: on a node whose schedulers sleep, that spawn could cost a second wake-up.
     pub fn ask(&mut self, m: &'static str, f: &'static str) -> Result<Term, DistError> {
-        self.rex_call(m, f, Vec::new(), true)
+        self.rex_call("block_call", m, f, Vec::new(), true)
     }
 
+    /// rex's `{Kind, M, F, A, GroupLeader}` request, with us as group leader.
     fn rex_call(
         &mut self,
+        kind: &str,
         m: &str,
         f: &str,
         args: Vec<Term>,
@@ -151,7 +155,7 @@ impl<'s, 'io> Session<'s, 'io> {
     ) -> Result<Term, DistError> {
         let me = Term::Pid(self.conn.own_pid().clone());
         let request = Term::Tuple(vec![
-            Term::atom("call"),
+            Term::atom(kind),
             Term::atom(m),
             Term::atom(f),
             Term::list(args),
