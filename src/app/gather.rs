@@ -72,13 +72,11 @@ impl Host for OsHost {
 /// Two 4-hex-digit words from the kernel's random source (the script's `rand`).
 fn random_words() -> [String; 2] {
     let mut buf = [0u8; 4];
-    let ok = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .is_ok();
-    if !ok {
-        // getrandom(2) as a fallback when /dev is not mounted.
-        // SAFETY: buf is a valid writable buffer of the given length.
-        unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    // SAFETY: buf is a valid writable buffer of the given length.
+    let got = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), libc::GRND_NONBLOCK) };
+    if got != buf.len() as isize {
+        // Not seeded yet (early boot) or no getrandom(2): the device never blocks.
+        let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf));
     }
     [
         format!("{:04x}", u16::from_ne_bytes([buf[0], buf[1]])),
@@ -107,14 +105,9 @@ fn timestamp() -> String {
 
 /// The machine's host name (`gethostname(2)`).
 fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    crate::dist::own_hostname()
+        .unwrap_or("localhost")
+        .to_string()
 }
 
 fn isatty(fd: i32) -> bool {

@@ -140,23 +140,30 @@ impl Conn {
                 source,
             },
         };
-        let mut stream = TcpStream::connect_timeout(&addr, remaining(deadline, "connect")?)
+        let stream = TcpStream::connect_timeout(&addr, remaining(deadline, "connect")?)
             .map_err(connect_err)?;
         // Erlang's inet_tcp_dist sets nodelay too; without it small frames stall ~40-90 ms.
         stream.set_nodelay(true).map_err(connect_err)?;
         // The peer's flags need no check: OTP 23+ nodes speak everything we use.
+        let mut reader = BufReader::new(Timed::new(
+            stream.try_clone().map_err(connect_err)?,
+            Some(deadline),
+            handshake::IDLE,
+        ));
         let (_, me, expected) = handshake::run_to_reply(
-            &mut stream,
+            &stream,
+            &mut reader,
             &cfg.target,
             naming,
             cookie,
             random_u32(),
             deadline,
         )?;
-        let writer = stream.try_clone().map_err(connect_err)?;
+        let timed = reader.get_mut();
+        (timed.deadline, timed.idle) = (None, LIVENESS);
         let mut conn = Conn {
-            reader: BufReader::new(Timed::new(stream, None, LIVENESS)),
-            writer: Arc::new(Mutex::new(writer)),
+            reader,
+            writer: Arc::new(Mutex::new(stream)),
             own_pid: Pid {
                 node: me.name,
                 id: 1,

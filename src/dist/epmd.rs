@@ -59,9 +59,9 @@ pub fn port_please(
     })?;
     wire::write_all_by(&stream, &req, Some(deadline), IDLE)
         .map_err(|e| io_error(e, "epmd: sending request"))?;
-    // EPMD closes the socket after one reply, so read to the end.
+    // EPMD closes the socket after one reply: read to the end, or until the reply is whole.
     let mut reader = wire::Timed::new(&stream, Some(deadline), IDLE);
-    let reply = wire::read_to_end_limited(&mut reader, MAX_REPLY)
+    let reply = wire::read_to_end_limited(&mut reader, MAX_REPLY, reply_is_whole)
         .map_err(|e| io_error(e, "epmd: reading reply"))?;
     parse_reply(&reply, alive)
 }
@@ -91,6 +91,25 @@ fn request(alive: &str) -> Option<Vec<u8>> {
     req.push(PORT_PLEASE2_REQ);
     req.extend_from_slice(alive.as_bytes());
     Some(req)
+}
+
+/// Whether `reply` holds a whole PORT2_RESP (a malformed one is left to `parse_reply`,
+/// after EPMD closes the connection).
+fn reply_is_whole(reply: &[u8]) -> bool {
+    let u16_at = |i: usize| {
+        reply
+            .get(i..i + 2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+    };
+    match reply {
+        // 'w', 0, PortNo u16, NodeType, Protocol, Highest u16, Lowest u16, Nlen u16 (at 10),
+        // Name, Elen u16, Extra.
+        [PORT2_RESP, 0, ..] => u16_at(10)
+            .and_then(|nlen| Some(12 + nlen + 2 + u16_at(12 + nlen)?))
+            .is_some_and(|whole| reply.len() >= whole),
+        [PORT2_RESP, _] => true,
+        _ => false,
+    }
 }
 
 /// Parses a PORT2_RESP; a non-zero result means the name is not registered.
@@ -150,6 +169,17 @@ mod tests {
         r.extend_from_slice(b"demo");
         r.extend_from_slice(&[0, 0]);
         r
+    }
+
+    #[test]
+    fn a_whole_reply_needs_no_wait_for_the_close() {
+        let whole = reply(4369);
+        assert!(reply_is_whole(&whole));
+        for cut in 0..whole.len() {
+            assert!(!reply_is_whole(&whole[..cut]), "{cut}");
+        }
+        assert!(reply_is_whole(&[b'w', 1]));
+        assert!(!reply_is_whole(b"HTTP/1.1"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{DistError, md5, wire};
 
 /// Silence bound per read during the handshake (the deadline is the real bound).
-const IDLE: Duration = Duration::from_secs(3600);
+pub const IDLE: Duration = Duration::from_secs(3600);
 
 // Capability flags (kernel `dist.hrl`).
 pub const EXTENDED_REFERENCES: u64 = 0x4;
@@ -98,11 +98,17 @@ pub fn run(
     challenge: u32,
     deadline: Instant,
 ) -> Result<(Peer, Identity), DistError> {
-    let (peer, me, ack) = run_to_reply(stream, target, naming, cookie, challenge, deadline)?;
-    let body = read_message(
-        &mut wire::Timed::new(&*stream, Some(deadline), IDLE),
+    let mut reader = std::io::BufReader::new(wire::Timed::new(&*stream, Some(deadline), IDLE));
+    let (peer, me, ack) = run_to_reply(
+        stream,
+        &mut reader,
         target,
-    );
+        naming,
+        cookie,
+        challenge,
+        deadline,
+    )?;
+    let body = read_message(&mut reader, target);
     check_ack(body, &ack, target)?;
     Ok((peer, me))
 }
@@ -110,8 +116,13 @@ pub fn run(
 /// The handshake up to and including our challenge reply: the node has accepted our name
 /// and we have answered its challenge. Returns the digest its challenge ack must carry —
 /// the node's proof that it knows the cookie, still to be read (see `check_ack`).
+///
+/// Writes go to `stream`; the node's messages are read from `reader` (the caller's,
+/// buffered, bounded by `deadline`: the status and the challenge usually arrive in one
+/// segment, and what follows them stays in the buffer for the caller).
 pub fn run_to_reply(
-    stream: &mut TcpStream,
+    stream: &TcpStream,
+    reader: &mut impl Read,
     target: &str,
     naming: &Naming,
     cookie: &[u8],
@@ -120,6 +131,7 @@ pub fn run_to_reply(
 ) -> Result<(Peer, Identity, [u8; 16]), DistError> {
     let mut hs = Handshake {
         stream,
+        reader,
         target,
         deadline,
     };
@@ -179,13 +191,14 @@ fn send_name(naming: &Naming) -> Vec<u8> {
     msg
 }
 
-struct Handshake<'a> {
-    stream: &'a mut TcpStream,
+struct Handshake<'a, R: Read> {
+    stream: &'a TcpStream,
+    reader: &'a mut R,
     target: &'a str,
     deadline: Instant,
 }
 
-impl Handshake<'_> {
+impl<R: Read> Handshake<'_, R> {
     fn rejected(&self, status: impl Into<String>) -> DistError {
         DistError::HandshakeRejected {
             node: self.target.to_string(),
@@ -201,11 +214,10 @@ impl Handshake<'_> {
             .map_err(|e| io_error(e, self.target))
     }
 
-    /// One message; every read is bounded by the time left (a trickling node cannot
-    /// stretch the handshake).
+    /// One message; the reader bounds every read by the time left (a trickling node
+    /// cannot stretch the handshake).
     fn recv(&mut self) -> Result<Vec<u8>, DistError> {
-        let mut r = wire::Timed::new(&*self.stream, Some(self.deadline), IDLE);
-        read_message(&mut r, self.target)
+        read_message(self.reader, self.target)
     }
 }
 
@@ -236,7 +248,7 @@ fn io_error(e: std::io::Error, target: &str) -> DistError {
     }
 }
 
-impl Handshake<'_> {
+impl<R: Read> Handshake<'_, R> {
     /// Our identity after the status message.
     fn recv_status(&mut self, naming: &Naming) -> Result<Identity, DistError> {
         let body = self.recv()?;

@@ -35,6 +35,7 @@ pub use cookie::{CookieError, MAX_COOKIE_CHARS, cookie_bytes, locale_is_utf8};
 pub use endpoint::{Endpoint, EndpointError, endpoint, handles};
 pub use etf::Term;
 pub use resolve::Family;
+pub(crate) use resolve::own_hostname;
 pub use rpc::{Session, call, ping};
 pub use rpc_eval::{rpc_eval, script_client_pid, script_failure_message};
 

@@ -91,7 +91,7 @@ pub(crate) fn resolve(
     family: Family,
     deadline: Instant,
 ) -> Result<IpAddr, ResolveError> {
-    resolve_with(host, family, &own_hostname(), |name| {
+    resolve_with(host, family, own_hostname().unwrap_or(""), |name| {
         let listed = std::fs::read("/etc/hosts")
             .map(|text| in_hosts_file(&text, name))
             .unwrap_or_default();
@@ -150,16 +150,18 @@ fn lookup_by(
     }
 }
 
-/// The machine's host name as gethostname(2) reports it ("" if it cannot).
-pub(crate) fn own_hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into the valid buffer.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+/// The machine's host name as gethostname(2) reports it (None if it cannot), asked once
+/// per process.
+pub(crate) fn own_hostname() -> Option<&'static str> {
+    static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let mut buf = [0u8; 256];
+        // SAFETY: gethostname writes at most buf.len() bytes into the valid buffer.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        (rc == 0).then(|| String::from_utf8_lossy(&buf[..end]).into_owned())
+    })
+    .as_deref()
 }
 
 #[cfg(test)]

@@ -117,13 +117,22 @@ pub(crate) fn write_all_by(
     Ok(())
 }
 
-/// Reads until EOF, at most `limit` bytes (more is an error, not an allocation).
-pub(crate) fn read_to_end_limited(reader: &mut impl Read, limit: usize) -> io::Result<Vec<u8>> {
+/// Reads until EOF or until `complete` says what was read is whole, at most `limit` bytes
+/// (more is an error, not an allocation).
+pub(crate) fn read_to_end_limited(
+    reader: &mut impl Read,
+    limit: usize,
+    complete: impl Fn(&[u8]) -> bool,
+) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
         match reader.read(&mut chunk) {
             Ok(0) => return Ok(out),
+            Ok(n) if out.len() + n <= limit && complete(&[&out[..], &chunk[..n]].concat()) => {
+                out.extend_from_slice(&chunk[..n]);
+                return Ok(out);
+            }
             Ok(n) => {
                 if out.len() + n > limit {
                     return Err(io::Error::new(
@@ -207,9 +216,14 @@ mod tests {
         let mut exact: &[u8] = b"abcdef";
         assert_eq!(read_exact_growing(&mut exact, 3).unwrap(), b"abc");
         let mut big: &[u8] = &[0u8; 10_000];
-        assert!(read_to_end_limited(&mut big, 9_999).is_err());
+        assert!(read_to_end_limited(&mut big, 9_999, |_| false).is_err());
         let mut ok: &[u8] = &[0u8; 10_000];
-        assert_eq!(read_to_end_limited(&mut ok, 10_000).unwrap().len(), 10_000);
+        assert_eq!(
+            read_to_end_limited(&mut ok, 10_000, |_| false)
+                .unwrap()
+                .len(),
+            10_000
+        );
     }
 
     #[test]
