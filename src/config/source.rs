@@ -9,6 +9,18 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::paths::with_suffix;
 
+/// Which file a path names, whatever the path: its device and inode. The include walks key
+/// the files they visit and render by it (one `stat`, where a canonical path costs a
+/// `readlink` per component).
+pub(crate) type FileId = (u64, u64);
+
+pub(crate) fn file_id(path: &Path) -> Result<FileId, Error> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .map(|m| (m.dev(), m.ino()))
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+}
+
 /// `path.src` when it is a file.
 pub(crate) fn template_of(path: &Path) -> Option<PathBuf> {
     let src = with_suffix(path, ".src");

@@ -82,7 +82,7 @@ pub(crate) fn plan_sys_config(
         contents: Vec::new(),
     }];
     let display = source.display().to_string();
-    let mut rendered: HashMap<PathBuf, PathBuf> = HashMap::new();
+    let mut rendered: HashMap<super::source::FileId, PathBuf> = HashMap::new();
     let mut rewrites: Vec<(Range<usize>, String)> = Vec::new();
     for (span, value) in top_level_strings(&text) {
         let line = 1 + text[..span.start].matches('\n').count();
@@ -98,8 +98,7 @@ pub(crate) fn plan_sys_config(
                 named.display()
             )));
         };
-        let key = std::fs::canonicalize(&inc)
-            .map_err(|e| Error::io(format!("cannot read {}", inc.display()), e))?;
+        let key = super::source::file_id(&inc)?;
         let target = match rendered.get(&key) {
             Some(t) => t.clone(),
             None => {

@@ -32,7 +32,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use super::args_file::{quote_arg, tokenize};
-use super::source;
+use super::source::{self, FileId, file_id};
 use super::subst::UnsetPolicy;
 use super::template::{self, Format, Problems, Subst};
 use super::vm_args_info::{VmArgsInfo, analyse};
@@ -240,17 +240,6 @@ impl Walk<'_> {
         name.extend_from_slice(&base);
         self.render_dir.join(OsString::from_vec(name))
     }
-}
-
-/// Which file a path names, whatever the path: its device and inode (one `stat`, where a
-/// canonical path costs a `readlink` per component).
-type FileId = (u64, u64);
-
-fn file_id(path: &Path) -> Result<FileId, Error> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path)
-        .map(|m| (m.dev(), m.ino()))
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
 }
 
 #[cfg(test)]

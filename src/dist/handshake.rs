@@ -219,36 +219,7 @@ impl<R: Read> Handshake<'_, R> {
     fn recv(&mut self) -> Result<Vec<u8>, DistError> {
         read_message(self.reader, self.target)
     }
-}
 
-/// One handshake message from `r` (whose reads the caller bounds): a u16 length, so at
-/// most 64 KiB, then the body.
-pub fn read_message(r: &mut impl Read, target: &str) -> Result<Vec<u8>, DistError> {
-    let mut len = [0u8; 2];
-    r.read_exact(&mut len).map_err(|e| io_error(e, target))?;
-    let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    r.read_exact(&mut body).map_err(|e| io_error(e, target))?;
-    Ok(body)
-}
-
-fn io_error(e: std::io::Error, target: &str) -> DistError {
-    if wire::is_deadline(&e) {
-        return DistError::Timeout("connect");
-    }
-    match e.kind() {
-        ErrorKind::TimedOut | ErrorKind::WouldBlock => DistError::Timeout("connect"),
-        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset => DistError::HandshakeRejected {
-            node: target.to_string(),
-            status: "connection closed during handshake".into(),
-        },
-        _ => DistError::Connect {
-            node: target.to_string(),
-            source: e,
-        },
-    }
-}
-
-impl<R: Read> Handshake<'_, R> {
     /// Our identity after the status message.
     fn recv_status(&mut self, naming: &Naming) -> Result<Identity, DistError> {
         let body = self.recv()?;
@@ -288,6 +259,33 @@ impl<R: Read> Handshake<'_, R> {
                 show(&body)
             ))
         })
+    }
+}
+
+/// One handshake message from `r` (whose reads the caller bounds): a u16 length, so at
+/// most 64 KiB, then the body.
+pub fn read_message(r: &mut impl Read, target: &str) -> Result<Vec<u8>, DistError> {
+    let mut len = [0u8; 2];
+    r.read_exact(&mut len).map_err(|e| io_error(e, target))?;
+    let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    r.read_exact(&mut body).map_err(|e| io_error(e, target))?;
+    Ok(body)
+}
+
+fn io_error(e: std::io::Error, target: &str) -> DistError {
+    if wire::is_deadline(&e) {
+        return DistError::Timeout("connect");
+    }
+    match e.kind() {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => DistError::Timeout("connect"),
+        ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset => DistError::HandshakeRejected {
+            node: target.to_string(),
+            status: "connection closed during handshake".into(),
+        },
+        _ => DistError::Connect {
+            node: target.to_string(),
+            source: e,
+        },
     }
 }
 

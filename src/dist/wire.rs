@@ -129,10 +129,6 @@ pub(crate) fn read_to_end_limited(
     loop {
         match reader.read(&mut chunk) {
             Ok(0) => return Ok(out),
-            Ok(n) if out.len() + n <= limit && complete(&[&out[..], &chunk[..n]].concat()) => {
-                out.extend_from_slice(&chunk[..n]);
-                return Ok(out);
-            }
             Ok(n) => {
                 if out.len() + n > limit {
                     return Err(io::Error::new(
@@ -141,6 +137,9 @@ pub(crate) fn read_to_end_limited(
                     ));
                 }
                 out.extend_from_slice(&chunk[..n]);
+                if complete(&out) {
+                    return Ok(out);
+                }
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
