@@ -132,15 +132,9 @@ pub(crate) fn wait_booted(cfg: &ClientConfig, daemon: &Daemon, timeout: Duration
                 ),
             ));
         }
-        std::thread::sleep(POLL_EVERY);
+        std::thread::sleep(crate::probe::events::REGISTRATION_POLL);
     }
 }
-
-/// How often the boot wait looks for the node while it is not registered with EPMD yet (one
-/// loopback EPMD query each). A Mix node registers only when its boot is nearly done (the
-/// boot script loads every module before kernel starts net_kernel), so this pause is the
-/// daemon's return lag; once registered, the wait is init's started event, not a poll.
-const POLL_EVERY: Duration = Duration::from_millis(5);
 
 /// How often the boot wait checks that run_erl (and so the VM) is still there.
 const SCAN_EVERY: Duration = Duration::from_millis(100);

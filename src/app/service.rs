@@ -104,7 +104,7 @@ impl Readiness {
             {
                 break s;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(crate::probe::events::REGISTRATION_POLL);
         };
         self.send(&format!(
             "READY=1\nMAINPID={vm_pid}\nSTATUS={} is running",

@@ -74,12 +74,17 @@ fn poll_exit(pid: u32, deadline: Instant) -> bool {
     }
 }
 
+/// How often a wait looks for a node that is not registered with EPMD (yet, or again): one
+/// loopback EPMD query each. A Mix node registers only when its boot is nearly done (the
+/// boot script loads every module before kernel starts net_kernel), so this pause is the
+/// wait's return lag; once registered, the wait is init's started event, not a poll.
+pub(crate) const REGISTRATION_POLL: Duration = Duration::from_millis(5);
+
 /// After a restart request whose connection the node has closed: until `deadline`, one new
-/// connection (re-tried, 5 ms doubling to 100 ms, while none can be opened or it drops)
+/// connection (re-tried every `REGISTRATION_POLL` while none can be opened or it drops)
 /// waits for the end of the boot (`init:notify_when_started`), then checks that the application
 /// controller is not `before` and `init:get_status()` is started. True when it came back.
 pub(crate) fn wait_back(cfg: &ClientConfig, before: &Term, deadline: Instant) -> bool {
-    let mut pause = Duration::from_millis(5);
     loop {
         let back = Session::connect(cfg).map(|mut session| {
             session.set_deadline(Some(deadline));
@@ -99,8 +104,7 @@ pub(crate) fn wait_back(cfg: &ClientConfig, before: &Term, deadline: Instant) ->
         if left.is_zero() {
             return false;
         }
-        std::thread::sleep(pause.min(left));
-        pause = (pause * 2).min(Duration::from_millis(100));
+        std::thread::sleep(REGISTRATION_POLL.min(left));
     }
 }
 
