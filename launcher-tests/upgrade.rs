@@ -42,7 +42,18 @@ fn upgrade_and_downgrade_keep_state_and_configuration() {
             "Made release permanent: \"0.2.0\"",
         ]
     );
-    assert!(out.stderr.contains("leaving out what would overwrite the running release: releases/COOKIE, releases/start_erl.data"), "{out}");
+    assert!(
+        out.stderr.contains("wrote ") && out.stderr.contains("/releases/0.2.0/upapp.tar.gz for release_handler: the package releases/upapp-0.2.0.tar.gz inflated"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("release_handler leaves the release's own releases/COOKIE, releases/start_erl.data, bin/upapp as they are"), "{out}");
+    let stray: Vec<_> = std::fs::read_dir(rel.root.join("releases"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".beamrc-"))
+        .collect();
+    assert!(stray.is_empty(), "temp files left in releases/: {stray:?}");
     // new code, old state (code_change turned the integer into a map)
     assert_eq!(
         rel.rpc("IO.puts Upapp.Counter.info()"),
@@ -62,7 +73,7 @@ fn upgrade_and_downgrade_keep_state_and_configuration() {
         rel.ok(&["versions"]),
         "Installed versions:\n* 0.2.0\tpermanent\n* 0.1.0\told\n"
     );
-    // beamrc is still bin/upapp (the package's bin/ was left out)
+    // beamrc is still bin/upapp (release_handler does not overwrite existing files)
     let bin = std::fs::read(rel.root.join("bin").join(APP)).unwrap();
     assert!(bin.starts_with(b"\x7fELF"), "bin/upapp is no longer beamrc");
 

@@ -58,9 +58,10 @@ fn refuse<T>(code: i32, text: String) -> Result<T, Refusal> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Passed {
     pub direction: Direction,
-    /// Entries outside `lib/`, `releases/VSN/`, `erts-*/`: they would overwrite the running
-    /// release's `bin/NAME` (beamrc), `releases/start_erl.data`, `releases/COOKIE`, ….
-    pub left_out: Vec<String>,
+    /// Entries outside `lib/`, `releases/VSN/`, `erts-*/` (`bin/NAME`,
+    /// `releases/start_erl.data`, …): release_handler does not unpack them over the running
+    /// release's own files.
+    pub outside: Vec<String>,
     /// The target's sys.config text (for the runtime-config step).
     pub sys_config: Option<String>,
     /// One line per check, for the report.
@@ -221,7 +222,7 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
         }
     }
     chunks_check(facts, files, &script, running_rel.as_ref(), &mut checked)?;
-    let left_out = match facts.package {
+    let outside = match facts.package {
         Some((_, pkg)) => pkg
             .entries
             .iter()
@@ -232,7 +233,7 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
     };
     Ok(Passed {
         direction,
-        left_out,
+        outside,
         sys_config,
         checked,
     })

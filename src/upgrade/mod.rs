@@ -6,7 +6,8 @@
 //! | `terms` | reading Erlang term files (`.rel`, `relup`, `sys.config`) |
 //! | `rel`, `relup` | the release file and release_handler's choice of script |
 //! | `package` | where the package is looked for (relx's order) |
-//! | `tarball` | reading a package; the filtered copy release_handler unpacks |
+//! | `tarball` | reading a package in one pass |
+//! | `copy` | the package's inflated tar, written on a second thread for release_handler |
 //! | `beam` | the chunks of a `.beam` file |
 //! | `checks` | every check before the first change (pure) |
 //! | `request` | the command as data (the plan), and its steps for the dry run |
@@ -18,6 +19,7 @@
 //! | `show` | node terms printed as `~p` |
 mod beam;
 pub(crate) mod checks;
+mod copy;
 mod node;
 pub(crate) mod package;
 mod progress;

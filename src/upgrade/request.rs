@@ -101,7 +101,7 @@ impl Request {
                     .join(", ")
             ));
             s.push(format!(
-                "give release_handler {} (a link, or a copy without the entries that would overwrite the running release), then unpack_release(\"{}\")",
+                "give release_handler {} (the package inflated, written while it is checked; a link to a plain tar), then unpack_release(\"{}\")",
                 package::link(n, v).display(),
                 package::handler_name(n, v)
             ));

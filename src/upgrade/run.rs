@@ -5,7 +5,7 @@
 use super::checks::{self, Disk, Facts, Passed, Refusal};
 use super::node::{self, Known, Node, vsn_arg};
 use super::request::{Kind, Op, Request};
-use super::unpack::{Read, give_package, new_script, package_checks, register_running};
+use super::unpack::{Read, Reading, give_package, new_script, package_checks, register_running};
 use super::{package, runtime, show};
 use crate::dist::Term;
 use crate::{Error, Result};
@@ -15,6 +15,12 @@ use std::path::{Path, PathBuf};
 /// Runs the command; returns the exit code (relx's 0–4), or an error before any change.
 pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
     let started = std::time::Instant::now();
+    // a package to check is read (and its copy written) while the node is asked about it
+    let ahead = match req.op {
+        Op::Check => Reading::ahead(req, false),
+        Op::Unpack | Op::Install { .. } => Reading::ahead(req, true),
+        Op::Versions | Op::Uninstall => None,
+    };
     let node = Node::new(req.client_config(), &req.vsn);
     let known = node.which_releases()?;
     let code = match req.op {
@@ -23,7 +29,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Op::Uninstall => uninstall(&node, req, &known, out),
-        Op::Check => checks_only(&node, req, &known).map(|lines| {
+        Op::Check => checks_only(&node, req, &known, ahead).map(|lines| {
             for l in &lines {
                 let _ = writeln!(out, "checked: {l}");
             }
@@ -34,7 +40,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
             );
             0
         }),
-        Op::Unpack | Op::Install { .. } => install(&node, req, &known, out),
+        Op::Unpack | Op::Install { .. } => install(&node, req, &known, out, ahead),
     };
     let _ = out.flush();
     tracing::debug!(
@@ -116,13 +122,19 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn install(node: &Node, req: &Request, known: &[Known], out: &mut dyn Write) -> Result<i32> {
+fn install(
+    node: &Node,
+    req: &Request,
+    known: &[Known],
+    out: &mut dyn Write,
+    ahead: Option<Reading>,
+) -> Result<i32> {
     let v = req.vsn.as_str();
     let running = running_here(node, req, known)?;
     let status = status_of(known, v).map(str::to_string);
     let permanent = matches!(req.op, Op::Install { permanent: true });
     let Some(status) = status else {
-        return unpack_then_install(node, req, &running, out);
+        return unpack_then_install(node, req, &running, out, ahead);
     };
     if req.op == Op::Unpack {
         return w(
@@ -185,15 +197,21 @@ fn local_checks(req: &Request, running: &str) -> Result<Passed> {
 /// `check --upgrade VSN`: every check `install VSN` makes before its first change, and
 /// nothing else; the lines say what was checked.
 pub fn check(req: &Request) -> Result<Vec<String>> {
+    let ahead = Reading::ahead(req, false);
     let node = Node::new(req.client_config(), &req.vsn);
     let known = node.which_releases()?;
-    checks_only(&node, req, &known)
+    checks_only(&node, req, &known, ahead)
 }
 
-fn checks_only(node: &Node, req: &Request, known: &[Known]) -> Result<Vec<String>> {
+fn checks_only(
+    node: &Node,
+    req: &Request,
+    known: &[Known],
+    ahead: Option<Reading>,
+) -> Result<Vec<String>> {
     let running = running_here(node, req, known)?;
     let passed = match status_of(known, &req.vsn) {
-        None => package_checks(req, &running, false)?.passed,
+        None => package_checks(req, &running, false, ahead)?.passed,
         Some("current") => return Ok(vec![format!("{} is the current release", req.vsn)]),
         Some("permanent") if running == req.vsn => {
             return Ok(vec![format!("{} is running and permanent", req.vsn)]);
@@ -243,6 +261,7 @@ fn unpack_then_install(
     req: &Request,
     running: &str,
     out: &mut dyn Write,
+    ahead: Option<Reading>,
 ) -> Result<i32> {
     let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
     let Read {
@@ -250,11 +269,11 @@ fn unpack_then_install(
         passed,
         pkg,
         copy,
-    } = package_checks(req, running, true)?;
+    } = package_checks(req, running, true, ahead)?;
     report(&passed);
     register_running(node, req, running)?;
     let link = package::link(name, v);
-    let made = give_package(root, &found, &link, &passed.left_out, copy, pkg.kept)?;
+    let made = give_package(root, &found, &link, &passed.outside, copy)?;
     w(
         out,
         format!(

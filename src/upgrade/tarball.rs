@@ -1,8 +1,9 @@
-//! Reading a release package (`.tar.gz`, or a plain tar as erl_tar also reads it), and
-//! writing the copy release_handler unpacks when the package carries files that would
-//! overwrite the running release.
+//! Reading a release package (`.tar.gz`, or a plain tar as erl_tar also reads it) in one
+//! pass: every entry's name and the few files the checks read, and, when asked for, the
+//! inflated tar written along the way (the copy release_handler unpacks).
+use super::copy::Writer;
 use std::collections::BTreeMap;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// What the checks need from a package, read in one pass.
@@ -14,8 +15,8 @@ pub(crate) struct Package {
     pub files: BTreeMap<String, Vec<u8>>,
     /// The entries' sizes added up (what was inflated, headers aside).
     pub bytes: u64,
-    /// Entries written to the copy, when one was asked for.
-    pub kept: usize,
+    /// Whether the inflated tar was written where `read` was asked to copy it.
+    pub copied: bool,
 }
 
 impl Package {
@@ -37,82 +38,152 @@ impl Package {
     }
 }
 
-/// The copy release_handler may unpack instead of the package: the entries `keep` accepts,
-/// as a plain tar (release_handler opens it with erl_tar's `compressed` option, which reads
-/// an uncompressed tar as well), written to `path` while the package is read. Nothing is
-/// compressed again, so the copy costs about a copy.
-pub(crate) struct CopyTo<'a> {
-    pub path: &'a Path,
-    pub keep: &'a dyn Fn(&str) -> bool,
-}
-
 /// The most one wanted file may hold (sys.config, relup, .rel are small).
 const MAX_WANTED: u64 = 64 << 20;
 
-fn open(path: &Path) -> Result<Box<dyn Read>, String> {
+/// How much is inflated at a time: large enough that the inflater runs its fast path over
+/// whole blocks, small enough to stay in the cache.
+const CHUNK: usize = 256 << 10;
+
+/// The package's tar stream, in chunks inflated (or read) one at a time; skipped over
+/// rather than copied where the checks do not look (`Seek` forward only, all the tar
+/// reader asks for); each chunk read to its end goes to the copy's writer, when there is one.
+struct Stream {
+    source: Box<dyn Read>,
+    chunk: Vec<u8>,
+    /// The chunk's filled length, and how much of it was consumed.
+    len: usize,
+    at: usize,
+    pos: u64,
+    copy: Option<Writer>,
+}
+
+impl Stream {
+    /// Makes sure some of the stream is at hand; false at its end.
+    fn fill(&mut self) -> std::io::Result<bool> {
+        while self.at == self.len {
+            if let Some(w) = self.copy.as_mut()
+                && self.len > 0
+            {
+                let next = w.reuse().unwrap_or_default();
+                w.write(std::mem::replace(&mut self.chunk, next), self.len);
+            }
+            self.chunk.resize(CHUNK, 0);
+            self.len = self.source.read(&mut self.chunk)?;
+            self.at = 0;
+            if self.len == 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.at += n;
+        self.pos += n as u64;
+    }
+
+    /// Reads what is left (the archive's end blocks and padding), so that a gzip stream's
+    /// checksum and length are checked, and waits for the copy to be written.
+    fn finish(&mut self) -> std::io::Result<()> {
+        while self.fill()? {
+            self.advance(self.len - self.at);
+        }
+        self.copy.as_mut().map_or(Ok(()), Writer::finish)
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.fill()? {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.len - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.advance(n);
+        Ok(n)
+    }
+}
+
+impl Seek for Stream {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let SeekFrom::Current(mut left) = to else {
+            return Err(std::io::Error::other("the package is read forward only"));
+        };
+        while left > 0 {
+            if !self.fill()? {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let n = (self.len - self.at).min(usize::try_from(left).unwrap_or(usize::MAX));
+            self.advance(n);
+            left -= n as i64;
+        }
+        Ok(self.pos)
+    }
+}
+
+/// Opens the package; with `copy_to`, a gzip package's inflated tar is written there
+/// (a plain tar is not copied: the bool says whether there is a copy).
+fn open(path: &Path, copy_to: Option<&Path>) -> Result<(Stream, bool), String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let gz = {
-        use std::io::BufRead;
-        let head = reader.fill_buf().map_err(|e| e.to_string())?;
-        head.starts_with(&[0x1f, 0x8b])
-    };
-    Ok(if gz {
-        Box::new(flate2::read::GzDecoder::new(reader))
+    let mut reader = BufReader::with_capacity(CHUNK / 2, file);
+    let gz = reader
+        .fill_buf()
+        .map_err(|e| e.to_string())?
+        .starts_with(&[0x1f, 0x8b]);
+    let source: Box<dyn Read> = if gz {
+        Box::new(flate2::bufread::GzDecoder::new(reader))
     } else {
         Box::new(reader)
-    })
+    };
+    let copy = match copy_to {
+        Some(to) if gz => Some(Writer::spawn(
+            std::fs::File::create(to).map_err(|e| format!("{}: {e}", to.display()))?,
+        )),
+        _ => None,
+    };
+    let copied = copy.is_some();
+    let stream = Stream {
+        source,
+        chunk: Vec::new(),
+        len: 0,
+        at: 0,
+        pos: 0,
+        copy,
+    };
+    Ok((stream, copied))
 }
 
 /// Lists the package's entries and keeps the contents of those `wanted` accepts, in one
-/// pass; with `copy`, writes the copy along the way (removed again when reading fails).
+/// pass over the whole stream (a gzip package's checksum is checked at its end). With
+/// `copy_to`, a gzip package's inflated tar is written there along the way (`copied`);
+/// the file is removed again when reading fails.
 pub(crate) fn read(
     path: &Path,
     wanted: &dyn Fn(&str) -> bool,
-    copy: Option<CopyTo>,
+    copy_to: Option<&Path>,
 ) -> Result<Package, String> {
-    let mut builder = match &copy {
-        Some(c) => {
-            let file =
-                std::fs::File::create(c.path).map_err(|e| format!("{}: {e}", c.path.display()))?;
-            Some(tar::Builder::new(BufWriter::with_capacity(1 << 16, file)))
+    let result = scan(path, wanted, copy_to);
+    if result.as_ref().is_ok_and(|p| !p.copied) || result.is_err() {
+        if let Some(to) = copy_to {
+            let _ = std::fs::remove_file(to);
         }
-        None => None,
-    };
-    let result = scan(
-        path,
-        wanted,
-        copy.as_ref().map(|c| c.keep),
-        builder.as_mut(),
-    )
-    .and_then(|pkg| {
-        if let Some(b) = builder.take() {
-            b.into_inner()
-                .and_then(|mut w| w.flush())
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(pkg)
-    });
-    if result.is_err()
-        && let Some(c) = &copy
-    {
-        drop(builder);
-        let _ = std::fs::remove_file(c.path);
     }
     result
 }
 
-type Copier = tar::Builder<BufWriter<std::fs::File>>;
-
 fn scan(
     path: &Path,
     wanted: &dyn Fn(&str) -> bool,
-    keep: Option<&dyn Fn(&str) -> bool>,
-    mut copy: Option<&mut Copier>,
+    copy_to: Option<&Path>,
 ) -> Result<Package, String> {
-    let mut archive = tar::Archive::new(open(path)?);
-    let mut out = Package::default();
-    for entry in archive.entries().map_err(|e| e.to_string())? {
+    let (mut stream, copied) = open(path, copy_to)?;
+    let mut out = Package {
+        copied,
+        ..Package::default()
+    };
+    for entry in tar::Archive::new(&mut stream)
+        .entries_with_seek().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         out.bytes += entry.size();
@@ -124,66 +195,14 @@ fn scan(
             entry
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("{name}: {e}"))?;
-            if let (Some(b), Some(keep)) = (copy.as_deref_mut(), keep)
-                && keep(&name)
-                && append(b, &entry, &name, &mut bytes.as_slice())?
-            {
-                out.kept += 1;
-            }
             out.files.insert(name.clone(), bytes);
-        } else if let (Some(b), Some(keep)) = (copy.as_deref_mut(), keep)
-            && keep(&name)
-        {
-            let header = entry.header().clone();
-            let link = entry
-                .link_name()
-                .map_err(|e| e.to_string())?
-                .map(|l| l.into_owned());
-            if append_parts(b, header, link, &name, &mut entry)? {
-                out.kept += 1;
-            }
         }
         out.entries.push(name);
     }
+    stream.finish().map_err(|e| e.to_string())?;
     Ok(out)
 }
 
-/// One entry into the copy (its data already read); false for kinds the copy leaves out.
-fn append<R: Read>(
-    b: &mut Copier,
-    entry: &tar::Entry<R>,
-    name: &str,
-    data: &mut dyn Read,
-) -> Result<bool, String> {
-    let link = entry
-        .link_name()
-        .map_err(|e| e.to_string())?
-        .map(|l| l.into_owned());
-    append_parts(b, entry.header().clone(), link, name, data)
-}
-
-/// Files and directories with their data, links with their target; other kinds are left
-/// out (false).
-fn append_parts(
-    b: &mut Copier,
-    mut header: tar::Header,
-    link: Option<std::path::PathBuf>,
-    name: &str,
-    data: &mut dyn Read,
-) -> Result<bool, String> {
-    let kind = header.entry_type();
-    if kind.is_symlink() || kind.is_hard_link() {
-        let target = link.ok_or_else(|| format!("{name}: link without a target"))?;
-        b.append_link(&mut header, name, target)
-            .map_err(|e| e.to_string())?;
-    } else if kind.is_file() || kind.is_dir() {
-        b.append_data(&mut header, name, data)
-            .map_err(|e| e.to_string())?;
-    } else {
-        return Ok(false);
-    }
-    Ok(true)
-}
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -208,7 +227,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn reads_entries_and_wanted_files_and_filters() {
+    fn reads_entries_and_wanted_files_in_one_pass() {
         let dir = crate::test_support::scratch("tarball");
         let pkg = dir.join("demo-0.2.0.tar.gz");
         make(
@@ -224,33 +243,32 @@ pub(crate) mod tests {
         assert_eq!(p.files["releases/0.2.0/demo.rel"], b"{release,x}.");
         assert!(p.has_dir("lib/demo-0.2.0/ebin") && p.has("bin/demo"));
         assert_eq!(p.prefixed_entry(), None);
-        assert_eq!((p.bytes, p.kept), (43, 0));
-        // one pass: the wanted files and the copy without bin/
-        let out = dir.join("demo.tar");
-        let keep = |n: &str| !n.starts_with("bin/");
-        let copy = CopyTo {
-            path: &out,
-            keep: &keep,
-        };
-        let p = read(&pkg, &|n| n.ends_with(".rel"), Some(copy)).unwrap();
-        assert_eq!((p.entries.len(), p.kept), (3, 2));
-        assert_eq!(p.files["releases/0.2.0/demo.rel"], b"{release,x}.");
-        let q = read(&out, &|_| true, None).unwrap();
+        assert_eq!(p.bytes, 43);
+        assert!(read(&dir.join("missing"), &|_| false, None).is_err());
+        // a plain tar reads as well (what erl_tar's `compressed` option also accepts)
+        let plain = dir.join("demo.tar");
+        let mut gz = flate2::read::GzDecoder::new(std::fs::File::open(&pkg).unwrap());
+        std::io::copy(&mut gz, &mut std::fs::File::create(&plain).unwrap()).unwrap();
+        let q = read(&plain, &|_| true, None).unwrap();
+        assert_eq!(q.entries, p.entries);
+        assert_eq!(q.files["bin/demo"], b"#!/bin/sh");
+        // the copy: the inflated tar, byte for byte; a plain tar is not copied
+        let copy = dir.join("copy.tar");
+        assert!(read(&pkg, &|_| false, Some(&copy)).unwrap().copied);
         assert_eq!(
-            q.entries,
-            vec!["lib/demo-0.2.0/ebin/demo.app", "releases/0.2.0/demo.rel"]
+            std::fs::read(&copy).unwrap(),
+            std::fs::read(&plain).unwrap()
         );
-        assert_eq!(
-            q.files["lib/demo-0.2.0/ebin/demo.app"],
-            b"{application,demo,[]}."
-        );
-        // a failed read leaves no copy behind
-        let copy = CopyTo {
-            path: &out,
-            keep: &keep,
-        };
-        assert!(read(&dir.join("missing"), &|_| false, Some(copy)).is_err());
-        assert!(!out.exists());
+        assert!(!read(&plain, &|_| false, Some(&copy)).unwrap().copied);
+        assert!(!copy.exists());
+        // a wrong checksum at the end is an error, not a listing
+        let mut bytes = std::fs::read(&pkg).unwrap();
+        let at = bytes.len() - 8;
+        bytes[at] ^= 0xff;
+        std::fs::write(&pkg, &bytes).unwrap();
+        let err = read(&pkg, &|_| false, Some(&copy)).unwrap_err();
+        assert!(err.contains("checksum"), "{err}");
+        assert!(!copy.exists(), "a failed read leaves no copy");
         make(&pkg, &[("./releases/0.2.0/demo.rel", "x")]);
         let p = read(&pkg, &|_| false, None).unwrap();
         assert_eq!(p.prefixed_entry(), Some("./releases/0.2.0/demo.rel"));

@@ -102,7 +102,7 @@ fn replace(name: &str, text: &str) -> Vec<(&'static str, String)> {
 fn a_good_package_passes_and_keeps_bin_out() {
     let passed = check_with(good(), &disk(false), ROOT).unwrap();
     assert_eq!(passed.direction, Direction::Up);
-    assert_eq!(passed.left_out, vec!["bin/demo".to_string()]);
+    assert_eq!(passed.outside, vec!["bin/demo".to_string()]);
     assert!(
         passed
             .checked
@@ -268,7 +268,7 @@ fn a_downgrade_reads_the_running_relup() {
     };
     let passed = run(&facts, &d).unwrap();
     assert_eq!(passed.direction, Direction::Down);
-    assert!(passed.left_out.is_empty());
+    assert!(passed.outside.is_empty());
 }
 
 #[test]
