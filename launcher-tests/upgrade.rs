@@ -370,6 +370,14 @@ fn a_reboot_release_restarts_into_the_permanent_version() {
             rel.rpc("IO.puts Application.get_env(:upapp, :runtime_greeting)"),
             "hello"
         );
+        // one restart configuration is left in RELEASE_TMP: this version's
+        let ours: Vec<_> = std::fs::read_dir(rel.root.join("tmp"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("-beamrc") && n.ends_with(".runtime.config"))
+            .collect();
+        assert_eq!(ours, [format!("{APP}-{vsn}-beamrc.runtime.config")]);
     }
     rel.ok(&["stop"]);
 }

@@ -349,7 +349,7 @@ fn check_and_install(
         0 if matches!(req.op, Op::Install { permanent: true }) => {
             let code = permafy(node, req, out)?;
             if let (0, Some(computed)) = (code, computed) {
-                let at = runtime::keep_for_restart(node, &req.tmp, &req.name, v, &computed)?;
+                let at = runtime::keep_for_restart(node, req, v, &computed)?;
                 say(format!(
                     "a restart of the node (init:restart) boots {v} with its computed configuration {} (a reboot release: its built sys.config would run the providers again)",
                     at.display()

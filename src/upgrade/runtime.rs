@@ -73,19 +73,18 @@ pub(crate) fn reboots(sys_config: &str) -> bool {
 /// target's built `releases/VSN/sys.config`: its providers would run a second time in the
 /// same OS process, which Elixir aborts as a boot loop ("Got infinite loop when running
 /// Config.Provider"). As the start script does at boot, write the computed configuration
-/// (marked booted) under `RELEASE_TMP` and make it init's `-config` for a restart
-/// (`init:make_permanent(false, Config)`). Returns the file written.
+/// (marked booted) under `RELEASE_TMP` as `NAME-VSN-beamrc.runtime.config` and make it
+/// init's `-config` for a restart (`init:make_permanent(false, Config)`); the file an
+/// earlier upgrade wrote there for another version (no longer init's) is removed, so one
+/// is left. Returns the file written.
 pub(crate) fn keep_for_restart(
     node: &Node,
-    tmp: &Path,
-    name: &str,
+    req: &super::request::Request,
     vsn: &str,
     computed: &[u8],
 ) -> Result<PathBuf> {
-    let base = tmp.join(format!(
-        "{name}-{vsn}-beamrc-{}.runtime",
-        std::process::id()
-    ));
+    let (tmp, name) = (req.tmp.as_path(), req.name.as_str());
+    let base = tmp.join(restart_config_base(name, vsn));
     let file = base.with_extension("runtime.config");
     std::fs::create_dir_all(tmp).map_err(|e| Error::create(tmp, e))?;
     crate::config::render::write_fresh(&file, computed, 0o600)?;
@@ -105,7 +104,56 @@ pub(crate) fn keep_for_restart(
             ),
         ));
     }
+    let is_version = |v: &str| req.root.join("releases").join(v).is_dir();
+    for old in earlier_restart_configs(tmp, name, vsn, is_version) {
+        let _ = std::fs::remove_file(tmp.join(old));
+    }
     Ok(file)
+}
+
+/// `NAME-VSN-beamrc.runtime` (init's `-config` takes the name without `.config`).
+fn restart_config_base(name: &str, vsn: &str) -> String {
+    format!("{name}-{vsn}-beamrc.runtime")
+}
+
+/// The restart configurations in `tmp` written for NAME's other versions (and the
+/// `NAME-VSN-beamrc-PID.runtime.config` of earlier beamrc releases): names whose version
+/// part `is_version` accepts, so another release's files in a shared `RELEASE_TMP` stay.
+fn earlier_restart_configs(
+    tmp: &Path,
+    name: &str,
+    vsn: &str,
+    is_version: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let keep = format!("{}.config", restart_config_base(name, vsn));
+    let Ok(dir) = std::fs::read_dir(tmp) else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|f| *f != keep)
+        .filter(|f| {
+            let Some(rest) = f
+                .strip_prefix(name)
+                .and_then(|r| r.strip_prefix('-'))
+                .and_then(|r| r.strip_suffix(".runtime.config"))
+            else {
+                return false;
+            };
+            let v = match rest.rsplit_once("-beamrc") {
+                Some((v, "")) => v,
+                Some((v, pid))
+                    if pid.strip_prefix('-').is_some_and(|p| {
+                        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())
+                    }) =>
+                {
+                    v
+                }
+                _ => return false,
+            };
+            is_version(v)
+        })
+        .collect()
 }
 
 /// `releases/VSN/sys.config` shows the computed configuration until dropped, then the
@@ -151,5 +199,30 @@ mod tests {
             "#{prune_after_boot => false,reboot_system_after_config => true}"
         ));
         assert!(!reboots("#{reboot_system_after_config => false}"));
+    }
+
+    #[test]
+    fn one_restart_configuration_is_left() {
+        let dir = crate::test_support::scratch("restart-config");
+        for f in [
+            "demo-0.2.0-beamrc.runtime.config",
+            "demo-0.1.0-beamrc.runtime.config",
+            "demo-0.1.0-beamrc-4242.runtime.config",
+            "demo-0.1.0-20261202-abc.runtime.config",
+            "demo-web-1.0-beamrc.runtime.config",
+            "demo-0.1.0-beamrc-x.runtime.config",
+        ] {
+            std::fs::write(dir.join(f), "[].").unwrap();
+        }
+        let versions = |v: &str| ["0.1.0", "0.2.0"].contains(&v);
+        let mut old = earlier_restart_configs(&dir, "demo", "0.2.0", versions);
+        old.sort();
+        assert_eq!(
+            old,
+            [
+                "demo-0.1.0-beamrc-4242.runtime.config",
+                "demo-0.1.0-beamrc.runtime.config"
+            ]
+        );
     }
 }

@@ -183,7 +183,9 @@ fn scan(
         ..Package::default()
     };
     for entry in tar::Archive::new(&mut stream)
-        .entries_with_seek().map_err(|e| e.to_string())? {
+        .entries_with_seek()
+        .map_err(|e| e.to_string())?
+    {
         let mut entry = entry.map_err(|e| e.to_string())?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         out.bytes += entry.size();
