@@ -97,9 +97,11 @@ impl Reading {
         Some(Reading::start(req, found, copy))
     }
 
+    /// No copy replaces a package that is already where release_handler reads it.
     fn start(req: &Request, found: PathBuf, copy: bool) -> Reading {
         let (v, name) = (req.vsn.as_str(), req.name.as_str());
         let releases = req.root.join("releases");
+        let copy = copy && found != super::package::link(name, v);
         let tmp = copy.then(|| {
             for stale in sweep_copies(&releases, name, v) {
                 say(format!(
