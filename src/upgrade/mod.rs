@@ -9,6 +9,7 @@
 //! | `tarball` | reading a package; the filtered copy release_handler unpacks |
 //! | `beam` | the chunks of a `.beam` file |
 //! | `checks` | every check before the first change (pure) |
+//! | `findings` | what a check says (passed, refused) with its id; `check --upgrade --json` |
 //! | `request` | the command as data (the plan), and its steps for the dry run |
 //! | `node` | release_handler's calls and replies |
 //! | `progress` | the progress line while a call is outstanding |
@@ -18,6 +19,7 @@
 //! | `show` | node terms printed as `~p` |
 mod beam;
 pub(crate) mod checks;
+mod findings;
 mod node;
 pub(crate) mod package;
 mod progress;
@@ -32,4 +34,4 @@ mod terms;
 mod unpack;
 
 pub use request::{Kind, Op, Request, Target};
-pub use run::{check, run};
+pub use run::run;
