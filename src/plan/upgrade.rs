@@ -94,14 +94,19 @@ pub fn plan(word: &str, op: Op, vsn: &str, inputs: &Inputs) -> Result<Plan> {
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<OsString> {
-        a.iter().map(OsString::from).collect()
+    /// `check_args` of `words` with `BEAMRC_CHECK_FORMAT` set to `format` (or unset).
+    fn parsed(words: &[&str], format: Option<&str>) -> Result<(String, bool), String> {
+        let mut env = EnvMap::new();
+        if let Some(f) = format {
+            env.set("BEAMRC_CHECK_FORMAT", f);
+        }
+        let words: Vec<OsString> = words.iter().map(OsString::from).collect();
+        check_args(&words, &env)
     }
 
     #[test]
     fn check_upgrade_arguments() {
-        let env = EnvMap::new();
-        let ok = |a: &[&str]| check_args(&args(a), &env).unwrap();
+        let ok = |w: &[&str]| parsed(w, None).unwrap();
         assert_eq!(ok(&["--upgrade", "0.2.0"]), ("0.2.0".into(), false));
         assert_eq!(
             ok(&["0.2.0/x", "--upgrade", "--json"]),
@@ -109,20 +114,18 @@ mod tests {
         );
         assert_eq!(ok(&["--upgrade"]), (String::new(), false));
         assert_eq!(
-            check_args(&args(&["--upgrade", "0.2.0", "--jsn"]), &env).unwrap_err(),
+            parsed(&["--upgrade", "0.2.0", "--jsn"], None).unwrap_err(),
             "ERROR: unknown check --upgrade option \"--jsn\" (usage: check --upgrade VSN [--json])"
         );
-        let two = check_args(&args(&["--upgrade", "0.2.0", "0.3.0"]), &env).unwrap_err();
+        let two = parsed(&["--upgrade", "0.2.0", "0.3.0"], None).unwrap_err();
         assert!(
             two.contains("takes one version, got \"0.2.0\" and \"0.3.0\""),
             "{two}"
         );
-        let mut env = EnvMap::new();
-        env.set("BEAMRC_CHECK_FORMAT", "json");
-        assert!(check_args(&args(&["--upgrade", "0.2.0"]), &env).unwrap().1);
-        env.set("BEAMRC_CHECK_FORMAT", "yaml");
+        assert!(parsed(&["--upgrade", "0.2.0"], Some("json")).unwrap().1);
+        assert!(!parsed(&["--upgrade", "0.2.0"], Some("text")).unwrap().1);
         assert_eq!(
-            check_args(&args(&["--upgrade", "0.2.0"]), &env).unwrap_err(),
+            parsed(&["--upgrade", "0.2.0"], Some("yaml")).unwrap_err(),
             "ERROR: BEAMRC_CHECK_FORMAT must be text or json, got \"yaml\""
         );
     }
