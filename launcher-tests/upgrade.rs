@@ -203,8 +203,45 @@ fn every_pre_check_refuses_before_the_node_changes() {
         "no package for upapp 0.2.0: looked for releases/upapp-0.2.0.tar.gz, releases/0.2.0/upapp-0.2.0.tar.gz, releases/0.2.0/upapp.tar.gz",
     );
 
+    // check --upgrade: the refusal's line and code; with --json, check's one error finding
+    let out = rel.run(&["check", "--upgrade", "0.2.0"], &[]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stdout.is_empty()
+            && out.stderr.starts_with(
+                "ERROR: no package for upapp 0.2.0: looked for releases/upapp-0.2.0.tar.gz,"
+            ),
+        "{out}"
+    );
+    let out = rel.run(&["check", "--upgrade", "0.2.0", "--json"], &[]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stdout.starts_with("{\"ok\":false,\"exit_code\":2,\"findings\":[{\"level\":\"error\",\"check\":\"upgrade.package\",\"what\":\"no package for upapp 0.2.0: looked for releases/upapp-0.2.0.tar.gz,")
+            && out.stdout.ends_with("\"where\":null,\"hint\":null}]}\n")
+            && !out.stderr.contains("ERROR"),
+        "{out}"
+    );
+    let out = rel.run(&["check", "--upgrade", "0.2.0", "--jsn"], &[]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr.contains(
+            "ERROR: unknown check --upgrade option \"--jsn\" (usage: check --upgrade VSN [--json])"
+        ),
+        "{out}"
+    );
+
     let p = package_with(&rel, "upapp-0.2.0.tar.gz", &["./lib", "./releases"], |_| {});
     refused(&rel, "0.2.0", 2, "its entries start with `./`");
+    let out = rel.run(
+        &["check", "--upgrade", "0.2.0"],
+        &[("BEAMRC_CHECK_FORMAT", "json")],
+    );
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stdout.contains("\"check\":\"upgrade.package\",\"what\":\"releases/upapp-0.2.0.tar.gz: its entries start with `./`")
+            && out.stdout.ends_with("\"hint\":\"pack it again from the release root without the prefix (tar -czf PACKAGE lib releases …)\"}]}\n"),
+        "{out}"
+    );
 
     std::fs::remove_file(&p).unwrap();
     let p = rel.put_package(&built().package, "upapp-0.3.0.tar.gz");
@@ -289,6 +326,28 @@ fn every_pre_check_refuses_before_the_node_changes() {
     let out = rel.run(&["check", "--upgrade", "0.2.0"], &[]);
     assert_eq!(out.code, Some(0), "{out}");
     assert!(out.stdout.contains("every check passed"), "{out}");
+    // the same checks as check's JSON: one ok finding per `checked:` line, in order
+    let json = rel.run(&["check", "--upgrade", "0.2.0", "--json"], &[]);
+    assert_eq!(json.code, Some(0), "{json}");
+    let want: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("checked: "))
+        .map(|l| format!("\"what\":\"{l}\""))
+        .collect();
+    let got: Vec<&str> = json.stdout.split("{\"level\":").skip(1).collect();
+    assert!(
+        json.stdout.starts_with(
+            "{\"ok\":true,\"exit_code\":0,\"findings\":[{\"level\":\"ok\",\"check\":\"upgrade.package\","
+        ) && json.stdout.ends_with("}]}\n")
+            && got.len() == want.len()
+            && got.iter().zip(&want).all(|(f, w)| f.starts_with("\"ok\"") && f.contains(w.as_str()))
+            && json.stdout.contains(
+                "\"check\":\"upgrade.relup\",\"what\":\"releases/0.2.0/relup upgrades from 0.1.0\""
+            ),
+        "{json}\n{out}"
+    );
+    assert_eq!(rel.ok(&["versions"]), V1_ONLY);
     let out = rel.run(&["install", "0.2.0", "--no-permanent"], &[]);
     assert_eq!(out.code, Some(0), "{out}");
     assert!(!out.stdout.contains("Made release permanent"), "{out}");

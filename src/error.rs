@@ -25,6 +25,14 @@ pub enum Error {
     },
     /// A failure whose text is already final, prefix included (the script's own messages).
     Message { code: i32, text: String },
+    /// A named check refused the command before any change (`check` is its stable id,
+    /// `hint` the part of `text` that says what to do).
+    Refused {
+        check: &'static str,
+        code: i32,
+        text: String,
+        hint: Option<String>,
+    },
     /// The release directory is missing something it needs.
     Release(String),
     /// Bad configuration: substitution, env files, cookie, `BEAMRC_*` switches.
@@ -54,7 +62,7 @@ impl Error {
     pub fn code(&self) -> i32 {
         match self {
             Error::Usage { unknown, .. } => i32::from(unknown.is_some()),
-            Error::Message { code, .. } => *code,
+            Error::Message { code, .. } | Error::Refused { code, .. } => *code,
             Error::Release(_) => 2,
             Error::Config(_) => 4,
             Error::Read { .. } | Error::Write { .. } | Error::Create { .. } | Error::Io { .. } => 5,
@@ -140,7 +148,7 @@ impl fmt::Display for Error {
                 Some(cmd) => write!(f, "Unknown command {cmd}"),
                 None => Ok(()),
             },
-            Error::Message { text, .. } => f.write_str(text),
+            Error::Message { text, .. } | Error::Refused { text, .. } => f.write_str(text),
             Error::Release(m) | Error::Config(m) | Error::Lifecycle(m) => f.write_str(strip(m)),
             Error::Read { path, source } => write!(f, "cannot read {}: {source}", path.display()),
             Error::Write { path, source } => {

@@ -115,6 +115,10 @@ pub fn built() -> &'static Built {
         std::fs::write(src.join("upr_counter.erl"), V1).unwrap();
         sh(&project, &home, "rebar3", &["as", "prod", "tar"]);
         std::fs::write(src.join("upr_counter.erl"), V2).unwrap();
+        // rebar3 recompiles a source newer than its beam, by the second: V2 written within
+        // the second of V1's compile would keep V1's beam in the 0.2.0 package.
+        let stale = project.join("_build/prod/lib/upr/ebin/upr_counter.beam");
+        std::fs::remove_file(&stale).unwrap();
         std::fs::write(src.join("upr.appup"), APPUP).unwrap();
         edit(
             &src.join("upr.app.src"),

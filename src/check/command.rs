@@ -17,19 +17,24 @@ pub struct Options {
     pub crash_dump: Option<Option<PathBuf>>,
 }
 
+/// `BEAMRC_CHECK_FORMAT`: `json` asks for JSON, `text` (or unset) for lines; anything
+/// else is the error line.
+pub(crate) fn json_format(env: &EnvMap) -> Result<bool, String> {
+    match env.non_empty_str("BEAMRC_CHECK_FORMAT") {
+        None | Some("text") => Ok(false),
+        Some("json") => Ok(true),
+        Some(f) => Err(format!(
+            "ERROR: BEAMRC_CHECK_FORMAT must be text or json, got {f:?}"
+        )),
+    }
+}
+
 /// `--json`, `--crash-dump [FILE]`; `BEAMRC_CHECK_FORMAT=json` as `--json`.
 pub fn parse_options(args: &[OsString], env: &EnvMap) -> Result<Options, String> {
     let mut o = Options {
-        json: env.non_empty_str("BEAMRC_CHECK_FORMAT") == Some("json"),
+        json: json_format(env)?,
         crash_dump: None,
     };
-    if let Some(f) = env.non_empty_str("BEAMRC_CHECK_FORMAT")
-        && !matches!(f, "json" | "text")
-    {
-        return Err(format!(
-            "ERROR: BEAMRC_CHECK_FORMAT must be text or json, got {f:?}"
-        ));
-    }
     let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
         match a.to_str() {

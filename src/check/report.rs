@@ -112,7 +112,11 @@ pub(crate) fn text(findings: &[Finding]) -> String {
 
 /// `{"ok": bool, "exit_code": N, "findings": [{"level", "check", "what", "where", "hint"}]}`.
 pub(crate) fn json(findings: &[Finding]) -> String {
-    let code = exit_code(findings);
+    json_exiting(findings, exit_code(findings))
+}
+
+/// The same JSON for a command that exits with its own `code` (`check --upgrade VSN`).
+pub(crate) fn json_exiting(findings: &[Finding], code: i32) -> String {
     let mut out = format!("{{\"ok\":{},\"exit_code\":{code},\"findings\":[", code == 0);
     for (i, f) in findings.iter().enumerate() {
         if i > 0 {

@@ -39,6 +39,11 @@ pub enum Command {
         op: crate::upgrade::Op,
         vsn: String,
     },
+    /// `check --upgrade VSN [--json]`: an upgrade's checks alone, reported as `check`
+    /// reports (the arguments after `check`, parsed by the plan).
+    CheckUpgrade {
+        args: Vec<OsString>,
+    },
     Unknown(String),
 }
 
@@ -73,7 +78,9 @@ impl Command {
             "ping" => Command::Ping,
             "status" => Command::Status,
             "attach" => Command::Attach,
-            "check" if args.iter().any(|a| a == "--upgrade") => upgrade("check", &args[1..]),
+            "check" if args.iter().any(|a| a == "--upgrade") => Command::CheckUpgrade {
+                args: args[1..].to_vec(),
+            },
             w @ ("versions" | "unpack" | "install" | "upgrade" | "downgrade" | "uninstall") => {
                 upgrade(w, &args[1..])
             }
@@ -126,7 +133,7 @@ fn upgrade(word: &str, rest: &[OsString]) -> Command {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let permanent = !words.iter().any(|w| w == "--no-permanent");
-    let check = word == "check" || words.iter().any(|w| w == "--check");
+    let check = words.iter().any(|w| w == "--check");
     let vsn = words
         .iter()
         .find(|w| !matches!(w.as_str(), "--no-permanent" | "--check" | "--upgrade"))
@@ -136,7 +143,7 @@ fn upgrade(word: &str, rest: &[OsString]) -> Command {
         "versions" => Op::Versions,
         "unpack" => Op::Unpack,
         "uninstall" => Op::Uninstall,
-        _ if check => Op::Check,
+        _ if check => Op::Check { json: false },
         _ => Op::Install { permanent },
     };
     Command::Upgrade {
@@ -171,9 +178,15 @@ mod tests {
         assert!(!p(&["version"]).needs_cookie());
         assert_eq!(
             p(&["check", "--upgrade", "0.2.0"]),
+            Command::CheckUpgrade {
+                args: vec!["--upgrade".into(), "0.2.0".into()]
+            }
+        );
+        assert_eq!(
+            p(&["install", "0.2.0", "--check"]),
             Command::Upgrade {
-                word: "check".into(),
-                op: crate::upgrade::Op::Check,
+                word: "install".into(),
+                op: crate::upgrade::Op::Check { json: false },
                 vsn: "0.2.0".into()
             }
         );

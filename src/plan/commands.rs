@@ -35,6 +35,9 @@ pub fn plan(cmd: &Command, inputs: &Inputs) -> Result<Plan> {
         Command::Upgrade { word, op, vsn } => {
             super::upgrade::plan(word, *op, vsn, inputs).map(|p| (p, true))
         }
+        Command::CheckUpgrade { args } => {
+            super::upgrade::check_plan(args, inputs).map(|p| (p, true))
+        }
         Command::Help | Command::Unknown(_) => {
             Err(Error::message(1, format!("ERROR: {cmd:?} has no plan")))
         }

@@ -4,6 +4,8 @@
 //! Pure: the node's answers (running version, known releases) and the package's contents
 //! come in as data, the release directory through [`Files`].
 use super::beam;
+pub(crate) use super::findings::{Checked, Refusal};
+use super::findings::{pass, refuse, refuse_hinted};
 use super::package;
 use super::rel::{self, Rel};
 use super::relup::{self, Direction, Relup};
@@ -42,17 +44,6 @@ pub(crate) struct Facts<'a> {
     pub package: Option<(&'a Path, &'a Package)>,
 }
 
-/// Why a check refused, with the exit code (relx's classes: 2 unpack, 3 check).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Refusal {
-    pub code: i32,
-    pub text: String,
-}
-
-fn refuse<T>(code: i32, text: String) -> Result<T, Refusal> {
-    Err(Refusal { code, text })
-}
-
 /// What passed: the script's direction, and the package entries that must not be
 /// unpacked over the running release.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +56,7 @@ pub(crate) struct Passed {
     /// The target's sys.config text (for the runtime-config step).
     pub sys_config: Option<String>,
     /// One line per check, for the report.
-    pub checked: Vec<String>,
+    pub checked: Vec<Checked>,
 }
 
 /// A package entry release_handler may unpack into a running release.
@@ -95,12 +86,15 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
     let (root, name, target) = (facts.root, facts.name, facts.target);
     let mut checked = Vec::new();
     if inside_build(root) {
-        return refuse(
+        let hint = "deploy the release to a directory of its own and upgrade it there";
+        return refuse_hinted(
+            "upgrade.location",
             2,
             format!(
-                "{} is inside a _build directory: release_handler replaces and removes files of the release it upgrades; deploy the release to a directory of its own and upgrade it there",
+                "{} is inside a _build directory: release_handler replaces and removes files of the release it upgrades; {hint}",
                 root.display()
             ),
+            hint,
         );
     }
     let vsn_dir = Path::new("releases").join(target);
@@ -110,33 +104,45 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
     let (source, read_target): (String, Reader) = match facts.package {
         Some((path, pkg)) => {
             if let Some(entry) = pkg.prefixed_entry() {
-                return refuse(
+                let hint = "pack it again from the release root without the prefix (tar -czf PACKAGE lib releases …)";
+                return refuse_hinted(
+                    "upgrade.package",
                     2,
                     format!(
-                        "{}: its entries start with `{}` ({entry}); release_handler looks for {} and would fail with {{enoent, …}}: pack it again from the release root without the prefix (tar -czf PACKAGE lib releases …)",
+                        "{}: its entries start with `{}` ({entry}); release_handler looks for {} and would fail with {{enoent, …}}: {hint}",
                         path.display(),
                         if entry.starts_with('/') { "/" } else { "./" },
                         rel_name.display()
                     ),
+                    hint,
                 );
             }
             let unpacked_here = ["start.boot", &format!("{name}.rel")]
                 .iter()
                 .any(|f| files.read(&root.join(&vsn_dir).join(f)).is_some());
             if unpacked_here {
-                return refuse(
+                let dir = root.join(&vsn_dir);
+                let hint = format!(
+                    "Remove it first (rm -r {}) and run the command again",
+                    dir.display()
+                );
+                return refuse_hinted(
+                    "upgrade.leftover",
                     2,
                     format!(
-                        "{} holds a release release_handler does not know (left by an interrupted unpack?); release_handler would unpack over it. Remove it first (rm -r {}) and run the command again",
-                        root.join(&vsn_dir).display(),
-                        root.join(&vsn_dir).display()
+                        "{} holds a release release_handler does not know (left by an interrupted unpack?); release_handler would unpack over it. {hint}",
+                        dir.display()
                     ),
+                    &hint,
                 );
             }
-            checked.push(format!(
-                "package {}: {} entries, named as release_handler expects",
-                path.display(),
-                pkg.entries.len()
+            checked.push(pass(
+                "upgrade.package",
+                format!(
+                    "package {}: {} entries, named as release_handler expects",
+                    path.display(),
+                    pkg.entries.len()
+                ),
             ));
             (
                 format!("the package {}", path.display()),
@@ -150,14 +156,14 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
     };
     let rel_key = rel_name.to_string_lossy().into_owned();
     let rel = match (read_target(&rel_key), facts.package) {
-        (Some(text), _) => {
-            rel::parse(&text).or_else(|e| refuse(2, format!("{rel_key} in {source}: {e}")))?
-        }
+        (Some(text), _) => rel::parse(&text)
+            .or_else(|e| refuse("upgrade.rel", 2, format!("{rel_key} in {source}: {e}")))?,
         // Unpacked already: release_handler deleted the .rel, RELEASES has it.
         (None, None) => match known_release(files, root, name, target) {
             Some(rel) => rel,
             None => {
                 return refuse(
+                    "upgrade.rel",
                     2,
                     format!("neither {rel_key} nor releases/RELEASES describes {name} {target}"),
                 );
@@ -171,6 +177,7 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
                 .map(String::as_str)
                 .collect();
             return refuse(
+                "upgrade.rel",
                 2,
                 format!(
                     "{source} has no {rel_key} (release_handler reads the release's name and version from it); its release files: {}",
@@ -185,6 +192,7 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
     };
     if rel.vsn != target || rel.name != name {
         return refuse(
+            "upgrade.rel",
             2,
             format!(
                 "{rel_key} in {source} is release {} {}, not {name} {target}",
@@ -192,7 +200,7 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
             ),
         );
     }
-    checked.push(format!("{rel_key}: {name} {target}"));
+    checked.push(pass("upgrade.rel", format!("{rel_key}: {name} {target}")));
     let running_rel = known_release(files, root, name, facts.running);
     let (direction, script) = direction_check(facts, files, &*read_target, &source, &mut checked)?;
     contents_check(facts, files, &rel, running_rel.as_ref(), &mut checked)?;
@@ -201,10 +209,11 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
     if let Some(text) = &sys_config {
         match terms::consult(text) {
             Ok(t) if t.len() == 1 && t[0].list().is_some() => {
-                checked.push(format!("{sys_key} parses"))
+                checked.push(pass("upgrade.sys_config", format!("{sys_key} parses")))
             }
             Ok(_) => {
                 return refuse(
+                    "upgrade.sys_config",
                     3,
                     format!(
                         "{sys_key} in {source} is not one list of application settings: release_handler would use [] instead"
@@ -213,6 +222,7 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
             }
             Err(e) => {
                 return refuse(
+                    "upgrade.sys_config",
                     3,
                     format!(
                         "{sys_key} in {source} does not parse ({e}): release_handler would silently use [] and the applications would lose their configuration"
@@ -257,7 +267,7 @@ fn direction_check(
     files: &dyn Files,
     read_target: &dyn Fn(&str) -> Option<String>,
     source: &str,
-    checked: &mut Vec<String>,
+    checked: &mut Vec<Checked>,
 ) -> Result<(Direction, relup::Script), Refusal> {
     let (target, running) = (facts.target, facts.running);
     let parse = |text: Option<String>, what: &str| -> Result<Option<Relup>, Refusal> {
@@ -265,7 +275,7 @@ fn direction_check(
             None => Ok(None),
             Some(t) => relup::parse(&t)
                 .map(Some)
-                .or_else(|e| refuse(3, format!("{what}: {e}"))),
+                .or_else(|e| refuse("upgrade.relup", 3, format!("{what}: {e}"))),
         }
     };
     let target_key = format!("releases/{target}/relup");
@@ -283,10 +293,11 @@ fn direction_check(
     if let Some((script, direction)) =
         relup::script_for(up.as_ref(), down.as_ref(), target, running)
     {
-        checked.push(match direction {
+        let line = match direction {
             Direction::Up => format!("{target_key} upgrades from {running}"),
             Direction::Down => format!("{running_key} downgrades to {target}"),
-        });
+        };
+        checked.push(pass("upgrade.relup", line));
         return Ok((direction, script.clone()));
     }
     let describe = |r: &Option<Relup>, key: &str, up: bool| match r {
@@ -307,6 +318,7 @@ fn direction_check(
         }
     };
     refuse(
+        "upgrade.relup",
         3,
         format!(
             "no relup instruction moves {running} to {target}: {} ({source}), {}; release_handler would fail with {{no_matching_relup,\"{target}\",\"{running}\"}}",
@@ -322,7 +334,7 @@ fn contents_check(
     files: &dyn Files,
     rel: &Rel,
     running: Option<&Rel>,
-    checked: &mut Vec<String>,
+    checked: &mut Vec<Checked>,
 ) -> Result<(), Refusal> {
     let pkg = facts.package.map(|(_, p)| p);
     let in_pkg = |dir: &str| pkg.is_some_and(|p| p.has_dir(dir));
@@ -330,16 +342,19 @@ fn contents_check(
     let erts = format!("erts-{}", rel.erts);
     let same_erts = running.is_some_and(|r| r.erts == rel.erts);
     if !same_erts && !in_pkg(&erts) && !installed(&erts) {
-        return refuse(
+        let hint = "build the package with ERTS included";
+        return refuse_hinted(
+            "upgrade.contents",
             3,
             format!(
-                "{} {} needs ERTS {} (the node runs {}): it is neither in the package nor installed in {}; build the package with ERTS included",
+                "{} {} needs ERTS {} (the node runs {}): it is neither in the package nor installed in {}; {hint}",
                 rel.name,
                 rel.vsn,
                 rel.erts,
                 running.map_or("another one".to_string(), |r| r.erts.clone()),
                 facts.root.display()
             ),
+            hint,
         );
     }
     let missing: Vec<String> = rel
@@ -349,20 +364,26 @@ fn contents_check(
         .filter(|d| !in_pkg(&format!("{d}/ebin")) && !installed(&format!("{d}/ebin")))
         .collect();
     if !missing.is_empty() {
-        return refuse(
+        let hint = "include the system libraries in the package";
+        return refuse_hinted(
+            "upgrade.contents",
             3,
             format!(
-                "{} {} needs applications that are neither in the package nor installed: {}; release_handler would fail with {{no_such_directory, …}} (include the system libraries in the package)",
+                "{} {} needs applications that are neither in the package nor installed: {}; release_handler would fail with {{no_such_directory, …}} ({hint})",
                 rel.name,
                 rel.vsn,
                 missing.join(", ")
             ),
+            hint,
         );
     }
-    checked.push(format!(
-        "ERTS {} and {} applications: in the package or installed",
-        rel.erts,
-        rel.apps.len()
+    checked.push(pass(
+        "upgrade.contents",
+        format!(
+            "ERTS {} and {} applications: in the package or installed",
+            rel.erts,
+            rel.apps.len()
+        ),
     ));
     Ok(())
 }
@@ -373,7 +394,7 @@ fn chunks_check(
     files: &dyn Files,
     script: &relup::Script,
     running: Option<&Rel>,
-    checked: &mut Vec<String>,
+    checked: &mut Vec<Checked>,
 ) -> Result<(), Refusal> {
     let Some(running) = running else {
         return Ok(());
@@ -398,19 +419,25 @@ fn chunks_check(
         }
     }
     if !stripped.is_empty() {
-        return refuse(
+        let hint = "Keep the chunk in the running release (relx: {debug_info, keep} / no strip_beams; Mix: strip_beams: [keep: [\"Attr\"]])";
+        return refuse_hinted(
+            "upgrade.attr",
             3,
             format!(
-                "the running release's modules have no {} chunk (stripped): {}; release_handler reads their version with beam_lib:version/1 and would crash with {{missing_chunk, …}} after the node has started changing. Keep the chunk in the running release (relx: {{debug_info, keep}} / no strip_beams; Mix: strip_beams: [keep: [\"Attr\"]])",
+                "the running release's modules have no {} chunk (stripped): {}; release_handler reads their version with beam_lib:version/1 and would crash with {{missing_chunk, …}} after the node has started changing. {hint}",
                 beam::VERSION_CHUNK,
                 stripped.join(", ")
             ),
+            hint,
         );
     }
     if seen > 0 {
-        checked.push(format!(
-            "{seen} running module(s) the relup replaces keep their {} chunk",
-            beam::VERSION_CHUNK
+        checked.push(pass(
+            "upgrade.attr",
+            format!(
+                "{seen} running module(s) the relup replaces keep their {} chunk",
+                beam::VERSION_CHUNK
+            ),
         ));
     }
     Ok(())
@@ -419,7 +446,9 @@ fn chunks_check(
 /// The package for `target` in relx's lookup order, or the refusal naming the places.
 pub(crate) fn locate(root: &Path, name: &str, target: &str) -> Result<PathBuf, Refusal> {
     package::locate(root, name, target, |p| p.is_file()).ok_or_else(|| Refusal {
+        check: "upgrade.package",
         code: 2,
+        hint: None,
         text: format!(
             "no package for {name} {target}: looked for {} under {}",
             package::candidates(name, target)

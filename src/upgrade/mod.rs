@@ -10,6 +10,7 @@
 //! | `copy` | the package's inflated tar, written on a second thread for release_handler |
 //! | `beam` | the chunks of a `.beam` file |
 //! | `checks` | every check before the first change (pure) |
+//! | `findings` | what a check says (passed, refused) with its id; `check --upgrade --json` |
 //! | `request` | the command as data (the plan), and its steps for the dry run |
 //! | `node` | release_handler's calls and replies |
 //! | `progress` | the progress line while a call is outstanding |
@@ -20,6 +21,7 @@
 mod beam;
 pub(crate) mod checks;
 mod copy;
+mod findings;
 mod node;
 pub(crate) mod package;
 mod progress;
@@ -34,4 +36,4 @@ mod terms;
 mod unpack;
 
 pub use request::{Kind, Op, Request, Target};
-pub use run::{check, run};
+pub use run::run;

@@ -15,8 +15,9 @@ pub enum Op {
     Install { permanent: bool },
     /// `uninstall VSN`: `remove_release`.
     Uninstall,
-    /// `install VSN --check` (and `check --upgrade VSN`): the checks only, nothing changed.
-    Check,
+    /// `install VSN --check` (and `check --upgrade VSN`): the checks only, nothing changed;
+    /// `json`: reported as `check --json` reports (`check --upgrade VSN --json`).
+    Check { json: bool },
 }
 
 /// Which release kind runs the command (messages and the permafy copy differ).
@@ -108,7 +109,7 @@ impl Request {
         };
         match self.op {
             Op::Versions => {}
-            Op::Check => {
+            Op::Check { .. } => {
                 unpack(&mut s);
                 s.truncate(s.len() - 1);
                 s.push("stop there: nothing is changed on the node or on disk".into());

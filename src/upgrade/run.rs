@@ -2,7 +2,7 @@
 //! first change and the undo of what beamrc did when a step fails before the point of no
 //! return. relx's lines (install_upgrade.escript's texts and exit codes) go to stdout;
 //! beamrc's own account of each step goes to stderr.
-use super::checks::{self, Disk, Facts, Passed, Refusal};
+use super::checks::{self, Checked, Disk, Facts, Passed, Refusal};
 use super::node::{self, Known, Node, vsn_arg};
 use super::request::{Kind, Op, Request};
 use super::unpack::{Read, Reading, give_package, new_script, package_checks, register_running};
@@ -14,10 +14,15 @@ use std::path::{Path, PathBuf};
 
 /// Runs the command; returns the exit code (relx's 0–4), or an error before any change.
 pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
+    if req.op == (Op::Check { json: true }) {
+        let (text, code) = super::findings::json(&check(req));
+        let _ = out.write_all(text.as_bytes());
+        return Ok(code);
+    }
     let started = std::time::Instant::now();
     // a package to check is read (and its copy written) while the node is asked about it
     let ahead = match req.op {
-        Op::Check => Reading::ahead(req, false),
+        Op::Check { .. } => Reading::ahead(req, false),
         Op::Unpack | Op::Install { .. } => Reading::ahead(req, true),
         Op::Versions | Op::Uninstall => None,
     };
@@ -29,7 +34,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Op::Uninstall => uninstall(&node, req, &known, out),
-        Op::Check => checks_only(&node, req, &known, ahead).map(|lines| {
+        Op::Check { .. } => checks_only(&node, req, &known, ahead).map(|lines| {
             for l in &lines {
                 let _ = writeln!(out, "checked: {l}");
             }
@@ -57,7 +62,7 @@ pub(super) fn say(text: impl std::fmt::Display) {
 }
 
 pub(super) fn refused(r: Refusal) -> Error {
-    Error::message(r.code, format!("ERROR: {}", r.text))
+    r.into()
 }
 
 fn status_of<'a>(known: &'a [Known], vsn: &str) -> Option<&'a str> {
@@ -195,8 +200,8 @@ fn local_checks(req: &Request, running: &str) -> Result<Passed> {
 }
 
 /// `check --upgrade VSN`: every check `install VSN` makes before its first change, and
-/// nothing else; the lines say what was checked.
-pub fn check(req: &Request) -> Result<Vec<String>> {
+/// nothing else; what was checked.
+fn check(req: &Request) -> Result<Vec<Checked>> {
     let ahead = Reading::ahead(req, false);
     let node = Node::new(req.client_config(), &req.vsn);
     let known = node.which_releases()?;
@@ -208,13 +213,14 @@ fn checks_only(
     req: &Request,
     known: &[Known],
     ahead: Option<Reading>,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Checked>> {
     let running = running_here(node, req, known)?;
+    let status = |line: String| Ok(vec![super::findings::pass("upgrade.status", line)]);
     let passed = match status_of(known, &req.vsn) {
         None => package_checks(req, &running, false, ahead)?.passed,
-        Some("current") => return Ok(vec![format!("{} is the current release", req.vsn)]),
+        Some("current") => return status(format!("{} is the current release", req.vsn)),
         Some("permanent") if running == req.vsn => {
-            return Ok(vec![format!("{} is running and permanent", req.vsn)]);
+            return status(format!("{} is running and permanent", req.vsn));
         }
         Some(_) => local_checks(req, &running)?,
     };

@@ -107,9 +107,22 @@ fn a_good_package_passes_and_keeps_bin_out() {
         passed
             .checked
             .iter()
-            .any(|c| c.contains("upgrades from 0.1.0")),
+            .any(|c| c.line.contains("upgrades from 0.1.0")),
         "{:?}",
         passed.checked
+    );
+    // one stable id per passed check, in the order they ran
+    let ids: Vec<&str> = passed.checked.iter().map(|c| c.check).collect();
+    assert_eq!(
+        ids,
+        [
+            "upgrade.package",
+            "upgrade.rel",
+            "upgrade.relup",
+            "upgrade.contents",
+            "upgrade.sys_config",
+            "upgrade.attr"
+        ]
     );
     assert!(passed.sys_config.unwrap().contains("{a,1}"));
 }
@@ -130,7 +143,12 @@ fn dot_slash_entries_are_refused() {
         })
         .collect();
     let r = refused(files, &disk(false));
-    assert_eq!(r.code, 2);
+    assert_eq!((r.code, r.check), (2, "upgrade.package"));
+    let hint = r.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.starts_with("pack it again") && r.text.ends_with(hint),
+        "{r:?}"
+    );
     assert!(
         r.text.contains("./releases/0.2.0/demo.rel") && r.text.contains("enoent"),
         "{}",
@@ -167,7 +185,7 @@ fn a_relup_without_the_running_version_is_refused() {
         ),
         &disk(false),
     );
-    assert_eq!(r.code, 3);
+    assert_eq!((r.code, r.check, r.hint), (3, "upgrade.relup", None));
     assert!(
         r.text.contains("upgrades from 0.1.5")
             && r.text.contains("{no_matching_relup,\"0.2.0\",\"0.1.0\"}"),
@@ -193,6 +211,13 @@ fn missing_applications_and_erts_are_refused() {
         &disk(false),
     );
     assert!(r.text.contains("lib/kernel-9.0"), "{}", r.text);
+    assert_eq!(
+        (r.check, r.hint.as_deref()),
+        (
+            "upgrade.contents",
+            Some("include the system libraries in the package")
+        )
+    );
     let r = refused(
         replace(
             "releases/0.2.0/demo.rel",
@@ -212,6 +237,7 @@ fn a_sys_config_that_does_not_parse_is_refused() {
         ),
         &disk(false),
     );
+    assert_eq!(r.check, "upgrade.sys_config");
     assert!(
         r.text.contains("does not parse (line 1") && r.text.contains("[]"),
         "{}",
@@ -223,6 +249,7 @@ fn a_sys_config_that_does_not_parse_is_refused() {
 fn inside_build_is_refused() {
     let r = check_with(good(), &disk(false), "/p/_build/prod/rel/demo").unwrap_err();
     assert!(r.text.contains("inside a _build directory"), "{}", r.text);
+    assert_eq!(r.check, "upgrade.location");
 }
 
 #[test]
@@ -233,6 +260,13 @@ fn a_half_unpacked_version_is_refused() {
         b"x".to_vec(),
     );
     let r = refused(good(), &d);
+    assert_eq!(
+        (r.check, r.hint.as_deref()),
+        (
+            "upgrade.leftover",
+            Some("Remove it first (rm -r /srv/demo/releases/0.2.0) and run the command again")
+        )
+    );
     assert!(
         r.text.contains("rm -r /srv/demo/releases/0.2.0"),
         "{}",
@@ -243,6 +277,8 @@ fn a_half_unpacked_version_is_refused() {
 #[test]
 fn stripped_running_modules_are_refused() {
     let r = refused(good(), &disk(true));
+    assert_eq!(r.check, "upgrade.attr");
+    assert!(r.text.ends_with(r.hint.as_deref().unwrap_or("?")), "{r:?}");
     assert!(
         r.text.contains("demo_srv.beam") && r.text.contains("missing_chunk"),
         "{}",
