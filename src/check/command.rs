@@ -17,22 +17,10 @@ pub struct Options {
     pub crash_dump: Option<Option<PathBuf>>,
 }
 
-/// `BEAMRC_CHECK_FORMAT`: `json` asks for JSON, `text` (or unset) for lines; anything
-/// else is the error line.
-pub(crate) fn json_format(env: &EnvMap) -> Result<bool, String> {
-    match env.non_empty_str("BEAMRC_CHECK_FORMAT") {
-        None | Some("text") => Ok(false),
-        Some("json") => Ok(true),
-        Some(f) => Err(format!(
-            "ERROR: BEAMRC_CHECK_FORMAT must be text or json, got {f:?}"
-        )),
-    }
-}
-
 /// `--json`, `--crash-dump [FILE]`; `BEAMRC_CHECK_FORMAT=json` as `--json`.
 pub fn parse_options(args: &[OsString], env: &EnvMap) -> Result<Options, String> {
     let mut o = Options {
-        json: json_format(env)?,
+        json: crate::plan::switches::check_json(env)?,
         crash_dump: None,
     };
     let mut it = args.iter().peekable();

@@ -154,6 +154,18 @@ pub fn flag(env: &EnvMap, key: &str, default: bool) -> Result<bool> {
     }
 }
 
+/// `BEAMRC_CHECK_FORMAT` (`check`, `check --upgrade`): `json` asks for JSON, `text` (or
+/// unset) for lines; anything else is the error line.
+pub(crate) fn check_json(env: &EnvMap) -> std::result::Result<bool, String> {
+    match env.non_empty_str("BEAMRC_CHECK_FORMAT") {
+        None | Some("text") => Ok(false),
+        Some("json") => Ok(true),
+        Some(f) => Err(format!(
+            "ERROR: BEAMRC_CHECK_FORMAT must be text or json, got {f:?}"
+        )),
+    }
+}
+
 /// A duration in seconds (`1.5` allowed, at most [`MAX_SECONDS`]); unset or empty → `None`.
 pub fn seconds(env: &EnvMap, key: &str) -> Result<Option<Duration>> {
     let Some(text) = env.non_empty_str(key) else {

@@ -11,7 +11,7 @@ const CHECK_USAGE: &str = "usage: check --upgrade VSN [--json]";
 /// for `check`): the version (its part before a `/`, as relx's rule) and whether JSON is
 /// asked for.
 pub fn check_args(args: &[OsString], env: &EnvMap) -> Result<(String, bool), String> {
-    let mut json = crate::check::command::json_format(env)?;
+    let mut json = super::switches::check_json(env)?;
     let mut vsn: Option<String> = None;
     for a in args {
         let a = a.to_string_lossy();

@@ -15,16 +15,20 @@
 //! | `node` | release_handler's calls and replies |
 //! | `progress` | the progress line while a call is outstanding |
 //! | `runtime` | Mix runtime configuration carried through the upgrade |
-//! | `unpack` | the package's way to release_handler (one read, the copy, the link) |
-//! | `run` | the executor |
+//! | `reading` | the package's one read for the checks, started early, with the copy |
+//! | `unpack` | the package's way to release_handler (the copy or the link, what it leaves) |
+//! | `run` | the executor: the command's steps in relx's order |
+//! | `install` | the steps after the unpack, the runtime configuration, the undo |
 //! | `show` | node terms printed as `~p` |
 mod beam;
 pub(crate) mod checks;
 mod copy;
 mod findings;
+mod install;
 mod node;
 pub(crate) mod package;
 mod progress;
+mod reading;
 mod rel;
 mod relup;
 mod request;

@@ -2,11 +2,13 @@
 //! first change and the undo of what beamrc did when a step fails before the point of no
 //! return. relx's lines (install_upgrade.escript's texts and exit codes) go to stdout;
 //! beamrc's own account of each step goes to stderr.
-use super::checks::{self, Checked, Disk, Facts, Passed, Refusal};
+use super::checks::{self, Checked, Disk, Facts, Passed};
+use super::install::{check_and_install, permafy};
 use super::node::{self, Known, Node, vsn_arg};
-use super::request::{Kind, Op, Request};
-use super::unpack::{Read, Reading, give_package, new_script, package_checks, register_running};
-use super::{package, runtime, show};
+use super::reading::{Read, Reading, package_checks};
+use super::request::{Op, Request};
+use super::unpack::{give_package, register_running};
+use super::{package, show};
 use crate::dist::Term;
 use crate::{Error, Result};
 use std::io::Write;
@@ -14,11 +16,6 @@ use std::path::{Path, PathBuf};
 
 /// Runs the command; returns the exit code (relx's 0–4), or an error before any change.
 pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
-    if req.op == (Op::Check { json: true }) {
-        let (text, code) = super::findings::json(&check(req));
-        let _ = out.write_all(text.as_bytes());
-        return Ok(code);
-    }
     let started = std::time::Instant::now();
     // a package to check is read (and its copy written) while the node is asked about it
     let ahead = match req.op {
@@ -27,6 +24,12 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
         Op::Versions | Op::Uninstall => None,
     };
     let node = Node::new(req.client_config(), &req.vsn);
+    if let Op::Check { json } = req.op {
+        let passed = node
+            .which_releases()
+            .and_then(|known| checks_only(&node, req, &known, ahead));
+        return report_checks(req, passed, json, out);
+    }
     let known = node.which_releases()?;
     let code = match req.op {
         Op::Versions => {
@@ -34,18 +37,8 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
         Op::Uninstall => uninstall(&node, req, &known, out),
-        Op::Check { .. } => checks_only(&node, req, &known, ahead).map(|lines| {
-            for l in &lines {
-                let _ = writeln!(out, "checked: {l}");
-            }
-            let _ = writeln!(
-                out,
-                "{} {}: every check passed, nothing was changed",
-                req.name, req.vsn
-            );
-            0
-        }),
         Op::Unpack | Op::Install { .. } => install(&node, req, &known, out, ahead),
+        Op::Check { .. } => unreachable!("answered above"),
     };
     let _ = out.flush();
     tracing::debug!(
@@ -56,16 +49,36 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
     code
 }
 
+/// `check --upgrade VSN` (and `install VSN --check`): what passed, one line each and a last
+/// line, or the report as `check --json` prints it (a failure included, with its code).
+fn report_checks(
+    req: &Request,
+    passed: Result<Vec<Checked>>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    if json {
+        let (text, code) = super::findings::json(&passed);
+        let _ = out.write_all(text.as_bytes());
+        return Ok(code);
+    }
+    for l in &passed? {
+        let _ = writeln!(out, "checked: {l}");
+    }
+    let _ = writeln!(
+        out,
+        "{} {}: every check passed, nothing was changed",
+        req.name, req.vsn
+    );
+    Ok(0)
+}
+
 /// One line of beamrc's own account (stderr).
 pub(super) fn say(text: impl std::fmt::Display) {
     eprintln!("beamrc: {text}");
 }
 
-pub(super) fn refused(r: Refusal) -> Error {
-    r.into()
-}
-
-fn status_of<'a>(known: &'a [Known], vsn: &str) -> Option<&'a str> {
+pub(super) fn status_of<'a>(known: &'a [Known], vsn: &str) -> Option<&'a str> {
     known
         .iter()
         .find(|k| k.vsn == vsn)
@@ -107,7 +120,7 @@ fn uninstall(node: &Node, req: &Request, known: &[Known], out: &mut dyn Write) -
 }
 
 /// Writes one line of relx's output; Ok(0).
-fn w(out: &mut dyn Write, line: String) -> Result<i32> {
+pub(super) fn w(out: &mut dyn Write, line: String) -> Result<i32> {
     let _ = writeln!(out, "{line}");
     Ok(0)
 }
@@ -196,18 +209,11 @@ fn local_checks(req: &Request, running: &str) -> Result<Passed> {
         running,
         package: None,
     };
-    checks::run(&facts, &Disk).map_err(refused)
+    Ok(checks::run(&facts, &Disk)?)
 }
 
 /// `check --upgrade VSN`: every check `install VSN` makes before its first change, and
 /// nothing else; what was checked.
-fn check(req: &Request) -> Result<Vec<Checked>> {
-    let ahead = Reading::ahead(req, false);
-    let node = Node::new(req.client_config(), &req.vsn);
-    let known = node.which_releases()?;
-    checks_only(&node, req, &known, ahead)
-}
-
 fn checks_only(
     node: &Node,
     req: &Request,
@@ -273,13 +279,12 @@ fn unpack_then_install(
     let Read {
         found,
         passed,
-        pkg,
         copy,
     } = package_checks(req, running, true, ahead)?;
     report(&passed);
     register_running(node, req, running)?;
     let link = package::link(name, v);
-    let made = give_package(root, &found, &link, &passed.outside, copy)?;
+    let given = give_package(req, &found, &link, &passed.outside, copy)?;
     w(
         out,
         format!(
@@ -287,16 +292,17 @@ fn unpack_then_install(
             found.display()
         ),
     )?;
-    match node.rh(
+    let unpacked = node.rh(
         "unpack_release",
         vec![Term::charlist(&package::handler_name(name, v))],
-    )? {
+    );
+    given.tidy(root);
+    match unpacked? {
         r if matches!(r.as_tuple(), Some([ok, _]) if ok.is_atom("ok")) => {
             w(out, format!("Unpacked successfully: \"{v}\""))?;
-            new_script(req, &pkg)?;
         }
         r => {
-            if made {
+            if given.made {
                 let _ = std::fs::remove_file(root.join(&link));
             }
             w(
@@ -311,168 +317,4 @@ fn unpack_then_install(
         return Ok(0);
     }
     check_and_install(node, req, &passed, true, out)
-}
-
-/// check_install_release, install_release with update_paths, then make permanent.
-fn check_and_install(
-    node: &Node,
-    req: &Request,
-    passed: &Passed,
-    unpacked_here: bool,
-    out: &mut dyn Write,
-) -> Result<i32> {
-    let v = req.vsn.as_str();
-    let sys_config = req.root.join("releases").join(v).join("sys.config");
-    let (swap, computed) = match (&passed.sys_config, req.kind) {
-        (Some(text), Kind::Mix) if runtime::has_providers(text) => {
-            match runtime::compute(node, &sys_config) {
-                Ok(Some(computed)) => {
-                    let s = runtime::Swap::put(&sys_config, &computed)?;
-                    say(format!(
-                        "computed the runtime configuration of {v} on the node (its config providers, the node's environment); release_handler reads it as {} while installing",
-                        sys_config.display()
-                    ));
-                    let reboots = runtime::reboots(text);
-                    (Some(s), reboots.then_some(computed))
-                }
-                Ok(None) => (None, None),
-                Err(e) => {
-                    undo(node, req, unpacked_here);
-                    return Err(e);
-                }
-            }
-        }
-        _ => (None, None),
-    };
-    let result = install_steps(node, req, unpacked_here, out);
-    if let Some(s) = swap {
-        match s.restore() {
-            Ok(()) => say(format!("put the built {} back", sys_config.display())),
-            Err(e) => crate::error::warn(format!("could not put the built sys.config back: {e}")),
-        }
-    }
-    match result? {
-        0 if matches!(req.op, Op::Install { permanent: true }) => {
-            let code = permafy(node, req, out)?;
-            if let (0, Some(computed)) = (code, computed) {
-                let at = runtime::keep_for_restart(node, req, v, &computed)?;
-                say(format!(
-                    "a restart of the node (init:restart) boots {v} with its computed configuration {} (a reboot release: its built sys.config would run the providers again)",
-                    at.display()
-                ));
-            }
-            Ok(code)
-        }
-        code => Ok(code),
-    }
-}
-
-fn install_steps(
-    node: &Node,
-    req: &Request,
-    unpacked_here: bool,
-    out: &mut dyn Write,
-) -> Result<i32> {
-    let v = req.vsn.as_str();
-    let r = node.rh("check_install_release", vec![vsn_arg(v)])?;
-    if !matches!(r.as_tuple(), Some([ok, _, _]) if ok.is_atom("ok")) {
-        w(
-            out,
-            format!(
-                "ERROR: release_handler:check_install_release failed: {}",
-                show::term(error_reason(&r))
-            ),
-        )?;
-        undo(node, req, unpacked_here);
-        return Ok(3);
-    }
-    say(format!("check_install_release(\"{v}\"): ok"));
-    let opts = Term::list(vec![Term::Tuple(vec![
-        Term::atom("update_paths"),
-        Term::atom("true"),
-    ])]);
-    let r = node.rh("install_release", vec![vsn_arg(v), opts])?;
-    let tag = r
-        .as_tuple()
-        .and_then(|t| t.first())
-        .and_then(Term::as_atom)
-        .unwrap_or("");
-    if tag == "ok" || tag == "continue_after_restart" {
-        return w(out, format!("Installed Release: {v}"));
-    }
-    let reason = error_reason(&r);
-    let code = match reason.as_tuple() {
-        Some([t, _]) if t.is_atom("no_such_release") => {
-            let _ = out.write_all(node::versions_text(&node.which_releases()?).as_bytes());
-            w(
-                out,
-                format!("ERROR: Unable to revert to '{v}' - not installed."),
-            )?;
-            2
-        }
-        Some([t, m]) if t.is_atom("old_processes") => {
-            w(
-                out,
-                format!(
-                    "ERROR: unable to install '{v}' - old processes still running code from module {}",
-                    show::term(m)
-                ),
-            )?;
-            3
-        }
-        _ => {
-            w(
-                out,
-                format!(
-                    "ERROR: release_handler:install_release failed: {}",
-                    show::term(reason)
-                ),
-            )?;
-            4
-        }
-    };
-    undo(node, req, unpacked_here);
-    Ok(code)
-}
-
-/// Before the point of no return: remove the version beamrc unpacked, if release_handler
-/// still has it merely unpacked (nothing was installed).
-fn undo(node: &Node, req: &Request, unpacked_here: bool) {
-    let v = req.vsn.as_str();
-    if !unpacked_here {
-        return;
-    }
-    let still_unpacked = node
-        .which_releases()
-        .is_ok_and(|k| status_of(&k, v) == Some("unpacked"));
-    if !still_unpacked {
-        say(format!("{v} is no longer just unpacked: not removing it"));
-        return;
-    }
-    match node.rh("remove_release", vec![vsn_arg(v)]) {
-        Ok(r) if r.is_atom("ok") => say(format!(
-            "removed release {v} again (beamrc unpacked it): the node is as before"
-        )),
-        Ok(r) => say(format!("could not remove {v}: {}", show::term(&r))),
-        Err(e) => say(format!("could not remove {v}: {e}")),
-    }
-}
-
-/// make_permanent (relx's copy of `bin/NAME-VSN` is the relx lifecycle's, onto the kept
-/// script: `bin/NAME` is beamrc).
-fn permafy(node: &Node, req: &Request, out: &mut dyn Write) -> Result<i32> {
-    let v = req.vsn.as_str();
-    let r = node.rh("make_permanent", vec![vsn_arg(v)])?;
-    if !r.is_atom("ok") {
-        w(
-            out,
-            format!(
-                "ERROR: release_handler:make_permanent failed: {}",
-                show::term(error_reason(&r))
-            ),
-        )?;
-        return Ok(4);
-    }
-    // relx: the lifecycle keeps bin/NAME-VSN as the kept script (bin/NAME stays beamrc).
-    w(out, format!("Made release permanent: \"{v}\""))
 }

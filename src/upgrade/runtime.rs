@@ -73,18 +73,22 @@ pub(crate) fn reboots(sys_config: &str) -> bool {
 /// target's built `releases/VSN/sys.config`: its providers would run a second time in the
 /// same OS process, which Elixir aborts as a boot loop ("Got infinite loop when running
 /// Config.Provider"). As the start script does at boot, write the computed configuration
-/// (marked booted) under `RELEASE_TMP` as `NAME-VSN-beamrc.runtime.config` and make it
+/// (marked booted) under `RELEASE_TMP` as `NAME-VSN-beamrc-NODE.runtime.config` and make it
 /// init's `-config` for a restart (`init:make_permanent(false, Config)`); the file an
-/// earlier upgrade wrote there for another version (no longer init's) is removed, so one
-/// is left. Returns the file written.
+/// earlier upgrade of the same node wrote there for another version (no longer init's) is
+/// removed, so one is left per node. Returns the file written.
 pub(crate) fn keep_for_restart(
     node: &Node,
     req: &super::request::Request,
     vsn: &str,
     computed: &[u8],
 ) -> Result<PathBuf> {
-    let (tmp, name) = (req.tmp.as_path(), req.name.as_str());
-    let base = tmp.join(restart_config_base(name, vsn));
+    let (tmp, name, of) = (
+        req.tmp.as_path(),
+        req.name.as_str(),
+        req.target.node.as_str(),
+    );
+    let base = tmp.join(restart_config_base(name, vsn, of));
     let file = base.with_extension("runtime.config");
     std::fs::create_dir_all(tmp).map_err(|e| Error::create(tmp, e))?;
     crate::config::render::write_fresh(&file, computed, 0o600)?;
@@ -104,54 +108,44 @@ pub(crate) fn keep_for_restart(
             ),
         ));
     }
-    let is_version = |v: &str| req.root.join("releases").join(v).is_dir();
-    for old in earlier_restart_configs(tmp, name, vsn, is_version) {
+    let is_version = |v: &str| v != vsn && req.root.join("releases").join(v).is_dir();
+    for old in earlier_restart_configs(tmp, name, of, is_version) {
         let _ = std::fs::remove_file(tmp.join(old));
     }
     Ok(file)
 }
 
-/// `NAME-VSN-beamrc.runtime` (init's `-config` takes the name without `.config`).
-fn restart_config_base(name: &str, vsn: &str) -> String {
-    format!("{name}-{vsn}-beamrc.runtime")
+/// `NAME-VSN-beamrc-NODE.runtime` (init's `-config` takes the name without `.config`).
+fn restart_config_base(name: &str, vsn: &str, node: &str) -> String {
+    format!("{name}-{vsn}-beamrc-{node}.runtime")
 }
 
-/// The restart configurations in `tmp` written for NAME's other versions (and the
-/// `NAME-VSN-beamrc-PID.runtime.config` of earlier beamrc releases): names whose version
-/// part `is_version` accepts, so another release's files in a shared `RELEASE_TMP` stay.
+/// The restart configurations in `tmp` written for `node` (and the
+/// `NAME-VSN-beamrc-PID.runtime.config` of earlier beamrc releases) whose version part
+/// `other_version` accepts: another node's files, and another release's in a shared
+/// `RELEASE_TMP`, stay.
 fn earlier_restart_configs(
     tmp: &Path,
     name: &str,
-    vsn: &str,
-    is_version: impl Fn(&str) -> bool,
+    node: &str,
+    other_version: impl Fn(&str) -> bool,
 ) -> Vec<String> {
-    let keep = format!("{}.config", restart_config_base(name, vsn));
     let Ok(dir) = std::fs::read_dir(tmp) else {
         return Vec::new();
     };
     dir.flatten()
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|f| *f != keep)
         .filter(|f| {
-            let Some(rest) = f
+            let parts = f
                 .strip_prefix(name)
                 .and_then(|r| r.strip_prefix('-'))
                 .and_then(|r| r.strip_suffix(".runtime.config"))
-            else {
+                .and_then(|r| r.rsplit_once("-beamrc-"));
+            let Some((v, owner)) = parts else {
                 return false;
             };
-            let v = match rest.rsplit_once("-beamrc") {
-                Some((v, "")) => v,
-                Some((v, pid))
-                    if pid.strip_prefix('-').is_some_and(|p| {
-                        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())
-                    }) =>
-                {
-                    v
-                }
-                _ => return false,
-            };
-            is_version(v)
+            let legacy = !owner.is_empty() && owner.bytes().all(|b| b.is_ascii_digit());
+            (owner == node || legacy) && other_version(v)
         })
         .collect()
 }
@@ -202,27 +196,31 @@ mod tests {
     }
 
     #[test]
-    fn one_restart_configuration_is_left() {
+    fn one_restart_configuration_is_left_per_node() {
         let dir = crate::test_support::scratch("restart-config");
         for f in [
-            "demo-0.2.0-beamrc.runtime.config",
-            "demo-0.1.0-beamrc.runtime.config",
+            "demo-0.2.0-beamrc-demo@h.runtime.config",
+            "demo-0.1.0-beamrc-demo@h.runtime.config",
+            "demo-0.1.0-beamrc-other@h.runtime.config",
             "demo-0.1.0-beamrc-4242.runtime.config",
             "demo-0.1.0-20261202-abc.runtime.config",
-            "demo-web-1.0-beamrc.runtime.config",
-            "demo-0.1.0-beamrc-x.runtime.config",
+            "demo-web-1.0-beamrc-demo@h.runtime.config",
         ] {
             std::fs::write(dir.join(f), "[].").unwrap();
         }
-        let versions = |v: &str| ["0.1.0", "0.2.0"].contains(&v);
-        let mut old = earlier_restart_configs(&dir, "demo", "0.2.0", versions);
+        let others = |v: &str| v == "0.1.0";
+        let mut old = earlier_restart_configs(&dir, "demo", "demo@h", others);
         old.sort();
         assert_eq!(
             old,
             [
                 "demo-0.1.0-beamrc-4242.runtime.config",
-                "demo-0.1.0-beamrc.runtime.config"
+                "demo-0.1.0-beamrc-demo@h.runtime.config"
             ]
+        );
+        assert_eq!(
+            restart_config_base("demo", "0.2.0", "demo@h"),
+            "demo-0.2.0-beamrc-demo@h.runtime"
         );
     }
 }

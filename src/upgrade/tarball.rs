@@ -17,6 +17,8 @@ pub(crate) struct Package {
     pub bytes: u64,
     /// Whether the inflated tar was written where `read` was asked to copy it.
     pub copied: bool,
+    /// Why the copy could not be written (the package was still read whole).
+    pub copy_failed: Option<String>,
 }
 
 impl Package {
@@ -56,12 +58,21 @@ struct Stream {
     at: usize,
     pos: u64,
     copy: Option<Writer>,
+    stop: Stop,
 }
+
+/// Set by whoever no longer needs the read: the next chunk is not read.
+pub(crate) type Stop = std::sync::Arc<std::sync::atomic::AtomicBool>;
 
 impl Stream {
     /// Makes sure some of the stream is at hand; false at its end.
     fn fill(&mut self) -> std::io::Result<bool> {
         while self.at == self.len {
+            if self.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(std::io::Error::other(
+                    "stopped: the read is no longer needed",
+                ));
+            }
             if let Some(w) = self.copy.as_mut()
                 && self.len > 0
             {
@@ -84,12 +95,12 @@ impl Stream {
     }
 
     /// Reads what is left (the archive's end blocks and padding), so that a gzip stream's
-    /// checksum and length are checked, and waits for the copy to be written.
+    /// checksum and length are checked.
     fn finish(&mut self) -> std::io::Result<()> {
         while self.fill()? {
             self.advance(self.len - self.at);
         }
-        self.copy.as_mut().map_or(Ok(()), Writer::finish)
+        Ok(())
     }
 }
 
@@ -107,8 +118,9 @@ impl Read for Stream {
 
 impl Seek for Stream {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let SeekFrom::Current(mut left) = to else {
-            return Err(std::io::Error::other("the package is read forward only"));
+        let mut left = match to {
+            SeekFrom::Current(n) if n >= 0 => n,
+            _ => return Err(std::io::Error::other("the package is read forward only")),
         };
         while left > 0 {
             if !self.fill()? {
@@ -122,9 +134,17 @@ impl Seek for Stream {
     }
 }
 
-/// Opens the package; with `copy_to`, a gzip package's inflated tar is written there
-/// (a plain tar is not copied: the bool says whether there is a copy).
-fn open(path: &Path, copy_to: Option<&Path>) -> Result<(Stream, bool), String> {
+/// What a read is asked to do besides listing: where to copy a gzip package's inflated tar,
+/// and the flag that stops it early.
+#[derive(Default)]
+pub(crate) struct Job<'a> {
+    pub copy_to: Option<&'a Path>,
+    pub stop: Stop,
+}
+
+/// Opens the package, with the copy's writer when there is to be one (a plain tar is not
+/// copied); the reason when the copy's file cannot be created.
+fn open(path: &Path, job: &Job) -> Result<(Stream, Option<String>), String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut reader = BufReader::with_capacity(CHUNK / 2, file);
     let gz = reader
@@ -136,13 +156,13 @@ fn open(path: &Path, copy_to: Option<&Path>) -> Result<(Stream, bool), String> {
     } else {
         Box::new(reader)
     };
-    let copy = match copy_to {
-        Some(to) if gz => Some(Writer::spawn(
-            std::fs::File::create(to).map_err(|e| format!("{}: {e}", to.display()))?,
-        )),
-        _ => None,
+    let (copy, failed) = match job.copy_to {
+        Some(to) if gz => match std::fs::File::create(to) {
+            Ok(f) => (Some(Writer::spawn(f)), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        _ => (None, None),
     };
-    let copied = copy.is_some();
     let stream = Stream {
         source,
         chunk: Vec::new(),
@@ -150,36 +170,33 @@ fn open(path: &Path, copy_to: Option<&Path>) -> Result<(Stream, bool), String> {
         at: 0,
         pos: 0,
         copy,
+        stop: job.stop.clone(),
     };
-    Ok((stream, copied))
+    Ok((stream, failed))
 }
 
 /// Lists the package's entries and keeps the contents of those `wanted` accepts, in one
 /// pass over the whole stream (a gzip package's checksum is checked at its end). With
-/// `copy_to`, a gzip package's inflated tar is written there along the way (`copied`);
-/// the file is removed again when reading fails.
+/// `job.copy_to`, a gzip package's inflated tar is written there along the way (`copied`);
+/// the file is removed again when reading or writing it fails (`copy_failed` says why).
 pub(crate) fn read(
     path: &Path,
     wanted: &dyn Fn(&str) -> bool,
-    copy_to: Option<&Path>,
+    job: &Job,
 ) -> Result<Package, String> {
-    let result = scan(path, wanted, copy_to);
-    if result.as_ref().is_ok_and(|p| !p.copied) || result.is_err() {
-        if let Some(to) = copy_to {
-            let _ = std::fs::remove_file(to);
-        }
+    let result = scan(path, wanted, job);
+    if let Some(to) = job.copy_to
+        && !result.as_ref().is_ok_and(|p| p.copied)
+    {
+        let _ = std::fs::remove_file(to);
     }
     result
 }
 
-fn scan(
-    path: &Path,
-    wanted: &dyn Fn(&str) -> bool,
-    copy_to: Option<&Path>,
-) -> Result<Package, String> {
-    let (mut stream, copied) = open(path, copy_to)?;
+fn scan(path: &Path, wanted: &dyn Fn(&str) -> bool, job: &Job) -> Result<Package, String> {
+    let (mut stream, copy_failed) = open(path, job)?;
     let mut out = Package {
-        copied,
+        copy_failed,
         ..Package::default()
     };
     for entry in tar::Archive::new(&mut stream)
@@ -188,7 +205,7 @@ fn scan(
     {
         let mut entry = entry.map_err(|e| e.to_string())?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        out.bytes += entry.size();
+        out.bytes = out.bytes.saturating_add(entry.size());
         if wanted(&name) {
             if entry.size() > MAX_WANTED {
                 return Err(format!("{name} is larger than {MAX_WANTED} bytes"));
@@ -202,6 +219,12 @@ fn scan(
         out.entries.push(name);
     }
     stream.finish().map_err(|e| e.to_string())?;
+    if let Some(mut w) = stream.copy.take() {
+        match w.finish() {
+            Ok(()) => out.copied = true,
+            Err(e) => out.copy_failed = Some(e.to_string()),
+        }
+    }
     Ok(out)
 }
 
@@ -228,6 +251,13 @@ pub(crate) mod tests {
         b.into_inner().unwrap().finish().unwrap();
     }
 
+    fn to(path: &Path) -> Job<'_> {
+        Job {
+            copy_to: Some(path),
+            ..Job::default()
+        }
+    }
+
     #[test]
     fn reads_entries_and_wanted_files_in_one_pass() {
         let dir = crate::test_support::scratch("tarball");
@@ -240,43 +270,57 @@ pub(crate) mod tests {
                 ("bin/demo", "#!/bin/sh"),
             ],
         );
-        let p = read(&pkg, &|n| n.ends_with(".rel"), None).unwrap();
+        let p = read(&pkg, &|n| n.ends_with(".rel"), &Job::default()).unwrap();
         assert_eq!(p.entries.len(), 3);
         assert_eq!(p.files["releases/0.2.0/demo.rel"], b"{release,x}.");
         assert!(p.has_dir("lib/demo-0.2.0/ebin") && p.has("bin/demo"));
         assert_eq!(p.prefixed_entry(), None);
         assert_eq!(p.bytes, 43);
-        assert!(read(&dir.join("missing"), &|_| false, None).is_err());
+        assert!(read(&dir.join("missing"), &|_| false, &Job::default()).is_err());
         // a plain tar reads as well (what erl_tar's `compressed` option also accepts)
         let plain = dir.join("demo.tar");
         let mut gz = flate2::read::GzDecoder::new(std::fs::File::open(&pkg).unwrap());
         std::io::copy(&mut gz, &mut std::fs::File::create(&plain).unwrap()).unwrap();
-        let q = read(&plain, &|_| true, None).unwrap();
+        let q = read(&plain, &|_| true, &Job::default()).unwrap();
         assert_eq!(q.entries, p.entries);
         assert_eq!(q.files["bin/demo"], b"#!/bin/sh");
         // the copy: the inflated tar, byte for byte; a plain tar is not copied
         let copy = dir.join("copy.tar");
-        assert!(read(&pkg, &|_| false, Some(&copy)).unwrap().copied);
+        assert!(read(&pkg, &|_| false, &to(&copy)).unwrap().copied);
         assert_eq!(
             std::fs::read(&copy).unwrap(),
             std::fs::read(&plain).unwrap()
         );
-        assert!(!read(&plain, &|_| false, Some(&copy)).unwrap().copied);
+        assert!(!read(&plain, &|_| false, &to(&copy)).unwrap().copied);
         assert!(!copy.exists());
         // a wrong checksum at the end is an error, not a listing
         let mut bytes = std::fs::read(&pkg).unwrap();
         let at = bytes.len() - 8;
         bytes[at] ^= 0xff;
         std::fs::write(&pkg, &bytes).unwrap();
-        let err = read(&pkg, &|_| false, Some(&copy)).unwrap_err();
+        let err = read(&pkg, &|_| false, &to(&copy)).unwrap_err();
         assert!(err.contains("checksum"), "{err}");
         assert!(!copy.exists(), "a failed read leaves no copy");
+        // a copy that cannot be written: the package is still read, the reason is kept
+        make(&pkg, &[("releases/0.2.0/demo.rel", "x")]);
+        let p = read(&pkg, &|_| false, &to(&dir.join("no/such/dir/copy"))).unwrap();
+        assert!(!p.copied && p.copy_failed.is_some());
+        // a read no longer needed stops
+        let stop = Job {
+            stop: Stop::new(true.into()),
+            ..Job::default()
+        };
+        assert!(
+            read(&pkg, &|_| false, &stop)
+                .unwrap_err()
+                .contains("stopped")
+        );
         make(&pkg, &[("./releases/0.2.0/demo.rel", "x")]);
-        let p = read(&pkg, &|_| false, None).unwrap();
+        let p = read(&pkg, &|_| false, &Job::default()).unwrap();
         assert_eq!(p.prefixed_entry(), Some("./releases/0.2.0/demo.rel"));
         // a damaged package is an error, not a short listing
         let bytes = std::fs::read(&pkg).unwrap();
         std::fs::write(&pkg, &bytes[..bytes.len() / 2]).unwrap();
-        assert!(read(&pkg, &|_| false, None).is_err());
+        assert!(read(&pkg, &|_| false, &Job::default()).is_err());
     }
 }

@@ -1,225 +1,15 @@
-//! A package's way to release_handler: read once for the checks (with the copy written
-//! along the way), the running release registered where release_handler needs it, the
-//! copy (or a link to the package) put where release_handler unpacks from, relx's
-//! versioned script.
-use super::checks::{self, Disk, Facts, Passed};
+//! A package's way to release_handler: the running release registered where
+//! release_handler needs it, the copy (or a link to the package) put where release_handler
+//! unpacks from, and what release_handler unpacked outside the new version's directories
+//! taken away again when the release had none of it.
 use super::node::Node;
+use super::reading::Pending;
 use super::request::Request;
-use super::run::{error_reason, refused, say};
-use super::{show, tarball};
+use super::run::{error_reason, say};
+use super::show;
 use crate::dist::Term;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
-
-/// A file beamrc is writing, removed unless it is [kept](Pending::keep_as).
-pub(super) struct Pending(Option<PathBuf>);
-
-impl Pending {
-    /// Renames it into place.
-    fn keep_as(mut self, at: &Path) -> Result<()> {
-        let tmp = self.0.take().expect("pending file");
-        std::fs::rename(&tmp, at).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::create(at, e)
-        })
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
-/// A package read for the checks, with its copy when one was asked for.
-pub(super) struct Read {
-    pub found: PathBuf,
-    pub passed: Passed,
-    pub pkg: tarball::Package,
-    pub copy: Option<Pending>,
-}
-
-/// The temp name of the copy of NAME-VSN's package written by process `pid`.
-fn copy_name(name: &str, vsn: &str, pid: u32) -> String {
-    format!(".{name}-{vsn}.beamrc-{pid}.tar")
-}
-
-/// Removes copies in `releases/` that processes no longer alive left behind (a killed
-/// upgrade); the names removed.
-fn sweep_copies(releases: &Path, name: &str, vsn: &str) -> Vec<String> {
-    let prefix = format!(".{name}-{vsn}.beamrc-");
-    let Ok(dir) = std::fs::read_dir(releases) else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| {
-            let file = e.file_name().into_string().ok()?;
-            let pid: u32 = file
-                .strip_prefix(&prefix)?
-                .strip_suffix(".tar")?
-                .parse()
-                .ok()?;
-            let stale = !crate::process::watch::pid_alive(pid);
-            (stale && std::fs::remove_file(e.path()).is_ok()).then_some(file)
-        })
-        .collect()
-}
-
-/// A package read, started before the node was asked anything (on a thread of its own,
-/// so that inflating it overlaps the first calls), or done when the checks need it.
-pub(super) struct Reading {
-    found: PathBuf,
-    /// The copy's temp name, removed unless it is handed on.
-    copy: Option<Pending>,
-    thread: Option<std::thread::JoinHandle<ReadOutcome>>,
-}
-
-type ReadOutcome = (
-    std::result::Result<tarball::Package, String>,
-    std::time::Duration,
-);
-
-impl Reading {
-    /// Starts reading VSN's package when it has one and `releases/VSN` holds no `.rel` yet
-    /// (a version release_handler may already know is not read ahead of the question).
-    pub(super) fn ahead(req: &Request, copy: bool) -> Option<Reading> {
-        let rel = req
-            .root
-            .join("releases")
-            .join(&req.vsn)
-            .join(format!("{}.rel", req.name));
-        if rel.exists() {
-            return None;
-        }
-        let found = checks::locate(&req.root, &req.name, &req.vsn).ok()?;
-        Some(Reading::start(req, found, copy))
-    }
-
-    /// No copy replaces a package that is already where release_handler reads it.
-    fn start(req: &Request, found: PathBuf, copy: bool) -> Reading {
-        let (v, name) = (req.vsn.as_str(), req.name.as_str());
-        let releases = req.root.join("releases");
-        let copy = copy && found != super::package::link(name, v);
-        let tmp = copy.then(|| {
-            for stale in sweep_copies(&releases, name, v) {
-                say(format!(
-                    "removed {stale}, left in releases/ by an upgrade that was killed"
-                ));
-            }
-            releases.join(copy_name(name, v, std::process::id()))
-        });
-        let (path, to, want) = (req.root.join(&found), tmp.clone(), wanted(name, v));
-        let thread = std::thread::spawn(move || {
-            let started = std::time::Instant::now();
-            let pkg = tarball::read(&path, &want, to.as_deref());
-            (pkg, started.elapsed())
-        });
-        Reading {
-            found,
-            copy: tmp.map(|t| Pending(Some(t))),
-            thread: Some(thread),
-        }
-    }
-
-    /// The package read, with its copy if one was written.
-    fn finish(mut self, root: &Path) -> Result<(PathBuf, tarball::Package, Option<Pending>)> {
-        let joined = self.thread.take().map(std::thread::JoinHandle::join);
-        let (read, took) = match joined {
-            Some(Ok(outcome)) => outcome,
-            _ => (
-                Err("the package's reader stopped".to_string()),
-                Default::default(),
-            ),
-        };
-        let path = root.join(&self.found);
-        let pkg = read.map_err(|e| {
-            Error::message(
-                2,
-                format!("ERROR: cannot read the package {}: {e}", path.display()),
-            )
-        })?;
-        say(format!(
-            "read package {} ({} entries, {:.1} MB) in {} ms",
-            self.found.display(),
-            pkg.entries.len(),
-            pkg.bytes as f64 / 1e6,
-            took.as_millis()
-        ));
-        let copy = self.copy.take().filter(|_| pkg.copied);
-        Ok((std::mem::take(&mut self.found), pkg, copy))
-    }
-}
-
-impl Drop for Reading {
-    /// A read not needed after all: its copy is removed once the reader is done with it.
-    fn drop(&mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// The checks for a version still in its package, in one pass over it (`ahead`, when the
-/// read was started early): what passed, and (with `copy`) the package's inflated tar for
-/// release_handler, under a temp name in `releases/` (removed when a check refuses).
-pub(super) fn package_checks(
-    req: &Request,
-    running: &str,
-    copy: bool,
-    ahead: Option<Reading>,
-) -> Result<Read> {
-    let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
-    let reading = match ahead {
-        Some(r) => r,
-        None => Reading::start(req, checks::locate(root, name, v).map_err(refused)?, copy),
-    };
-    let (found, pkg, copy) = reading.finish(root)?;
-    let facts = Facts {
-        root,
-        name,
-        target: v,
-        running,
-        package: Some((&found, &pkg)),
-    };
-    let passed = checks::run(&facts, &Disk).map_err(refused)?;
-    Ok(Read {
-        found,
-        passed,
-        pkg,
-        copy,
-    })
-}
-
-fn wanted(name: &str, vsn: &str) -> impl Fn(&str) -> bool + Send + 'static {
-    let mut files: Vec<String> = [format!("{name}.rel"), "relup".into(), "sys.config".into()]
-        .iter()
-        .map(|f| format!("releases/{vsn}/{f}"))
-        .collect();
-    files.push(new_script_name(name, vsn));
-    move |e: &str| files.iter().any(|f| f == e)
-}
-
-/// relx's versioned start script in the package (the permafy source).
-fn new_script_name(name: &str, vsn: &str) -> String {
-    format!("bin/{name}-{vsn}")
-}
-
-/// The package's `bin/NAME-VSN` (left out of what release_handler unpacks with the rest of
-/// `bin/`), written when the release has none yet.
-pub(super) fn new_script(req: &Request, pkg: &tarball::Package) -> Result<()> {
-    let name = new_script_name(&req.name, &req.vsn);
-    let to = req.root.join(&name);
-    match pkg.files.get(&name) {
-        Some(bytes) if !to.exists() => {
-            crate::config::render::write_fresh(&to, bytes, 0o755)?;
-            say(format!("wrote {} from the package", to.display()));
-            Ok(())
-        }
-        _ => Ok(()),
-    }
-}
 
 /// A Mix release has no `releases/RELEASES`: release_handler then knows the running
 /// release without its applications, and a later downgrade cannot find their code. Write
@@ -254,22 +44,41 @@ pub(super) fn register_running(node: &Node, req: &Request, running: &str) -> Res
     Ok(())
 }
 
+/// What beamrc gave release_handler.
+pub(super) struct Given {
+    /// Whether beamrc created something at `releases/VSN/NAME.tar.gz`.
+    pub made: bool,
+    /// The package's files outside `lib/`, `releases/VSN/`, `erts-*/` that the release
+    /// lacks: release_handler would create them.
+    strays: Vec<PathBuf>,
+}
+
 /// Puts the package where release_handler reads it (`releases/VSN/NAME.tar.gz`): the
 /// copy (the package inflated: release_handler unpacks a plain tar several times faster),
 /// or a symlink to the package, as relx makes. release_handler unpacks without
 /// overwriting a file the release already has (erl_tar's `keep_old_files`), so the
 /// package's `outside` entries (`bin/NAME`, `releases/start_erl.data`, …) leave the running
-/// release's own as they are. Returns whether beamrc created something there.
+/// release's own as they are; those the release lacks are noted, to be removed after the
+/// unpack ([`Given::tidy`]).
 pub(super) fn give_package(
-    root: &Path,
+    req: &Request,
     found: &Path,
     link: &Path,
     outside: &[String],
     copy: Option<Pending>,
-) -> Result<bool> {
+) -> Result<Given> {
+    let root = req.root.as_path();
+    let (kept, strays) = outside_entries(root, outside, &req.name, &req.vsn);
+    if !kept.is_empty() {
+        say(format!(
+            "release_handler leaves the release's own {} as they are (it does not overwrite existing files)",
+            kept.join(", ")
+        ));
+    }
+    let given = |made| Given { made, strays };
     let at = root.join(link);
     if copy.is_none() && found == link {
-        return Ok(false);
+        return Ok(given(false));
     }
     std::fs::create_dir_all(at.parent().unwrap_or(root)).map_err(|e| Error::create(&at, e))?;
     if let Some(copy) = copy {
@@ -289,18 +98,54 @@ pub(super) fn give_package(
         })?;
         say(format!("linked {} -> {}", at.display(), found.display()));
     }
-    let existing: Vec<&str> = outside
-        .iter()
-        .map(|e| e.trim_end_matches('/'))
-        .filter(|e| std::fs::symlink_metadata(root.join(e)).is_ok_and(|m| !m.is_dir()))
-        .collect();
-    if !existing.is_empty() {
-        say(format!(
-            "release_handler leaves the release's own {} as they are (it does not overwrite existing files)",
-            existing.join(", ")
-        ));
+    Ok(given(true))
+}
+
+/// The `outside` entries: those the release has (files, by name), and those it lacks,
+/// except relx's versioned script `bin/NAME-VSN`, which the permanent install needs.
+fn outside_entries(
+    root: &Path,
+    outside: &[String],
+    name: &str,
+    vsn: &str,
+) -> (Vec<String>, Vec<PathBuf>) {
+    let script = format!("bin/{name}-{vsn}");
+    let (mut kept, mut strays) = (Vec::new(), Vec::new());
+    for e in outside.iter().map(|e| e.trim_end_matches('/')) {
+        match std::fs::symlink_metadata(root.join(e)) {
+            Ok(m) if !m.is_dir() => kept.push(e.to_string()),
+            Ok(_) => {}
+            Err(_) if e != script => strays.push(PathBuf::from(e)),
+            Err(_) => {}
+        }
     }
-    Ok(true)
+    (kept, strays)
+}
+
+impl Given {
+    /// After `unpack_release` (whatever it answered): removes the files it created from
+    /// the package outside `lib/`, `releases/VSN/`, `erts-*/` that the release did not have
+    /// (a `releases/start_erl.data` naming the new version would make the next start boot
+    /// a release never installed; a `releases/COOKIE` the operator had removed would come
+    /// back), and says which.
+    pub(super) fn tidy(&self, root: &Path) {
+        let removed: Vec<String> = self
+            .strays
+            .iter()
+            .filter(|p| {
+                let at = root.join(p);
+                std::fs::symlink_metadata(&at).is_ok_and(|m| !m.is_dir())
+                    && std::fs::remove_file(&at).is_ok()
+            })
+            .map(|p| p.display().to_string())
+            .collect();
+        if !removed.is_empty() {
+            say(format!(
+                "removed {}: release_handler unpacked them from the package, outside the new version's directories, where the release had none",
+                removed.join(", ")
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -308,17 +153,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_killed_upgrades_copy_is_swept_a_running_ones_is_not() {
-        let dir = crate::test_support::scratch("upgrade-sweep");
-        // u32::MAX is no process at all
-        let dead = copy_name("demo", "0.2.0", u32::MAX);
-        let mine = copy_name("demo", "0.2.0", std::process::id());
-        let other = copy_name("demo", "0.3.0", u32::MAX);
-        for f in [&dead, &mine, &other] {
-            std::fs::write(dir.join(f), "x").unwrap();
-        }
-        assert_eq!(sweep_copies(&dir, "demo", "0.2.0"), vec![dead.clone()]);
-        assert!(!dir.join(&dead).exists());
-        assert!(dir.join(&mine).exists() && dir.join(&other).exists());
+    fn entries_outside_are_kept_or_strays() {
+        let root = crate::test_support::scratch("upgrade-outside");
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        std::fs::write(root.join("bin/demo"), "beamrc").unwrap();
+        let outside: Vec<String> = [
+            "bin/",
+            "bin/demo",
+            "bin/demo-0.2.0",
+            "releases/COOKIE",
+            "releases/start_erl.data",
+        ]
+        .map(String::from)
+        .to_vec();
+        let (kept, strays) = outside_entries(&root, &outside, "demo", "0.2.0");
+        assert_eq!(kept, ["bin/demo"]);
+        assert_eq!(
+            strays,
+            [
+                PathBuf::from("releases/COOKIE"),
+                PathBuf::from("releases/start_erl.data")
+            ]
+        );
+        // what release_handler created is removed, the release's own stays
+        std::fs::create_dir_all(root.join("releases")).unwrap();
+        std::fs::write(root.join("releases/start_erl.data"), "13.1.5 0.2.0").unwrap();
+        Given { made: true, strays }.tidy(&root);
+        assert!(!root.join("releases/start_erl.data").exists());
+        assert!(root.join("bin/demo").exists());
     }
 }
