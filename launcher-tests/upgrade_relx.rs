@@ -79,6 +79,43 @@ fn relx_upgrade_then_downgrade_runs_the_old_code_again() {
         "{dry}"
     );
     untouched(&rel);
+    // the checks alone, both spellings: nothing installed, no hooks, the kept script stays
+    let kept_script = rel.root.join(format!("bin/{NAME}.sh"));
+    let before = std::fs::read(&kept_script).unwrap();
+    // 0.2.0's versioned script already there (as after an earlier upgrade and uninstall)
+    let script = format!("bin/{NAME}-0.2.0");
+    let tar = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&built().v2)
+        .arg("-C")
+        .arg(&rel.root)
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(tar.success(), "tar -x {script}");
+    let check = rel.run(&["install", "0.2.0", "--check"], &[]);
+    assert_eq!(check.code, Some(0), "{check}");
+    assert!(
+        check
+            .stdout
+            .contains("upr 0.2.0: every check passed, nothing was changed"),
+        "{check}"
+    );
+    let check = rel.run(&["check", "--upgrade", "0.2.0", "--json"], &[]);
+    assert_eq!(check.code, Some(0), "{check}");
+    assert!(
+        check
+            .stdout
+            .starts_with("{\"ok\":true,\"exit_code\":0,\"findings\":[")
+            && check.stdout.contains("\"check\":\"upgrade.relup\""),
+        "{check}"
+    );
+    assert_eq!(
+        std::fs::read(&kept_script).unwrap(),
+        before,
+        "a check leaves the kept script as it was"
+    );
+    untouched(&rel);
 
     let up = rel.run(&["upgrade", "0.2.0"], &[]);
     assert_eq!(up.code, Some(0), "{up}");

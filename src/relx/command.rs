@@ -109,6 +109,8 @@ impl Invocation {
             "upgrade" | "downgrade" | "install" | "unpack" | "uninstall" => {
                 C::Upgrade(word.clone())
             }
+            // beamrc's `check --upgrade VSN [--json]`: the upgrade's checks alone
+            "check" if rest.iter().any(|a| a == "--upgrade") => C::Upgrade(word.clone()),
             "help" => C::Help,
             // relx treats the literal name `undefined` as an extension without a script.
             w if script.extension(w).is_some() || w == "undefined" => C::Extension(w.into()),

@@ -127,9 +127,17 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
                 println!("Usage: {} {cmd} {{version}}", st.vars.rel_name);
                 return Ok(1);
             }
+            let req = upgrade_request(st, r, cmd)?;
+            // `install VSN --check`, `check --upgrade VSN`: the checks alone, no hooks, and
+            // the kept script stays (nothing was installed)
+            if let Some(q) = &req
+                && matches!(q.op, crate::upgrade::Op::Check { .. })
+            {
+                return crate::upgrade::run(q, &mut std::io::stdout());
+            }
             ping_or_exit(r)?;
             st.hooks(&hooks.pre_install_upgrade)?;
-            let code = native_upgrade(st, r, cmd)?;
+            let code = run_request(st, cmd, req.as_ref())?;
             if code == 0 {
                 keep_new_script(st, cmd)?;
                 // relx execs the escript, so its post_install_upgrade hooks never run; here
@@ -145,8 +153,13 @@ pub(super) fn remote_command(st: &State, command: &RelxCommand, r: &Remote) -> R
 /// The upgrade family through release_handler on the node, natively (issue 12), with
 /// install_upgrade.escript's messages and exit codes.
 fn native_upgrade(st: &State, r: &Remote, cmd: &str) -> Result<i32> {
-    match upgrade_request(st, r, cmd)? {
-        Some(req) => crate::upgrade::run(&req, &mut std::io::stdout()),
+    run_request(st, cmd, upgrade_request(st, r, cmd)?.as_ref())
+}
+
+/// The native request, or install_upgrade.escript with the arguments as they are.
+fn run_request(st: &State, cmd: &str, req: Option<&crate::upgrade::Request>) -> Result<i32> {
+    match req {
+        Some(req) => crate::upgrade::run(req, &mut std::io::stdout()),
         None => escript(st, cmd, &st.inv.args),
     }
 }
@@ -160,10 +173,24 @@ pub(super) fn upgrade_request(
 ) -> Result<Option<crate::upgrade::Request>> {
     let mut words = vec![std::ffi::OsString::from(cmd)];
     words.extend(st.inv.args.iter().cloned());
-    let crate::plan::command::Command::Upgrade { op, vsn, .. } =
-        crate::plan::command::Command::parse(&words)
-    else {
-        return Ok(None);
+    use crate::plan::command::Command;
+    let (op, vsn) = match Command::parse(&words) {
+        Command::Upgrade { op, vsn, .. } => (op, vsn),
+        Command::CheckUpgrade { args } => {
+            let (vsn, json) = crate::plan::upgrade::check_args(&args, &st.vars.env)
+                .map_err(|e| Error::message(1, e))?;
+            if vsn.is_empty() {
+                return Err(Error::message(
+                    1,
+                    format!(
+                        "Missing version argument\nUsage: {} check --upgrade {{version}}",
+                        st.vars.rel_name
+                    ),
+                ));
+            }
+            (crate::upgrade::Op::Check { json }, vsn)
+        }
+        _ => return Ok(None),
     };
     if op != crate::upgrade::Op::Versions {
         crate::upgrade::package::check_version(&vsn)
