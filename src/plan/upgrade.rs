@@ -42,20 +42,23 @@ pub fn check_plan(args: &[OsString], inputs: &Inputs) -> Result<Plan> {
     plan("check --upgrade", Op::Check { json }, &vsn, inputs)
 }
 
+/// The version `NAME WORD VSN` names: given (relx's two lines when not, exit 1) and a
+/// directory name under `releases/`.
+pub fn version_of(name: &str, word: &str, vsn: &str) -> Result<()> {
+    if vsn.is_empty() {
+        return Err(Error::message(
+            1,
+            format!("Missing version argument\nUsage: {name} {word} {{version}}"),
+        ));
+    }
+    crate::upgrade::package::check_version(vsn)
+        .map_err(|e| Error::message(1, format!("ERROR: {e}")))
+}
+
 pub fn plan(word: &str, op: Op, vsn: &str, inputs: &Inputs) -> Result<Plan> {
     let v = &inputs.vars;
     if op != Op::Versions {
-        if vsn.is_empty() {
-            return Err(Error::message(
-                1,
-                format!(
-                    "Missing version argument\nUsage: {} {word} {{version}}",
-                    v.name
-                ),
-            ));
-        }
-        crate::upgrade::package::check_version(vsn)
-            .map_err(|e| Error::message(1, format!("ERROR: {e}")))?;
+        version_of(&v.name, word, vsn)?;
     }
     let link = match super::remote::watch(inputs)? {
         Watch::Native(link) => link,

@@ -175,27 +175,21 @@ pub(super) fn upgrade_request(
     words.extend(st.inv.args.iter().cloned());
     use crate::plan::command::Command;
     let (op, vsn) = match Command::parse(&words) {
-        Command::Upgrade { op, vsn, .. } => (op, vsn),
+        Command::Upgrade { op, vsn, .. } => {
+            if op != crate::upgrade::Op::Versions {
+                crate::upgrade::package::check_version(&vsn)
+                    .map_err(|e| Error::message(1, format!("ERROR: {e}")))?;
+            }
+            (op, vsn)
+        }
         Command::CheckUpgrade { args } => {
             let (vsn, json) = crate::plan::upgrade::check_args(&args, &st.vars.env)
                 .map_err(|e| Error::message(1, e))?;
-            if vsn.is_empty() {
-                return Err(Error::message(
-                    1,
-                    format!(
-                        "Missing version argument\nUsage: {} check --upgrade {{version}}",
-                        st.vars.rel_name
-                    ),
-                ));
-            }
+            crate::plan::upgrade::version_of(&st.vars.rel_name, "check --upgrade", &vsn)?;
             (crate::upgrade::Op::Check { json }, vsn)
         }
         _ => return Ok(None),
     };
-    if op != crate::upgrade::Op::Versions {
-        crate::upgrade::package::check_version(&vsn)
-            .map_err(|e| Error::message(1, format!("ERROR: {e}")))?;
-    }
     Ok(Some(crate::upgrade::Request {
         op,
         vsn,

@@ -59,6 +59,12 @@ pub(crate) struct Passed {
     pub checked: Vec<Checked>,
 }
 
+/// The files in `releases/VSN/` that say the version was unpacked there (release_handler
+/// removes the `.rel` after unpacking, `start.boot` stays).
+pub(crate) fn unpacked_markers(name: &str) -> [String; 2] {
+    ["start.boot".to_string(), format!("{name}.rel")]
+}
+
 /// A package entry release_handler may unpack into a running release.
 pub(crate) fn safe_entry(entry: &str, vsn: &str, name: &str) -> bool {
     let n = entry.trim_end_matches('/');
@@ -117,7 +123,7 @@ pub(crate) fn run(facts: &Facts, files: &dyn Files) -> Result<Passed, Refusal> {
                     hint,
                 );
             }
-            let unpacked_here = ["start.boot", &format!("{name}.rel")]
+            let unpacked_here = unpacked_markers(name)
                 .iter()
                 .any(|f| files.read(&root.join(&vsn_dir).join(f)).is_some());
             if unpacked_here {

@@ -52,7 +52,7 @@ pub(super) fn check_and_install(
         0 if matches!(req.op, Op::Install { permanent: true }) => {
             let code = permafy(node, req, out)?;
             if let (0, Some(computed)) = (code, computed) {
-                let at = runtime::keep_for_restart(node, req, v, &computed)?;
+                let at = runtime::keep_for_restart(node, req, &computed)?;
                 say(format!(
                     "a restart of the node (init:restart) boots {v} with its computed configuration {} (a reboot release: its built sys.config would run the providers again)",
                     at.display()

@@ -4,7 +4,7 @@
 //! `releases/`, removed unless it is handed on.
 use super::checks::{self, Disk, Facts, Passed};
 use super::findings::refuse;
-use super::request::Request;
+use super::request::{Op, Request};
 use super::run::say;
 use super::{package, tarball};
 use crate::{Error, Result};
@@ -81,26 +81,31 @@ pub(super) struct Reading {
 }
 
 impl Reading {
-    /// Starts reading VSN's package when it has one and is not unpacked yet (no
-    /// `releases/VSN/start.boot` or `.rel`: a version release_handler may know already is
-    /// not read ahead of the question).
-    pub(super) fn ahead(req: &Request, copy: bool) -> Option<Reading> {
+    /// Starts reading VSN's package for the commands that check one (`unpack`, `install`,
+    /// the checks alone) when it has one and is not unpacked yet (no
+    /// [markers](checks::unpacked_markers) in `releases/VSN`: a version release_handler may
+    /// know already is not read ahead of the question).
+    pub(super) fn ahead(req: &Request) -> Option<Reading> {
+        if matches!(req.op, Op::Versions | Op::Uninstall) {
+            return None;
+        }
         let dir = req.root.join("releases").join(&req.vsn);
-        let unpacked = ["start.boot".to_string(), format!("{}.rel", req.name)]
+        let unpacked = checks::unpacked_markers(&req.name)
             .iter()
             .any(|f| dir.join(f).exists());
         if unpacked {
             return None;
         }
         let found = checks::locate(&req.root, &req.name, &req.vsn).ok()?;
-        Some(Reading::start(req, found, copy))
+        Some(Reading::start(req, found))
     }
 
-    /// No copy replaces a package that is already where release_handler reads it.
-    fn start(req: &Request, found: PathBuf, copy: bool) -> Reading {
+    /// The copy is written for the commands that unpack (not for the checks alone), and
+    /// never replaces a package that is already where release_handler reads it.
+    fn start(req: &Request, found: PathBuf) -> Reading {
         let (v, name) = (req.vsn.as_str(), req.name.as_str());
         let releases = req.root.join("releases");
-        let copy = copy && found != package::link(name, v);
+        let copy = !matches!(req.op, Op::Check { .. }) && found != package::link(name, v);
         let tmp = copy.then(|| {
             for stale in sweep_copies(&releases, name, v) {
                 say(format!(
@@ -152,16 +157,13 @@ impl Reading {
             pkg.bytes as f64 / 1e6,
             took.as_millis()
         ));
-        let copy = self.copy.take();
-        if let (Some(c), Some(why)) = (&copy, &pkg.copy_failed)
-            && let Some(tmp) = &c.0
-        {
+        if let (Some(why), Some(Pending(Some(tmp)))) = (&pkg.copy_failed, &self.copy) {
             say(format!(
                 "could not write the copy {}: {why}; release_handler gets a link to the package instead",
                 tmp.display()
             ));
         }
-        let copy = copy.filter(|_| pkg.copied);
+        let copy = self.copy.take().filter(|_| pkg.copied);
         Ok((std::mem::take(&mut self.found), pkg, copy))
     }
 }
@@ -178,18 +180,14 @@ impl Drop for Reading {
 }
 
 /// The checks for a version still in its package, in one pass over it (`ahead`, when the
-/// read was started early): what passed, and (with `copy`) the package's inflated tar for
-/// release_handler, under a temp name in `releases/` (removed when a check refuses).
-pub(super) fn package_checks(
-    req: &Request,
-    running: &str,
-    copy: bool,
-    ahead: Option<Reading>,
-) -> Result<Read> {
+/// read was started early): what passed, and (for `unpack`, `install`) the package's
+/// inflated tar for release_handler, under a temp name in `releases/` (removed when a check
+/// refuses).
+pub(super) fn package_checks(req: &Request, running: &str, ahead: Option<Reading>) -> Result<Read> {
     let (v, root, name) = (req.vsn.as_str(), req.root.as_path(), req.name.as_str());
     let reading = match ahead {
         Some(r) => r,
-        None => Reading::start(req, checks::locate(root, name, v)?, copy),
+        None => Reading::start(req, checks::locate(root, name, v)?),
     };
     let (found, pkg, copy) = reading.finish(root)?;
     not_in_the_way(root, &found, &package::link(name, v))?;

@@ -18,27 +18,23 @@ use std::path::{Path, PathBuf};
 pub fn run(req: &Request, out: &mut dyn Write) -> Result<i32> {
     let started = std::time::Instant::now();
     // a package to check is read (and its copy written) while the node is asked about it
-    let ahead = match req.op {
-        Op::Check { .. } => Reading::ahead(req, false),
-        Op::Unpack | Op::Install { .. } => Reading::ahead(req, true),
-        Op::Versions | Op::Uninstall => None,
-    };
+    let ahead = Reading::ahead(req);
     let node = Node::new(req.client_config(), &req.vsn);
-    if let Op::Check { json } = req.op {
-        let passed = node
-            .which_releases()
-            .and_then(|known| checks_only(&node, req, &known, ahead));
-        return report_checks(req, passed, json, out);
-    }
-    let known = node.which_releases()?;
+    let known = node.which_releases();
     let code = match req.op {
-        Op::Versions => {
-            let _ = out.write_all(node::versions_text(&known).as_bytes());
-            Ok(0)
+        // the checks' report covers a node that cannot answer too (as JSON, with its code)
+        Op::Check { json } => {
+            let passed = known.and_then(|known| checks_only(&node, req, &known, ahead));
+            report_checks(req, passed, json, out)
         }
-        Op::Uninstall => uninstall(&node, req, &known, out),
-        Op::Unpack | Op::Install { .. } => install(&node, req, &known, out, ahead),
-        Op::Check { .. } => unreachable!("answered above"),
+        Op::Versions => known.map(|known| {
+            let _ = out.write_all(node::versions_text(&known).as_bytes());
+            0
+        }),
+        Op::Uninstall => known.and_then(|known| uninstall(&node, req, &known, out)),
+        Op::Unpack | Op::Install { .. } => {
+            known.and_then(|known| install(&node, req, &known, out, ahead))
+        }
     };
     let _ = out.flush();
     tracing::debug!(
@@ -223,7 +219,7 @@ fn checks_only(
     let running = running_here(node, req, known)?;
     let status = |line: String| Ok(vec![super::findings::pass("upgrade.status", line)]);
     let passed = match status_of(known, &req.vsn) {
-        None => package_checks(req, &running, false, ahead)?.passed,
+        None => package_checks(req, &running, ahead)?.passed,
         Some("current") => return status(format!("{} is the current release", req.vsn)),
         Some("permanent") if running == req.vsn => {
             return status(format!("{} is running and permanent", req.vsn));
@@ -280,7 +276,7 @@ fn unpack_then_install(
         found,
         passed,
         copy,
-    } = package_checks(req, running, true, ahead)?;
+    } = package_checks(req, running, ahead)?;
     report(&passed);
     register_running(node, req, running)?;
     let link = package::link(name, v);

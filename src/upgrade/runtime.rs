@@ -80,12 +80,12 @@ pub(crate) fn reboots(sys_config: &str) -> bool {
 pub(crate) fn keep_for_restart(
     node: &Node,
     req: &super::request::Request,
-    vsn: &str,
     computed: &[u8],
 ) -> Result<PathBuf> {
-    let (tmp, name, of) = (
+    let (tmp, name, vsn, of) = (
         req.tmp.as_path(),
         req.name.as_str(),
+        req.vsn.as_str(),
         req.target.node.as_str(),
     );
     let base = tmp.join(restart_config_base(name, vsn, of));
